@@ -147,8 +147,9 @@ class EpochSeed(L.Callback):
     training's first epoch before the reseed); one with workers at its first pass only. So that
     a model be the same at any ``dataset.params.num_workers``, a training whose loaders have
     workers takes that draw where its loader does not: after the reseed at each epoch but the
-    first (and at a resumed run's first), at each validation but the first. The samples' own
-    draws are seeded per sample (:class:`~snnattack.data.base.SeededSamples`)."""
+    first, at each validation but the first. A resumed run's first epoch takes it after the
+    reseed, as the uninterrupted run's did. The samples' own draws are seeded per sample
+    (:class:`~snnattack.data.base.SeededSamples`)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed

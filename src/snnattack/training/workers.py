@@ -1,9 +1,10 @@
 """The data loader's workers (``dataset.params.num_workers``) against this machine's cores.
 
 More workers than cores froze a job for good (1000 on 2 cores), so they are refused where the
-job trains with them (:func:`snnattack.training.training_data.models_to_train`). A job whose
-models are all stored trains none, and its attacks load with as many workers as it has cores:
-a worker count changes no attack (each batch's draws are seeded by its index).
+job trains with them (:func:`snnattack.training.training_data.models_to_train`, a lookup of its
+store keys: the job's check, not the config's). A job whose models are all stored trains none,
+and its attacks load with as many workers as it has cores: a worker count changes no attack
+(each batch's draws are seeded by its index).
 """
 
 from __future__ import annotations
