@@ -20,7 +20,7 @@ IF_SET = ("gradient_clip_val",)
 # workers no longer change a trained model (snnattack.training.fit.EpochSeed)
 TRAINING_KEYS: dict[str, Any] = {}
 # how an augmented training's samples draw (dataset.params.augment): each from its own seed;
-# the models stored before drew from the workers' generator, and are trained once more
+# the models stored before drew from the loading process's generator, and are trained again
 SAMPLE_DRAWS = "per sample"
 
 
