@@ -53,22 +53,21 @@ Data = DataLoader | tuple[torch.Tensor, torch.Tensor] | tuple[list, Any]  # (str
 @dataclass
 class PreparedEvaluation:
     """What :func:`snnattack.evaluate` (and the benchmark) prepares of a model (and a source):
-    the adapted networks (None: the model passed), the settings and the resolved config (which
-    names the samples they read: :func:`_checked`), the record's description of the models, the
-    config's ``malloc``, ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``, and the
-    target's classes once the data checked it."""
+    the adapted networks (None: the model passed), the settings and the resolved config (its
+    samples, ``malloc``, ``tf32``, ``deterministic``, ``eval_batch_size`` and ``boxes``), the
+    record's description of the models, and the target's classes once the data checked it."""
 
     target: SpikingNet | None
     crafter: SpikingNet | None
     settings: JobSettings
     config: dict[str, Any]
     described: dict[str, Any]
-    malloc: str
-    tf32: bool
-    deterministic: bool
-    batch_size: int
-    boxes: list[str]
     classes: int | None = None
+
+    @property
+    def boxes(self) -> list[str]:
+        """The config's ``boxes``."""
+        return list(self.config["boxes"])
 
     def networks(
         self, model: nn.Module, source: nn.Module | None
@@ -116,11 +115,8 @@ def prepared_evaluation(
 ) -> PreparedEvaluation:
     """The evaluation of ``model``, adapted as ``target`` (and of ``source``, adapted as
     ``crafter``), under the ``settings`` of a validated config and the config itself,
-    resolved (``config``, which the record keeps): what :func:`snnattack.evaluate` prepares
-    of its arguments, and what the benchmark prepares of a protocol
-    (:mod:`snnattack.benchmark.evaluation`) and hands on to :func:`run_evaluation`, composed
-    and adapted once. ``about`` adds to the record's description of the target (the benchmark's
-    parameter count and weights hash), so that the record is right as the core makes it."""
+    resolved (``config``, which the record keeps). ``about`` adds to the record's description
+    of the target (the benchmark's parameter count and weights hash)."""
     encoding = config["encoding"]
     target = with_encoding(target, encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
@@ -139,11 +135,6 @@ def prepared_evaluation(
         settings,
         config,
         described,
-        config["malloc"],
-        config["tf32"],
-        config["deterministic"],
-        config["eval_batch_size"],
-        list(config["boxes"]),
     )
 
 
@@ -227,7 +218,7 @@ def run_checked(
 def _check_source(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
     """Refuses a ``source`` without the black box (it would be recorded but craft nothing),
     before the data are read."""
-    if source is not None and "black" not in prepared.boxes:  # it would craft nothing
+    if source is not None and "black" not in prepared.boxes:
         raise UserError(
             f"source={type(source).__name__} is given but boxes={prepared.boxes} attacks in "
             "the white box only, so no example would be crafted on it; accepted: "
@@ -246,7 +237,7 @@ def _recorded(
 ) -> JobRecord:
     """The record of ``prepared`` on the checked, framed ``data`` (and ``val_data``, and the
     ``recordings`` an attack on raw events reads), run by the one evaluation core: the black
-    box's source required first. The one tail of both entrances."""
+    box's source required first."""
     settings = prepared.settings
     if settings.store.black_box and source is None:
         raise UserError(
@@ -256,12 +247,13 @@ def _recorded(
     target, crafter = prepared.networks(model, source)
     loader = data  # a loader as it is, else one of ``(images, labels)`` batches in order
     if not isinstance(data, DataLoader):
-        loader = DataLoader(dataset_of(data, "data"), batch_size=prepared.batch_size)
+        loader = DataLoader(dataset_of(data, "data"), batch_size=prepared.config["eval_batch_size"])
     val = None if val_data is None else dataset_of(val_data, "val_data")
     run_settings = RunSettings.on(device_of(target), progress)
-    set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
+    config = prepared.config
+    set_malloc(config["malloc"])  # as a job's process: freed memory kept (malloc=reuse)
     # as a job's, for the call: its numerics, no Lightning banners
-    with numerics.held(prepared.tf32, prepared.deterministic), libraries_quieted():
+    with numerics.held(config["tf32"], config["deterministic"]), libraries_quieted():
         return core.record_attacks(
             settings,
             target,
@@ -270,7 +262,7 @@ def _recorded(
             val,
             run_settings,
             models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
-            config=copy.deepcopy(prepared.config),
+            config=copy.deepcopy(config),
             recordings=recordings,
         )
 
