@@ -14,10 +14,8 @@ checked by the same rules as on the command line
 :class:`~snnattack.errors.UserError` line; ε is in 1/255 units, as ``eps=``.
 Data is moved to the device of the model; the user's model is never changed (the attacks run
 on a copy in eval mode, which the evaluation core makes: :mod:`snnattack.evaluation.core`).
-The arguments' job config (:func:`job_config`) and the evaluation's preparation and tail
-(:func:`call_evaluation`, :func:`run_evaluation`) are the preparation seam this module shares
-with the benchmark (:mod:`snnattack.preparation`); what is kept of a call for the next one is
-kept by :func:`~snnattack.interop.prepared.prepared_once`.
+The preparation is the benchmark's too (:mod:`snnattack.preparation`); what is kept of a
+call for the next one is kept by :func:`~snnattack.interop.prepared.prepared_once`.
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -228,15 +227,12 @@ def evaluate(
         named = dict(zip(EVALUATE, arguments, strict=True))
         return call_evaluation(model, source, example, named, overrides)
 
-    def afresh() -> PreparedEvaluation:
-        return prepared_once(model, key, build, source, fresh=True)[0]
-
     prepared, checks = prepared_once(model, key, build, source)
-
-    def settle() -> None:
-        settled(model, key, source)
-
-    kept = (checks, afresh, settle)
+    kept = (
+        checks,
+        lambda: prepared_once(model, key, build, source, fresh=True)[0],
+        lambda: settled(model, key, source),
+    )
     return run_evaluation(prepared, model, source, data, val_data, progress, kept=kept)
 
 
@@ -281,10 +277,9 @@ def attack(
         method, eps, grad_mode, grad_params, params, T, seed, overrides, sample_form(x)
     )
 
-    def build() -> _Attack:
-        return _prepare_attack(
-            model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
-        )
+    build = partial(
+        _prepare_attack, model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
+    )
 
     prepared, checks = prepared_once(model, key, build)
     net = prepared.network(model)
