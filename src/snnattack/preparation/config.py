@@ -202,16 +202,14 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
                 continue
             key = below[0]
         name, value = owned[key]
+        sets = f"overrides=[{as_python(item)}] sets {key}, which"
         if name is None:
             raise UserError(
-                f"overrides=[{as_python(item)}] sets {key}, which this call fixes ({key}={value}); "
-                "accepted: overrides of other keys"
+                f"{sets} this call fixes ({key}={value}); accepted: overrides of other keys"
             )
         raise UserError(
-            f"overrides=[{as_python(item)}] sets {key}, which the argument {name} sets "
-            f"({key}={value}): "
-            f"the override would overrule it; accepted: the argument {name}, and overrides of "
-            "other keys"
+            f"{sets} the argument {name} sets ({key}={value}): the override would overrule it; "
+            f"accepted: the argument {name}, and overrides of other keys"
         )
 
 
@@ -221,13 +219,11 @@ def _composed(
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The config of the command-line arguments ``args`` (``overrides`` among them, checked
     first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
-    validated once per distinct ``args``: composing and checking take ~0.15 s, which a loop
-    of :func:`snnattack.attack` calls on small batches would pay at every call. The validated
-    config is a copy of the unvalidated one of the same ``args``, composed once for both.
-    A refusal raises, and is not kept, in the caller's words (``chooser``: its argument that
-    names the methods). Kept, a config's notes are logged at its first call only, and what
-    its validation reads outside the arguments (a model file, an environment variable) is
-    read then."""
+    validated (on a copy of the unvalidated one, composed once for both): ~0.15 s, once per
+    distinct ``args``. A refusal raises, and is not kept, in the caller's words (``chooser``:
+    its argument that names the methods). Kept, a config's notes are logged at its first call
+    only, and what its validation reads outside the arguments (a model file, an environment
+    variable) is read then."""
     if not validated:
         check_group_choices(list(overrides), CONF_DIR)
         for item in overrides:  # each key before Hydra composes, as on the command line
@@ -239,8 +235,7 @@ def _composed(
         except HydraException as err:
             named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
             raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
-    # the one composition of ``args`` (kept), validated on a copy: validation spells its
-    # numbers in the config it checks
+    # a copy: validation spells its numbers in the config it checks
     cfg = copy.deepcopy(_composed(args, overrides, False, chooser)[0])
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
