@@ -4,14 +4,14 @@
 On Ampere and later GPUs cuDNN runs float32 convolutions in TF32 (a 10-bit mantissa) unless
 told otherwise: a membrane potential near the threshold may then spike where float32 would not,
 and the numbers of a GPU job would differ from the CPU's by more than rounding. A job sets
-both of torch's TF32 flags (matmuls and cuDNN) from ``tf32`` and its records say which held
-(``tf32`` in ``metrics.json`` and in a training record). The CPU never uses TF32.
+both of torch's TF32 flags (matmuls and cuDNN) from ``tf32``. The CPU never uses TF32.
 
 On a GPU, some kernels sum in an order that changes from run to run (atomic adds in a
 convolution's backward, cuBLAS's split reductions, the algorithm cuDNN's benchmarking picks),
 so two seeded runs, or a killed training resumed against an uninterrupted one, give other
 weights. ``deterministic=true`` (the default) turns those off; ``false`` trades it for speed.
-Records say which held (``deterministic`` in ``metrics.json`` and in a training record).
+Records say which of both held (``tf32``, ``deterministic`` in ``metrics.json`` and in a
+training record).
 
 Compiled (``compile=true``), random ops draw as eager ones do (:data:`COMPILE_OPTIONS`):
 inductor's own generator would give a Poisson encoding, or a random defence, other draws under
@@ -44,8 +44,7 @@ SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
 
 
 def _flags() -> dict[str, object]:
-    """Every torch flag that :func:`set_tf32` and :func:`set_determinism` set, by name:
-    :func:`held` keeps and restores exactly these."""
+    """Every torch flag that :func:`set_tf32` and :func:`set_determinism` set, by name."""
     return {
         "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
         "cudnn_tf32": torch.backends.cudnn.allow_tf32,
@@ -155,8 +154,7 @@ def lightning_deterministic() -> str | bool:
 def manual_seed(seed: int) -> None:
     """``torch.manual_seed(seed)``: the CPU's generator and those of each accelerator this
     machine has (CUDA, MPS, XPU), without queueing seeds for accelerators it has not: that
-    records the caller's stack at each call (~0.2 ms: an attack seeding each batch paid it
-    per batch on a CPU machine, ~9 % of a digits job's attacks)."""
+    records the caller's stack at each call (~0.2 ms, which an attack seeding each batch pays)."""
     torch.random.default_generator.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
