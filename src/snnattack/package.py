@@ -84,11 +84,6 @@ def _release(text: str) -> tuple[int, int]:
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
-def _build(text: str) -> str | None:
-    """A version's build label (``cu130``, ``cpu``, ``rocm6.4``), None for a plain release."""
-    return text.partition("+")[2] or None
-
-
 def _release_problem(companion: str, found: str, torch_version: str, declared: str | None) -> str:
     """Why ``companion`` at version ``found`` is not a release built with ``torch_version``
     (empty when it is): its metadata's torch requirement where it declares one, else the
@@ -128,7 +123,8 @@ def torch_stack_problem(stack: dict[str, tuple[str, str | None]] | None = None) 
         if companion not in stack:
             continue
         found, declared = stack[companion]
-        builds = (_build(found), _build(torch_version))
+        # their build labels (cu130, cpu, rocm6.4); None for a plain release
+        builds = [text.partition("+")[2] or None for text in (found, torch_version)]
         if problem := _release_problem(companion, found, torch_version, declared):
             wrong.append(problem)
         elif None not in builds and builds[0] != builds[1]:
