@@ -72,22 +72,16 @@ def record_under_test(
     """The record of the attacks ``specs`` on the ``attacked`` (target, source) models, and
     the evaluator that ran them (its saved examples): the specs are tuned on the
     ``validation`` batch (None: nothing is tuned) and a universal row is fitted on it
-    (:func:`~snnattack.attacks.tuning.prepared_specs`, the evaluator's ``prepare``; a universal
-    row is refused if None), every row runs under
-    ``trainer.test`` on ``test`` (a datamodule's test split, or a loader), and where
-    ``settings.masking`` enables them the masking checks probe ``probed`` (the attacked target
-    if None; :func:`record_attacks` passes an unprepared copy of the target) on the first test
-    images (on rank 0 only).
-    ``models`` and ``config`` (the resolved tree) and ``result_spec`` (the config without its
-    cosmetic keys) are written into the record as they are (and the settings' notes); ``reused``
-    are rows copied from an earlier job (``evaluation/reuse.py``), neither tuned nor run;
-    ``recordings`` are the test split's raw events, which an attack on them reads (a
-    datamodule's own when None).
+    (:func:`~snnattack.attacks.tuning.prepared_specs`; a universal row is refused if None),
+    every row runs under ``trainer.test`` on ``test`` (a datamodule's test split, or a
+    loader), and where ``settings.masking`` enables them the masking checks probe ``probed``
+    (the attacked target if None) on the first test images (on rank 0 only). ``models``,
+    ``config`` (the resolved tree) and ``result_spec`` are written into the record as they
+    are; ``reused`` are rows copied from an earlier job (:mod:`.reuse`), neither tuned nor
+    run; ``recordings`` are the test split's raw events (a datamodule's own when None).
     All of it runs on the trainer's device (``strategy.root_device``), which the record names.
     Refuses a test split left empty (``trainer.limit_test_batches``)."""
-    # where Lightning runs the test (this rank's GPU in a GPU job), known before it starts:
-    # tuning, universal fitting and the masking checks run there too, and the record says it
-    device = trainer.strategy.root_device
+    device = trainer.strategy.root_device  # this rank's GPU in a GPU job, known before the test
     target, source = (None if m is None else m.to(device) for m in attacked)
     if validation is not None:
         validation = (validation[0].to(device), validation[1].to(device))
