@@ -48,12 +48,7 @@ from snnattack.interop.prepared import arguments_key, prepared_once, sample_form
 from snnattack.interop.streams import is_streams
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
-from snnattack.preparation.evaluation import (
-    Data,
-    PreparedEvaluation,
-    call_evaluation,
-    run_evaluation,
-)
+from snnattack.preparation.evaluation import Data, call_evaluation, run_evaluation
 from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
@@ -223,10 +218,8 @@ def evaluate(
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = arguments_key(*arguments, overrides, sample_form(example))
 
-    def build() -> PreparedEvaluation:
-        named = dict(zip(EVALUATE, arguments, strict=True))
-        return call_evaluation(model, source, example, named, overrides)
-
+    named = dict(zip(EVALUATE, arguments, strict=True))
+    build = partial(call_evaluation, model, source, example, named, overrides)
     prepared, checks = prepared_once(model, key, build, source)
     kept = (
         checks,
