@@ -146,8 +146,7 @@ def run_evaluation(
     val_data: Data | None = None,
     progress: bool = True,
     *,
-    kept: tuple[list[torch.Tensor], Callable[[], PreparedEvaluation], Callable[[], None]]
-    | None = None,
+    kept: tuple[list[torch.Tensor], Callable[[], PreparedEvaluation], Callable[[], None]],
 ) -> JobRecord:
     """The record of the evaluation ``prepared`` (:func:`prepared_evaluation`) of ``model``
     (and ``source``) on ``data`` (and ``val_data``), checked by the input gate (the models run
@@ -157,15 +156,15 @@ def run_evaluation(
     the first batch's values, what prepares afresh where one is false, before anything is
     refused (as :func:`snnattack.attack`), and what takes a fresh preparation as made of the
     models as its checks left them (:func:`~snnattack.interop.prepared.settled`)."""
-    checks, afresh, settle = kept or ([], None, None)
+    checks, afresh, settle = kept
     fresh = prepared.classes is None  # its checks run the models (a SpikingNet: its hooks)
     checked = _checked(prepared, model, source, data, val_data, checks)
-    if checked is None and afresh is not None:  # the kept preparation's model changed: afresh
+    if checked is None:  # the kept preparation's model changed: afresh
         prepared = afresh()
         checked = _checked(prepared, model, source, data, val_data, [])
         fresh = True
     assert checked is not None  # without kept checks, every check is read and holds
-    if fresh and settle is not None:
+    if fresh:
         settle()  # what the checks' forwards changed is no change at the next call
     framed, val, recordings, prepared.classes = checked
     return _recorded(prepared, model, source, framed, val, recordings, progress)
