@@ -72,9 +72,8 @@ def barrier() -> None:
 def _job_argv(hydra_cfg: Any) -> list[str]:
     """The command line of this one job as its other ranks run it (after ``python -m
     snnattack.__main__``): its config folders (Hydra's ``runtime.config_sources``), its config
-    name and overrides (its own, and a ``hydra.searchpath`` given on the command line);
-    never the sweep's. Read from Hydra, not from ``sys.argv``: under a launcher that runs jobs
-    in workers (submitit, joblib) that is the worker's command."""
+    name and overrides (its own, and a ``hydra.searchpath`` given on the command line), read
+    from Hydra: ``sys.argv`` is the sweep's, or a launcher's worker's (module docstring)."""
     flags = [
         f"--config-path={s.path}" if s.provider == "main" else f"--config-dir={s.path}"
         for s in hydra_cfg.runtime.config_sources
