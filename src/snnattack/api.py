@@ -91,8 +91,7 @@ def _radius_problem(eps: object, spell: Callable[[Any], str]) -> str:
     return "attacks nothing (the clean images)" if eps == 0 else "is out of range"
 
 
-# attack's eps: one radius, checked before the config's eps (a list, whose message asked
-# attack() for the list it refuses, and for 0 "at least one eps > 0")
+# attack's eps: one radius, checked before the config's rule, whose message asks for a list
 ONE_RADIUS = Rule(
     RADIUS.test,
     "a number in (0, 255] in 1/255 units (snnattack.evaluate takes several)",
@@ -137,7 +136,7 @@ def _prepare_attack(
     # a 0-d tensor or NumPy array: its number (evaluate takes them too)
     radius = eps.item() if getattr(eps, "ndim", None) == 0 and hasattr(eps, "item") else eps
     complaint = ONE_RADIUS.complaint("eps", radius, spell=as_python)  # a Python argument
-    if complaint is not None:  # before the config's rule, whose message asks for a list
+    if complaint is not None:
         raise UserError(complaint)
     inputs.check_model_keys(overrides)
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
