@@ -101,10 +101,8 @@ ONE_RADIUS = Rule(
 
 @dataclass
 class _Attack:
-    """What :func:`attack` prepares of a model under its arguments: the adapted network (None:
-    the model itself, a SpikingNet), the row and the attack's settings, the samples the model
-    reads, the config's ``malloc``, ``tf32`` and ``deterministic``, and the model's classes
-    once a batch checked it."""
+    """What :func:`attack` prepares of a model under its arguments (``net`` None: the model
+    itself, a SpikingNet; ``classes``: the model's, once a batch checked it)."""
 
     net: SpikingNet | None
     spec: AttackSpec
