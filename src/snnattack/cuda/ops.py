@@ -81,9 +81,8 @@ lif_forward = torch.library.custom_op("snnattack::lif_forward", _launch_forward,
 
 @lif_forward.register_fake
 def _(x: Tensor, *settings: object) -> tuple[Tensor, Tensor]:
-    membranes = settings[-1]
     out = _contiguous_like(x)  # as the kernel writes it, whatever x's strides
-    return out, _contiguous_like(x) if membranes else x.new_empty(0)
+    return out, _contiguous_like(x) if settings[-1] else x.new_empty(0)  # membranes
 
 
 def _launch_backward(
@@ -128,11 +127,7 @@ def _launch_backward(
 
 
 lif_backward = torch.library.custom_op("snnattack::lif_backward", _launch_backward, mutates_args=())
-
-
-@lif_backward.register_fake
-def _(h: Tensor, grad: Tensor, *settings: object) -> Tensor:
-    return _contiguous_like(h)
+lif_backward.register_fake(lambda h, grad, *settings: _contiguous_like(h))
 
 
 def _setup_context(ctx, inputs: tuple, output: tuple[Tensor, Tensor]) -> None:
@@ -213,11 +208,7 @@ def _launch_rate_slope(
 rate_slope_op = torch.library.custom_op(
     "snnattack::rate_slope", _launch_rate_slope, mutates_args=()
 )
-
-
-@rate_slope_op.register_fake
-def _(current: Tensor, *constants: float) -> Tensor:
-    return _contiguous_like(current)
+rate_slope_op.register_fake(lambda current, *constants: _contiguous_like(current))
 
 
 def rate_slope(current: Tensor, low: float, high: float, gamma: float, ramp: float) -> Tensor:
