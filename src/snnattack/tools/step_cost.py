@@ -144,8 +144,7 @@ def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list
 
 
 def check_steps(args: argparse.Namespace) -> None:
-    """Refuses an option out of its range, a missing GPU, or a model that does not fit the
-    input shape, before any measurement (:class:`ConfigError`)."""
+    """:func:`check_model`, and the adversary's ``--adversary-steps`` and ``--adversary-eps``."""
     check_model(args)
     check(args, {f"adversary_{k}": RULES[f"train.adversary.{k}"] for k in ("steps", "eps")})
 
@@ -356,11 +355,8 @@ def training_table(steps: dict[str, dict[str, Any]], title: str = "") -> Table:
     for col in ("step", "time (ms)", "× standard"):
         table.add_column(col, justify="right")
     for name, m in steps.items():
-        if "error" in m:
-            table.add_row(escape(name), m["error"], "")
-        else:
-            seconds, ratio = m["seconds"] * 1e3, m["time_vs_standard"]
-            table.add_row(escape(name), format(seconds, ".2f"), format(ratio, ".2f"))
+        cells = [m["error"], ""] if "error" in m else (m["seconds"] * 1e3, m["time_vs_standard"])
+        table.add_row(escape(name), *(c if isinstance(c, str) else format(c, ".2f") for c in cells))
     return table
 
 
