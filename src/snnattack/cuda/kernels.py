@@ -112,9 +112,7 @@ def _backward(
 ):
     """``dL/dI`` ``[T, N]`` from the membranes and the spikes' gradient, the steps in reverse;
     the pointers are those of the last step. ``dL/dI`` is ``dL/dh`` times ``scale`` (the
-    input scale's backward, one rounding; 1 for none: exact). ``RECIPROCAL``: divide by a
-    constant as a product with its reciprocal, as ATen's division of a CUDA tensor by a
-    scalar does."""
+    input scale's backward, one rounding; 1 for none: exact)."""
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     hs, gs, ds_out = h_ptr + offs, g_ptr + offs, dx_ptr + offs
