@@ -54,8 +54,7 @@ def first_samples(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` images and labels of ``loader`` (fewer if it holds fewer), on
     ``device`` (where they are, if None): the one batch a probe reads, whatever the loader's
-    batch size (tuning's validation batch, the masking checks' and the cost analysis' test
-    images)."""
+    batch size."""
     xs, ys, have = [], [], 0
     for x, y in loader:
         xs.append(x)
