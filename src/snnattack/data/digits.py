@@ -33,12 +33,7 @@ def check_splits(test_fraction: float, val_fraction: float) -> None:
 
 @register("digits", order=10)
 class DigitsDataModule(SplitDataModule):
-    """Digits scaled to [0, 1], ``[1, 8, 8]``, with fixed stratified train/val/test splits.
-
-    The test split (``test_fraction`` of all images) and the validation split
-    (``val_fraction`` of the rest) are drawn once with ``split_seed``, independently of the
-    training seed, so every model of a sweep sees the same test images.
-    """
+    """Digits in [0, 1], ``[1, 8, 8]``, with fixed stratified splits (:func:`split_indices`)."""
 
     TEST_SPLIT = ("test_fraction", "split_seed")
     FACTS = MappingProxyType({"num_classes": CLASSES, "in_channels": 1, "image_size": 8})

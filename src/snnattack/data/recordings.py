@@ -63,8 +63,7 @@ def undecodable(path: str | Path, why: object, expected: str) -> DataError:
 
 def check_size(path: Path, expected: str, event_bytes: int = 1) -> None:
     """Refuses a recording file of 0 bytes, or not a whole number of events of
-    ``event_bytes`` each (an extraction or a copy cut short), before any work: read later,
-    it stopped a training or, never reached by a limited run, went unsaid."""
+    ``event_bytes`` each (an extraction or a copy cut short), before any work."""
     size = path.stat().st_size if path.is_file() else None
     if size == 0:
         raise undecodable(path, "an empty file (0 bytes)", expected)
