@@ -108,8 +108,7 @@ MODEL_RULES = {
 def check_model(args: argparse.Namespace) -> None:
     """Refuses a model option out of its range, a missing GPU, or a model that does not fit
     the input shape, before any measurement (:class:`ConfigError`); notes on stderr a
-    ``--device gpu`` this machine lacks, which measures on the CPU (:func:`absent_gpu`, as an
-    analysis's ``device=gpu``): the record's ``device`` alone said so."""
+    ``--device gpu`` this machine lacks, which measures on the CPU (:func:`absent_gpu`)."""
     check(args, MODEL_RULES)
     if len(args.input_shape) != 3 or min(args.input_shape) < 1:
         raise ConfigError(
