@@ -96,8 +96,7 @@ def _cluster() -> bool:
 def _model_files_exist(resolved: dict[str, Any]) -> None:
     """``checkpoint`` and ``source_checkpoint`` name files, and those the job reads (a source
     file: where a row is black box) whole ones: a file cut short, empty or of another kind is
-    refused here, so a sweep whose every job names it is refused before its first job (that
-    it loads is checked as it is read: the module's docstring)."""
+    refused here, so a sweep whose every job names it is refused before its first job."""
     for key in ("checkpoint", "source_checkpoint"):
         path = resolved.get(key)
         if path is None:
