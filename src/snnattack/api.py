@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import torch
@@ -48,7 +47,12 @@ from snnattack.interop.prepared import arguments_key, prepared_once, sample_form
 from snnattack.interop.streams import is_streams
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
-from snnattack.preparation.evaluation import Data, call_evaluation, run_evaluation
+from snnattack.preparation.evaluation import (
+    Data,
+    PreparedEvaluation,
+    call_evaluation,
+    run_evaluation,
+)
 from snnattack.process import numerics
 from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
@@ -215,14 +219,19 @@ def evaluate(
     arguments = (eps, methods, grad_mode, grad_params, boxes, tune, T, seed, masking, progress)
     key = arguments_key(*arguments, overrides, sample_form(example))
 
-    named = dict(zip(EVALUATE, arguments, strict=True))
-    build = partial(call_evaluation, model, source, example, named, overrides)
+    def build() -> PreparedEvaluation:
+        named = dict(zip(EVALUATE, arguments, strict=True))
+        return call_evaluation(model, source, example, named, overrides)
+
+    def afresh() -> PreparedEvaluation:
+        return prepared_once(model, key, build, source, fresh=True)[0]
+
     prepared, checks = prepared_once(model, key, build, source)
-    kept = (
-        checks,
-        lambda: prepared_once(model, key, build, source, fresh=True)[0],
-        lambda: settled(model, key, source),
-    )
+
+    def settle() -> None:
+        settled(model, key, source)
+
+    kept = (checks, afresh, settle)
     return run_evaluation(prepared, model, source, data, val_data, progress, kept=kept)
 
 
@@ -267,9 +276,10 @@ def attack(
         method, eps, grad_mode, grad_params, params, T, seed, overrides, sample_form(x)
     )
 
-    build = partial(
-        _prepare_attack, model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
-    )
+    def build() -> _Attack:
+        return _prepare_attack(
+            model, x, method, eps, grad_mode, grad_params, T, seed, overrides, params
+        )
 
     prepared, checks = prepared_once(model, key, build)
     net = prepared.network(model)

@@ -205,7 +205,8 @@ def record_attacks(
     L.seed_everything(settings.store.seed, workers=True, verbose=False)
     validation = validation_batch(settings, validation_data)
     # the components as configured, before random EOT raised their draws: what a job compares
-    spec = result_spec(config, component_settings(configured.specs))
+    components = component_settings(configured.specs)
+    spec = result_spec(config, components)
     trainer = lightning_trainer(
         dict(run_settings.trainer),
         run_settings.trainers,
