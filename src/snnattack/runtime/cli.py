@@ -89,11 +89,8 @@ _FAILED_AFTER_RESULTS: list[str] = []
 
 
 def one_line(err: BaseException) -> str:
-    """The user-facing line of ``err``; a DataLoader worker's wrapped error is unwrapped.
-
-    PyTorch re-raises a worker's exception in the main process with the same class but with
-    the worker's traceback as its message; the original message is its last line.
-    """
+    """The user-facing line of ``err``; a DataLoader worker's wrapped error (PyTorch's re-raise
+    with the worker's traceback as its message) is unwrapped to its last line."""
     text = str(err).strip()
     if "Original Traceback" in text:
         last = text.splitlines()[-1]
@@ -257,17 +254,13 @@ SWITCHES = {
 
 
 def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
-    """Refuses a switch of :data:`SWITCHES` that is not true or false, and Hydra folder
-    settings a sweep cannot work with: ``hydra.job.chdir=true``
-    (:func:`refuse_chdir`), a folder setting of no name (:data:`FOLDERS`: ``''`` writes into
-    the launch folder, or every job into one), and a ``hydra.sweep.dir`` that interpolates a
-    swept key or a job's own setting (``sw_l${lambda}``): each job would sit in another sweep
-    folder, and the sweep's summary, failures and report, made in its one folder, would see
-    none of them. Each folder setting, the command line's, else the ``-cn`` file's, else the
-    package's, is refused naming its key (Hydra's ``mkdir`` and log file name none) where it is
-    a file (:func:`check_not_a_file`) or, for the folder the run makes (none with an option of
-    :data:`NO_FOLDER`), cannot be written or made or stores no files (``/proc``:
-    :func:`~snnattack.config.folders.writable`)."""
+    """Refuses a switch of :data:`SWITCHES` that is not true or false, ``hydra.job.chdir=true``
+    (:func:`refuse_chdir`), a folder setting of :data:`FOLDERS` of no name, and a
+    ``hydra.sweep.dir`` that interpolates a swept key or a job's own setting (``sw_l${lambda}``).
+    Each folder setting (the command line's, else the ``-cn`` file's, else the package's) is
+    refused naming its key (Hydra's ``mkdir`` names none) where it is a file
+    (:func:`check_not_a_file`) or, for the folder the run makes (none with :data:`NO_FOLDER`),
+    cannot be written or made or stores no files (:func:`~snnattack.config.folders.writable`)."""
     overrides = parsed_overrides(argv)
     sweep = multirun(argv, conf_dir)
     package = file_hydra([], conf_dir)  # conf/config.yaml's: outputs/<time>
@@ -312,7 +305,10 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
                 f"job's folder (e.g. hydra.sweep.subdir={subdir})"
             )
     for key, value in folders.items():
-        path = _folder_path(key, value, folders)
+        path = str(value or "")
+        if key == "hydra.sweep.subdir":  # below the sweep's folder ('' below the default's time)
+            above = folders.get("hydra.sweep.dir")
+            path = str(Path(str(above), path)) if above else ""
         check_not_a_file(key, value, path)
         made = writes and key.startswith("hydra.sweep.") == sweep  # a folder the run makes
         # a path that starts with an interpolation (${oc.env:HOME}/x) is left to Hydra; one
@@ -336,8 +332,8 @@ def _file_folders(hydra: object) -> dict[str, object]:
 
 def check_not_a_file(key: str, value: object, path: str) -> None:
     """Refuses a folder setting of :data:`FOLDERS` (``hydra.run.dir=results.csv``) whose
-    ``path`` (:func:`_folder_path`), or a folder above it, is a file. A path that interpolates
-    (``${now:...}``) is left to Hydra."""
+    ``path`` (a ``hydra.sweep.subdir``'s below the ``hydra.sweep.dir``), or a folder above it,
+    is a file. A path that interpolates (``${now:...}``) is left to Hydra."""
     if not path or "${" in path:
         return
     for folder in (Path(path), *Path(path).parents):
@@ -349,17 +345,6 @@ def check_not_a_file(key: str, value: object, path: str) -> None:
                 said = "names a file" + (f" ({path})" if path != str(value) else "")
                 said += ", not a folder"
             raise ConfigError(f"{key}={value} {said}; accepted: {FOLDERS[key]}")
-
-
-def _folder_path(key: str, value: object, folders: Mapping[str, object]) -> str:
-    """The path a folder setting names: a ``hydra.sweep.subdir`` below the ``hydra.sweep.dir``
-    of ``folders`` (each folder setting of the command line, else of the ``-cn`` file; ``''``
-    without one: below the default, which interpolates the time)."""
-    path = str(value or "")
-    if key != "hydra.sweep.subdir":
-        return path
-    above = folders.get("hydra.sweep.dir")
-    return str(Path(str(above), path)) if above else ""
 
 
 def refuse_chdir(chdir: object) -> None:
@@ -712,11 +697,9 @@ def _group_param_line(
     err: HydraException, conf_dir: Path, named: Mapping[str, str], shown_by: str
 ) -> str | None:
     """``method.<key>.<param>=value`` (``analysis.<key>.<param>``) without ``+`` where the
-    config does not set ``param``, in the job's own words (Hydra's advice, a ``+``, fits only a
-    parameter that the method takes): the method or analysis is not chosen, or the method takes
-    no such parameter (``named``: how the caller names a group's choices, ``shown_by``: what
-    shows the composed config). None for other errors, and for a parameter that the method
-    takes (Hydra's advice stands)."""
+    config does not set ``param``, in the job's words (Hydra's advice, a ``+``, fits only a
+    parameter the method takes): the method or analysis is not chosen, or the method takes no
+    such parameter (``named``, ``shown_by``: :func:`hydra_line`'s). None otherwise."""
     found = _GROUP_PARAM.search(str(err))
     advice = re.search(r"use \+(.+)$", str(err), re.MULTILINE)  # the override as given
     file = conf_dir / found.group(1) / f"{found.group(2)}.yaml" if found else None
@@ -860,23 +843,6 @@ def discard_job_folder(output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
-def _log_file_error(err: ValueError) -> UserError:
-    """Hydra's ``Unable to configure handler 'file'`` (its job log cannot be opened in the
-    job folder: read-only, or a full disk) as the line of an unwritable output folder; any
-    other ``ValueError`` is re-raised."""
-    cause = err.__cause__
-    if not (
-        str(err).startswith("Unable to configure handler")
-        and isinstance(cause, OSError)
-        and cause.filename
-    ):
-        raise err
-    return UserError(
-        f"the output folder={str(Path(cause.filename).parent)!r} cannot be written "
-        f"({cause.strerror}: {cause.filename}); accepted: a writable folder"
-    )
-
-
 def refuse(err: UserError, output_dir: Path | None = None) -> None:
     """Prints ``err`` as one line, removes the untouched job folder, exits with code 2."""
     print(f"error: {one_line(err)}", file=sys.stderr)
@@ -886,12 +852,11 @@ def refuse(err: UserError, output_dir: Path | None = None) -> None:
 
 
 def fail_at_end(err: UserError) -> None:
-    """Prints ``err`` as one line now, and :func:`main` exits with code 2 once Hydra's run or
-    sweep has ended: for a failure of a callback after a job's results were written (its
-    benchmark entry), which stand. Exiting at once would skip the other callbacks' ends (a
-    run's report, a sweep's other jobs, leaderboard, report and summary). A worker of a
-    launcher that runs jobs in other processes (joblib's, submitit's) says the line, but its
-    exit code is not this command's: the sweep's end there looks again."""
+    """Prints ``err`` as one line now; :func:`main` exits with code 2 once Hydra's run or sweep
+    has ended. For a callback's failure after a job's results stand (its benchmark entry):
+    exiting at once would skip the other callbacks' ends (reports, a sweep's other jobs). In a
+    launcher's worker process (joblib's, submitit's) the exit code is not this command's: the
+    sweep's end there looks again."""
     print(f"error: {one_line(err)}", file=sys.stderr)
     _FAILED_AFTER_RESULTS.append(one_line(err))
 
@@ -970,8 +935,20 @@ def main(
         if "--cfg" not in sys.argv and "-c" not in sys.argv:
             raise  # a job's own: a programming error, not the user's
         refuse(unresolved(err))  # Hydra's own printing of the config (--cfg job --resolve)
-    except ValueError as err:
-        refuse(_log_file_error(err))
+    except ValueError as err:  # Hydra's job log cannot be opened (read-only, a full disk)
+        cause = err.__cause__
+        if not (
+            str(err).startswith("Unable to configure handler")
+            and isinstance(cause, OSError)
+            and cause.filename
+        ):
+            raise
+        refuse(
+            UserError(
+                f"the output folder={str(Path(cause.filename).parent)!r} cannot be written "
+                f"({cause.strerror}: {cause.filename}); accepted: a writable folder"
+            )
+        )
     except OSError as err:
         if err.filename is None:
             raise
