@@ -1,13 +1,7 @@
 """A quiet console: what a job prints is its own (paths, models, results, time), not the
-libraries' banners, adverts and known deprecation warnings.
-
-Lightning announces every Trainer with a GPU/TPU banner and "Tip" adverts, and the torch it
-runs on warns about a pytree API that Lightning itself still calls; neither says anything
-about the job. :func:`quiet_libraries` drops exactly these lines (anything else Lightning
-logs or warns still shows). Lightning's own console handlers print each of its lines beside
-Hydra's, and a DDP job's other local ranks run the same job in rank 0's terminal:
-:func:`one_console` says each line once. The progress bar's test task is renamed per attack
-with :func:`describe_test`.
+libraries' banners, adverts and known deprecation warnings (:func:`quiet_libraries`; anything
+else Lightning logs or warns still shows), each line once (:func:`one_console`), and the
+progress bar's test task named per attack (:func:`describe_test`).
 """
 
 from __future__ import annotations
@@ -23,14 +17,14 @@ from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 
 from snnattack.process.distributed import local_rank
 
-# Lightning's info lines that describe the library, not the job
+# Lightning's info lines that describe the library, not the job: its advice to trade float32
+# precision for speed, which attacks must not take, and a stop the job says in its own line
 NOISE = re.compile(
     r"^(GPU available|TPU available|HPU available|💡 Tip:|`Trainer\(limit_\w+=[\d.]+\)` was "
     r"configured so|`Trainer.fit` stopped: `max_epochs=\d+` reached|LOCAL_RANK: \d+ - "
     r"CUDA_VISIBLE_DEVICES|You are using a CUDA device .* that has Tensor Cores|"
     r"\[rank: \d+\] Received SIGTERM)"
-)  # advice to trade float32 precision for speed, which attacks must not take; a stop the job
-# says in its own one line
+)
 # warnings (message start) that the libraries raise about each other, not about our code,
 # and Lightning's about a store work folder that holds what a training resumes from
 KNOWN_WARNINGS = (
@@ -70,14 +64,11 @@ def quiet_libraries() -> list[tuple[logging.Logger, logging.Filter]]:
 
 def one_console() -> None:
     """Each line a job (the command's, whose root logger Hydra configured) logs reaches the
-    console once, from rank 0. Lightning gives its loggers console handlers of their own
-    (``lightning`` always, its subpackages where the root had none at their import, then not
-    propagating to it): every DDP line of Lightning's was printed twice, to stdout and stderr.
-    They are dropped and the lines go to the root's handlers, as Lightning leaves them where
-    the root has handlers. A DDP rank other than local rank 0 (Lightning starts it on rank 0's
-    machine, in rank 0's terminal) keeps only the root's file handlers (Hydra's
-    ``train_ddp_process_<rank>.log`` in the job folder): each job line was printed once per
-    process."""
+    console once, from rank 0. Lightning's loggers' own console handlers (``lightning``
+    always, its subpackages where the root had none at their import, then not propagating)
+    are dropped and their lines go to the root's handlers. A DDP rank other than local rank 0
+    (started in rank 0's terminal) keeps only the root's file handlers (Hydra's
+    ``train_ddp_process_<rank>.log`` in the job folder)."""
     root = logging.getLogger()
     if not root.handlers:
         return
