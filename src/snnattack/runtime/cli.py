@@ -81,8 +81,9 @@ _MERGE = re.compile(r"(Cannot merge \w+ with \w+)\s.*object_type=(dict|list)", r
 _OVERRIDE = re.compile(r"Error merging override ([^=\s]+)=(.*)")  # the value: the line's rest
 GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode's parameter
 GRID = re.compile(r"attack\.tune\.grids\.[^.]+")  # a gradient mode's whole grid
-# Hydra's struct error for a method's parameter that its config does not set
 _DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+_AMBIGUOUS = re.compile(r"Ambiguous value for argument '([^=']+)=(.*)'$", re.MULTILINE)
+# Hydra's struct error for a method's parameter that its config does not set
 _GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
 # the lines of failures said once a job's results stood (fail_at_end): this command exits 2
 _FAILED_AFTER_RESULTS: list[str] = []
@@ -662,9 +663,6 @@ def _missing_choice_line(err: HydraException) -> str | None:
         return None  # a config file's own default names its file: Hydra's line says which
     choices = sorted(err.options)
     return f"{group}={name} is unknown{_hint(group, name, choices)}; accepted: {', '.join(choices)}"
-
-
-_AMBIGUOUS = re.compile(r"Ambiguous value for argument '([^=']+)=(.*)'$", re.MULTILINE)
 
 
 def _sweep_without_m_line(err: HydraException) -> str | None:

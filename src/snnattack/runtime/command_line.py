@@ -95,10 +95,8 @@ def file_sweep(argv: list[str], conf_dir: Path) -> dict[str, Any]:
 def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
     """``argv`` and, in a sweep (:func:`multirun`), each ``key=value`` of the ``-cn`` file's
     ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
-    before the command line's, which win): the checks of a sweep's choices and values
-    (:func:`check_values`, :func:`check_basic_sweep`, ...) read a file's sweep as the command
-    line's. Without them a file's mistyped value (``reset: hard,sofft``) failed its jobs only
-    after the others had run."""
+    before the command line's, which win): the checks of a sweep's choices and values read a
+    file's sweep as the command line's."""
     params = file_sweep(argv, conf_dir)
     if not params or not multirun(argv, conf_dir):
         return argv
