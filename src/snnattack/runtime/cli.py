@@ -123,8 +123,7 @@ def help_text(conf_dir: Path) -> str:
         "",
         "Config groups (group=choice; -m sweeps comma-separated choices):",
     ]
-    folders = sorted(p for p in conf_dir.rglob("*") if p.is_dir() and group_choices(p))
-    for folder in folders:
+    for folder in sorted(p for p in conf_dir.rglob("*") if p.is_dir() and group_choices(p)):
         group = folder.relative_to(conf_dir).as_posix()
         lines += _wrapped(f"{group}: ", group_choices(folder))
     experiments = conf_dir.parent / "experiments"
@@ -264,9 +263,8 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     cannot be written or made or stores no files (:func:`~snnattack.config.folders.writable`)."""
     overrides = parsed_overrides(argv)
     sweep = multirun(argv, conf_dir)
-    package = file_hydra([], conf_dir)  # conf/config.yaml's: outputs/<time>
     folders = (
-        _file_folders(package)
+        _file_folders(file_hydra([], conf_dir))  # conf/config.yaml's: outputs/<time>
         | _file_folders(file_hydra(argv, conf_dir))
         | {o.key_or_group: o.value() for o in overrides if o.key_or_group in FOLDERS}
     )
