@@ -129,10 +129,8 @@ def user_config_dirs(argv: list[str], conf_dir: Path) -> list[Path] | None:
     the ``file://`` folders of ``hydra.searchpath`` (on the command line or in the ``-cn``
     file); None where the search path holds what this cannot list (``pkg://``): the choices
     are then Hydra's and the job's validation's to judge."""
-    folders = []
     cd = hydra_option(argv, "-cd", "--config-dir")
-    if cd is not None:
-        folders.append(Path(cd))
+    folders = [Path(cd)] if cd is not None else []
     for entry in search_path(argv, conf_dir):
         if "://" in entry and not entry.startswith("file://"):
             return None
