@@ -84,7 +84,6 @@ PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state
 REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, submodules, ...
 NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
-NUMBER_OR_TENSOR = (Number, torch.Tensor)  # what else a compared tuple or list may hold
 COMPARED = (torch.Tensor, np.ndarray)  # arrays a module's attribute may be, compared
 # immutable values without a __dict__, compared by equality as numbers are (a forward may
 # read ``self.window = range(4)``, ``self.cast = torch.float16``, ``self.key = b"..."``)
@@ -165,24 +164,17 @@ def _public(name: str) -> bool:
     return name[0] != "_" or name.endswith("hooks")
 
 
-_TRANSIENT: dict[type, frozenset[str]] = {}  # per class: a state reads it at every call
-
-
-def _transient(module: Any) -> frozenset[str]:
-    """The names of ``module``'s attributes and buffers that no preparation depends on: an
-    snnTorch neuron's hidden state (:data:`HIDDEN`), which the user's own forward between two
-    calls replaces."""
-    kind = type(module)
-    names = _TRANSIENT.get(kind)
-    if names is None:
-        snntorch = (kind.__module__ or "").startswith("snntorch")
-        names = _TRANSIENT[kind] = HIDDEN if snntorch else frozenset()
-    return names
+@functools.cache  # per class: a state reads it at every call
+def _transient(kind: type) -> frozenset[str]:
+    """The names of the attributes and buffers of a module of class ``kind`` that no
+    preparation depends on: an snnTorch neuron's hidden state (:data:`HIDDEN`), which the
+    user's own forward between two calls replaces."""
+    return HIDDEN if (kind.__module__ or "").startswith("snntorch") else frozenset()
 
 
 def _buffers(module: nn.Module) -> Iterable[torch.Tensor | None]:
     """``module``'s own buffers that a preparation depends on (:func:`_transient`)."""
-    transient = _transient(module)
+    transient = _transient(type(module))
     if not transient:
         return module._buffers.values()
     transient = transient & module._non_persistent_buffers_set
@@ -196,7 +188,7 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
     passed over first: a repeated call reads every module's attributes at each call.
     ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
-    transient = _transient(module)
+    transient = _transient(type(module))
     for k, v in module.__dict__.items():
         if transient and k in transient:
             continue
@@ -291,11 +283,9 @@ def _element(value: Any, depth: int = 0) -> bool:
     """Whether ``value``, held in a tuple or list, is compared: a plain value, a tensor, or
     a tuple or list of them (a namedtuple too) to :data:`NESTED` levels (``[[1.0, 2.0]]``,
     which the attacked copy, a deep copy, copies as it is then)."""
-    if type(value) in PLAIN or isinstance(value, (*NUMBER_OR_TENSOR, *VALUES)):
-        return True
     if isinstance(value, (tuple, list)) and depth < NESTED:
         return all(_element(v, depth + 1) for v in value)
-    return False
+    return _scalar(value) or isinstance(value, torch.Tensor)
 
 
 def _scalar(value: Any) -> bool:
@@ -337,7 +327,7 @@ def _value(value: Any) -> Any:
         if isinstance(owner, nn.Module) and type(held) is dict:
             # a module's own method (snnTorch's ``self.state_function``): its plain values,
             # not its registries (their tensors are its state) nor its hidden state
-            transient = _transient(owner)
+            transient = _transient(type(owner))
             held = {
                 k: v for k, v in held.items() if type(v) not in REGISTRIES and k not in transient
             }
@@ -367,7 +357,7 @@ def _held(model: nn.Module) -> Iterator[Any]:
     tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``, or
     by a settings holder or another object: ``self.args.gain``), and its functions."""
     for m in model.modules():
-        transient = _transient(m)
+        transient = _transient(type(m))
         for k, v in m.__dict__.items():
             if transient and k in transient:
                 continue
