@@ -715,11 +715,10 @@ def check_held_out(
 
 def _same_data(data: Any, val_data: Any) -> bool:
     """Whether ``val_data`` is ``data``: the same object or dataset, or equal tensors."""
-
-    def source(given: Any) -> Any:
-        return given.dataset if isinstance(given, DataLoader) else given
-
-    if source(val_data) is source(data):
+    sources = [
+        given.dataset if isinstance(given, DataLoader) else given for given in (data, val_data)
+    ]
+    if sources[1] is sources[0]:
         return True
     pairs = [
         given
@@ -730,8 +729,7 @@ def _same_data(data: Any, val_data: Any) -> bool:
     ]
     if len(pairs) < 2:
         return False
-    (x, y), (val_x, val_y) = pairs
-    both = ((x, val_x), (y, val_y))
+    both = list(zip(*pairs, strict=True))  # (x, val_x), (y, val_y)
     return all(
         (a.shape, a.dtype, a.device) == (b.shape, b.dtype, b.device) for a, b in both
     ) and all(torch.equal(a, b) for a, b in both)
