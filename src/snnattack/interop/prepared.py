@@ -520,9 +520,7 @@ class _Numbers:
     tensor per device and dtype (an integer mask compared exactly)."""
 
     def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.devices: dict[tuple[torch.device, torch.dtype], tuple[list, torch.Tensor]] = {}
-        for key, group in _by(tensors, lambda t: (t.device, t.dtype)).items():
-            self.devices[key] = (group, _flat(group))
+        self.devices = {key: (group, _flat(group)) for key, group in _by(tensors).items()}
 
 
 def _keyed(model: nn.Module) -> bool:
@@ -553,7 +551,7 @@ def _checks(numbers: _Numbers, checked: list[nn.Module]) -> list[torch.Tensor]:
         for (device, _), (tensors, was) in numbers.devices.items():
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
         floats = (t for m in checked for t in _persistent(m))
-        groups = _by((t for t in floats if t.is_floating_point()), lambda t: (t.device, t.dtype))
+        groups = _by(t for t in floats if t.is_floating_point())
         for (device, dtype), group in groups.items():
             if dtype.itemsize < 4:
                 sizes = [t.sum(dtype=torch.float32) for t in group]
@@ -572,14 +570,14 @@ def _persistent(model: nn.Module) -> Iterator[torch.Tensor]:
         yield from (b for k, b in m._buffers.items() if b is not None and k not in kept)
 
 
-def _by(tensors: Iterable[torch.Tensor], key: Callable[[torch.Tensor], Hashable]) -> dict:
-    """``tensors`` grouped by ``key``, in order, each one once (a tied weight once)."""
-    groups: dict[Hashable, list[torch.Tensor]] = {}
+def _by(tensors: Iterable[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype], list]:
+    """``tensors`` grouped by device and dtype, in order, each one once (a tied weight once)."""
+    groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     seen: set[int] = set()
     for t in tensors:
         if id(t) not in seen:
             seen.add(id(t))
-            groups.setdefault(key(t), []).append(t)
+            groups.setdefault((t.device, t.dtype), []).append(t)
     return groups
 
 
