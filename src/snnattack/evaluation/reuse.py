@@ -232,20 +232,26 @@ def row_keys(
     }
 
 
-def _read(path: Path, spec: AttackSpec) -> AttackRow | None:
-    """The row of ``spec`` kept in ``path``; None if there is none, or (with a warning naming
-    the file and the field) if it is not a row of this code's fields and types (truncated,
-    edited, another version) or contradicts itself or ``spec``
-    (:func:`~snnattack.evaluation.kept.check_kept`): that row is computed again and the file
-    replaced."""
+def _read(path: Path, spec: AttackSpec | None = None) -> Any:
+    """The row of ``spec`` kept in ``path`` (without ``spec``: the worst case kept there); None
+    if there is none, or (with a warning naming the file and the field) if it is unusable: not
+    a row of this code's fields and types (truncated, edited, another version), or one that
+    contradicts itself or ``spec`` (:func:`~snnattack.evaluation.kept.check_kept`), or no worst
+    case: that row (a worst case's event rows) is computed again and the file replaced."""
     try:
-        row = typed_row(json.loads(path.read_text()))
-        check_kept(row, spec)
-        return row
+        kept = json.loads(path.read_text())
+        if spec is not None:
+            row = typed_row(kept)
+            check_kept(row, spec)
+            return row
+        if not isinstance(kept, dict) or not {"methods", "n_correct", "l0_hist"} <= set(kept):
+            raise ValueError("not a worst case")
+        return kept
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        log.warning("kept row %s is unusable (%s): computing the row again", path, err)
+        what, again = ("row", "the row") if spec else ("worst case", "the box's event rows")
+        log.warning("kept %s %s is unusable (%s): computing %s again", what, path, err, again)
         return None
 
 
@@ -285,22 +291,6 @@ def _worst_file(folder: Path, keys: dict[int, str], positions: list[int]) -> Pat
     neither depends on the order."""
     digest = hashlib.sha256("|".join(sorted(keys[i] for i in positions)).encode()).hexdigest()
     return folder / FOLDER / f"worst-{digest}.json"
-
-
-def _read_worst(path: Path) -> dict[str, Any] | None:
-    """The worst case kept in ``path``; None if there is none or it is unusable (said)."""
-    try:
-        worst = json.loads(path.read_text())
-        if not isinstance(worst, dict) or not {"methods", "n_correct", "l0_hist"} <= set(worst):
-            raise ValueError("not a worst case")
-        return worst
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as err:
-        log.warning(
-            "kept worst case %s is unusable (%s): computing the box's event rows again", path, err
-        )
-        return None
 
 
 def _within(output_dir: Path, folder: Path) -> Path | None:
@@ -359,7 +349,7 @@ def earlier_rows(
     for box, positions in _event_boxes(keys, specs).items():
         kept = None
         if all(i in found for i in positions):
-            kept = _read_worst(_worst_file(folder, keys, positions))
+            kept = _read(_worst_file(folder, keys, positions))
         if kept is None or own(kept.get("reused_from")):
             for i in positions:
                 found.pop(i, None)
