@@ -391,20 +391,14 @@ def _remove_emptied(sweep: Path, there: set[Path], subdir: str | None, job: str)
     as the launch started, and the tools' hidden ones (``.submitit/``), stay."""
     top = sweep.absolute()
     for folder in sorted(set(held_folders(top, subdir, job)) - there):
-        while folder != top and folder not in there and _removed_if_empty(folder):
+        while folder != top and folder not in there:
+            if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
+                break  # a link, or a folder that holds something, stays
+            try:
+                folder.rmdir()
+            except OSError:  # another process wrote into it meanwhile
+                break
             folder = folder.parent
-
-
-def _removed_if_empty(folder: Path) -> bool:
-    """Removes ``folder`` if it is an empty folder, not a link; whether it did (one that
-    another process wrote into meanwhile stays)."""
-    if folder.is_symlink() or not folder.is_dir() or any(folder.iterdir()):
-        return False
-    try:
-        folder.rmdir()
-    except OSError:
-        return False
-    return True
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
