@@ -243,19 +243,14 @@ def held_folders(sweep: Path, subdir: str | None, job: str = "run") -> list[Path
 class KeptRecords(Callback):
     """Keeps what a job's folder already holds where Hydra writes a job's record (its
     ``.hydra/*.yaml``, and its log, which Hydra appends to) until the new job is accepted: Hydra
-    writes them before the job starts, so a job refused in a finished job's folder would leave that
-    job's results beside another job's record. :func:`restore_kept` puts them back, and removes the
-    folders Hydra made (``outputs/<date>/``) that hold nothing. A single run's folder is kept as the
-    run starts (its log alone where Hydra writes no record, ``hydra.output_subdir=null``; not by a
-    DDP rank's process, which Lightning starts so in the job's folder: the launching process keeps
-    it); a sweep's, every folder its sweep folder already holds as the sweep starts
-    (:func:`held_folders`), in the launching process, which puts back, or removes, the folders
-    of the launch's refused jobs as the sweep ends (:meth:`put_back`: a job refused in a worker
-    of joblib's or submitit's launcher leaves its folder to it); as a run or a sweep ends, it
-    puts back the record of each finished job that was skipped. A sweep whose every job was
-    refused (a config each job checks itself, ``${hydra:runtime.output_dir}``, that none passes)
-    is undone as it ends (:meth:`_undo`; :func:`refused_launch`: no report, one line, exit 2),
-    as a mistake of every job refused before the first
+    writes them before the job starts, so a job refused in a finished job's folder would leave
+    that job's results beside another job's record (:func:`restore_kept` puts them back). A
+    single run's folder is kept as it starts (not by a DDP rank's process: the launching one
+    keeps it); a sweep's, every folder its sweep folder holds as it starts
+    (:func:`held_folders`), in the launching process, which puts back the folders of the
+    launch's refused jobs and the records of its skipped ones as it ends (:meth:`put_back`),
+    and undoes a launch whose every job was refused (:meth:`_undo`; :func:`refused_launch`: no
+    report, one line, exit 2), as a mistake of every job refused before the first
     (:func:`~snnattack.config.validation.check_sweep`) writes nothing."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -382,13 +377,11 @@ def restore_skipped(output_dir: Path | None = None) -> None:
 
 def _remove_emptied(sweep: Path, there: set[Path], subdir: str | None, job: str) -> None:
     """Removes the empty folders that this launch made below ``sweep``, outside any job folder
-    (:func:`_is_job_folder`: one holding Hydra's record folder ``subdir``, or the files of the
-    job named ``job``), and those above them it made: the parents Hydra made for a nested job
-    folder (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job refused, or skipped because
-    another folder of the sweep holds its results (:class:`~snnattack.errors.FinishedElsewhere`),
-    whose process removed its folder, in a worker of joblib's or submitit's launcher too, where
-    no record says so (a refused job's is in ``failures.jsonl``). A folder that was ``there``
-    as the launch started, and the tools' hidden ones (``.submitit/``), stay."""
+    (:func:`_is_job_folder`), and those above them it made: the parents Hydra made for a nested
+    job folder (``hydra.sweep.subdir=a/s${seed}``: ``a/``) of a job refused, or skipped because
+    another folder of the sweep holds its results, whose process removed its folder (in a
+    worker of joblib's or submitit's launcher too). A folder that was ``there`` as the launch
+    started, and the tools' hidden ones (``.submitit/``), stay."""
     top = sweep.absolute()
     for folder in sorted(set(held_folders(top, subdir, job)) - there):
         while folder != top and folder not in there:
