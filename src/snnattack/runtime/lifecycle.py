@@ -343,9 +343,7 @@ class KeptRecords(Callback):
         logs = sweep / SUBMITIT
         for name in set(os.listdir(logs)) - (self.logs or set()) if logs.is_dir() else ():
             shutil.rmtree(logs / name, ignore_errors=True)
-        if logs.is_dir() and not any(logs.iterdir()) and self.logs is None:  # the launch's
-            logs.rmdir()
-        for folder in self.made:
+        for folder in ([logs] if self.logs is None else []) + self.made:  # the launch's logs too
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
 
