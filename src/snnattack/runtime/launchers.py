@@ -44,8 +44,8 @@ def check_basic_sweep(argv: list[str], conf_dir: Path) -> None:
     defaults') and ``-m``, a setting of one method (analysis) that some jobs of a swept
     ``method=`` (``analysis=``) choose and others do not (``-m hydra/sweeper=basic
     'method=[fgsm],[pgd]' method.pgd.steps=3``): Hydra's basic sweeper gives every override to
-    every job, and the FGSM job's refusal would stop the whole sweep. The project's sweeper,
-    the default, gives such a setting only to the jobs that choose its method."""
+    every job, and the FGSM job's refusal would stop the whole sweep (the project's sweeper,
+    the default, gives it only to the jobs that choose its method)."""
     if sweeper_of(argv, conf_dir) != "basic" or not multirun(argv, conf_dir):
         return
     overrides = parsed_overrides(argv)
@@ -79,11 +79,10 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     to the jobs that choose it. Hydra composes the sweep's own config from the defaults first
     and applies every plain setting there, where one of a choice the defaults do not hold
     (``analysis`` holds none, ``method`` fgsm and pgd) refuses the whole sweep; a sweep's
-    values it leaves to the jobs. A null
-    setting, which no ``choice(...)`` holds, becomes ``++key=null`` (:data:`FORCED`),
-    which Hydra's compose adds there, and the sweeper gives the jobs that choose it as typed.
-    Run after the checks, which read the command as typed; ``argv`` as it is with
-    ``hydra/sweeper=basic`` or without ``-m``."""
+    values it leaves to the jobs. A null setting, which no ``choice(...)`` holds, becomes
+    ``++key=null`` (:data:`FORCED`), which Hydra's compose adds there, and the sweeper gives
+    the jobs that choose it as typed. Run after the checks, which read the command as typed;
+    ``argv`` as it is with ``hydra/sweeper=basic`` or without ``-m``."""
     FORCED.clear()  # this command's alone (the tests run several in one process)
     if sweeper_of(argv, conf_dir) == "basic" or not multirun(argv, conf_dir):
         return argv
@@ -135,8 +134,8 @@ LAUNCHER_COUNTS = {
 
 def check_launcher_counts(argv: list[str]) -> None:
     """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that the
-    launcher would fail on once the sweep began (``hydra.launcher.n_jobs=0``), in one line
-    before any job or folder; Hydra has already refused a count that is no integer."""
+    launcher would fail on, in one line before any job or folder (Hydra refuses one that is no
+    integer)."""
     for override in parsed_overrides(argv):
         found = re.fullmatch(r"hydra\.launcher\.(\w+)", override.key_or_group)
         value = override.value()
