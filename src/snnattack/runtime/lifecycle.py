@@ -255,15 +255,14 @@ class KeptRecords(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _KEPT, _STAMPS, _LAUNCH
-        self.results: dict[Path, tuple[int, int, int] | None] = {}
-        _STAMPS, _LAUNCH = self.results, None
+        _STAMPS, _LAUNCH = {}, None
         if int(os.environ.get("LOCAL_RANK") or 0) > 0:  # Lightning's, which it runs with
             return  # hydra.output_subdir=null in the job's folder: the launching one keeps it
         folder = Path(config.hydra.run.dir).absolute()
         made = [p for p in (folder, *folder.parents) if not p.exists()]  # the deepest first
         held = _held(folder, config.hydra.output_subdir, config.hydra.job.name)
         _KEPT = {folder: {**held, **{p: False for p in made}}}
-        self.results = _STAMPS = {folder: _stamp(folder / "metrics.json")}
+        _STAMPS = {folder: _stamp(folder / "metrics.json")}
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         restore_skipped()
