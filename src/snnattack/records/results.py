@@ -300,30 +300,23 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
-# a row's fields whose type and range a reader checks: what the report shows and counts with
-CHECKED = (
-    "method",
-    "eps_255",
-    "box",
-    "asr",
-    "adv_acc",
-    "n_correct",
-    "n",
-    "targeted_asr",
-    "n_targeted",
-)
-# the ranges of those fields and the record's (rates in %, counts, radii); None: type only
+# the fields whose type and range a reader checks (rates in %, counts, radii; None: type only):
+# a row's, what the report shows and counts with (:data:`CHECKED`), then the record's own
 RANGES = {
+    "method": None,
+    "eps_255": (0, 255),
+    "box": None,
     "asr": (0, 100),
     "adv_acc": (0, 100),
-    "clean_acc": (0, 100),
-    "source_clean_acc": (0, 100),
-    "eps_255": (0, 255),
     "n_correct": (0, None),
     "n": (0, None),
     "targeted_asr": (0, 100),
     "n_targeted": (0, None),
+    "clean_acc": (0, 100),
+    "source_clean_acc": (0, 100),
 }
+ROW_FIELDS = tuple(f.name for f in fields(AttackRow))
+CHECKED = tuple(k for k in RANGES if k in ROW_FIELDS)
 
 
 @functools.cache
@@ -348,7 +341,7 @@ def _check_measures(
         if not _fits(value, hints[name]):
             kind = getattr(hints[name], "__name__", None) or str(hints[name])
             raise ValueError(f"its {where}{name}={value!r} is not {kind}")
-        low, high = RANGES.get(name, (None, None))
+        low, high = RANGES.get(name) or (None, None)
         if name == "n_correct":  # at most the samples judged: the row's, else the record's
             high = values.get("n") if values.get("n") is not None else n
         if name == "n_targeted":  # some of the clean-correct samples
@@ -375,7 +368,6 @@ def typed_row(data: Any) -> AttackRow:
     return AttackRow(**known)
 
 
-ROW_FIELDS = tuple(f.name for f in fields(AttackRow))
 SHOWN = tuple(f for f in fields(AttackRow) if "column" in f.metadata)  # the printed columns
 MEASURES = tuple(f.name for f in fields(AttackRow) if f.metadata.get("measure"))
 
