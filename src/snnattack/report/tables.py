@@ -277,12 +277,13 @@ def comparison_sentence(
         lower = sum(m < -0.005 for m in means)
         total = len(stats)
         sign = 1 if higher >= lower else -1
-        if higher > lower:
-            lead = f"{a} gives a higher ASR than {b} in {_of(higher, total)}"
-        elif lower > higher:
-            lead = f"{b} gives a higher ASR than {a} in {_of(lower, total)}"
-        else:
+        if higher == lower:
             lead = f"neither {a} nor {b} gives the higher ASR more often: {higher} each of {total}"
+        else:
+            won, lost, k = (a, b, higher) if higher > lower else (b, a, lower)
+            count = f"all {total}" if k == total else f"{k} of {total}"
+            count = "the only comparison" if total == 1 else f"{count} comparisons"
+            lead = f"{won} gives a higher ASR than {lost} in {count}"
         per_attack = group((label, sign * stat[0] > 0.005) for label, stat in found)
         spread = [(m, s) for m, s, n in stats if n > 1]
         if spread:
@@ -314,12 +315,6 @@ def _sentence(clauses: list[str]) -> str:
     """``clauses`` as one sentence: joined by ``;``, capitalised, a full stop (none: "")."""
     text = "; ".join(clauses)
     return text[0].upper() + text[1:] + "." if text else ""
-
-
-def _of(k: int, total: int) -> str:
-    if total == 1:
-        return "the only comparison"
-    return f"all {total} comparisons" if k == total else f"{k} of {total} comparisons"
 
 
 def range_sentence(groups: Iterable[list[dict[str, Any]]], boxes: list[tuple[str, str]]) -> str:
