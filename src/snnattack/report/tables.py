@@ -545,7 +545,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     refs, unrun, unrun_keys = paper_matches(paper, {"shuffle": "layer"}, keys, groups)
     constant, settings = constant_keys(keys, [*groups, *unrun_keys])
     shown = [i for i, k in enumerate(keys) if k not in constant]
-    out, deltas = [], []
+    made, deltas = [], []
     for key, members in groups.items():
         delta = mean_std(
             s["shuffled_acc"] - s["clean_acc"]
@@ -554,24 +554,16 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         )
         if delta is not None:
             deltas.append(delta[0])
-        ref = refs[key] or {}
-        out.append(
-            [
-                *(fmt(key[i]) for i in shown),
-                fmt_stat(mean_std(s.get("clean_acc") for _, s in members)),
-                fmt_stat(mean_std(s.get("shuffled_acc") for _, s in members)),
-                fmt_delta(delta),
-                str(len(members)),
-                _samples(s.get("n") for _, s in members),
-                fmt(ref.get("clean")),
-                fmt(ref.get("shuffled")),
-            ]
-        )
+        accs = [
+            fmt_stat(mean_std(s.get(k) for _, s in members)) for k in ("clean_acc", "shuffled_acc")
+        ]
+        cells = [*(fmt(key[i]) for i in shown), *accs, fmt_delta(delta), str(len(members))]
+        made.append((refs[key] or {}, [*cells, _samples(s.get("n") for _, s in members)]))
     for ref, key in zip(unrun, unrun_keys, strict=True):
         cells = [fmt(key[i]) if keys[i] in ref else "–" for i in shown]
-        out.append(
-            [*cells, "–", "–", "–", "not run", "–", fmt(ref.get("clean")), fmt(ref.get("shuffled"))]
-        )
+        made.append((ref, [*cells, "–", "–", "–", "not run", "–"]))
+    # the paper's numbers close every row
+    out = [[*cells, fmt(ref.get("clean")), fmt(ref.get("shuffled"))] for ref, cells in made]
     columns = [
         *(SHORT.get(keys[i], keys[i]) for i in shown),
         "clean",
