@@ -743,22 +743,18 @@ def ensemble_table(rows: list[dict[str, Any]], extra: list[str]) -> Table | None
             for r in members
             if r.get("grad_mode") == "ensemble"
         )
+        best = min(singles, key=lambda r: r["adv_acc"]) if singles else None
         # a sweep over attack= repeats the ensemble (which does not read it) in each job: once
         for e in (same[0] for same in ensembles.values()):
-            best = min(singles, key=lambda r: r["adv_acc"]) if singles else None
+            lowest = ["–", "–"]
+            if best:
+                label = attack_label(best["method"], best["grad_mode"])
+                below = "yes" if e["adv_acc"] <= best["adv_acc"] + 1e-9 else "NO"
+                lowest = [f"{best['adv_acc']:.2f} ({label})", below]
             parts = e.get("components") or []
+            firsts = ", ".join(f"{c['name']} {c['first_successes']}" for c in parts)
             out.append(
-                [
-                    e["job"],
-                    e["box"],
-                    fmt(e["eps_255"]),
-                    f"{e['adv_acc']:.2f}",
-                    f"{best['adv_acc']:.2f} ({attack_label(best['method'], best['grad_mode'])})"
-                    if best
-                    else "–",
-                    ("yes" if e["adv_acc"] <= best["adv_acc"] + 1e-9 else "NO") if best else "–",
-                    ", ".join(f"{c['name']} {c['first_successes']}" for c in parts),
-                ]
+                [e["job"], e["box"], fmt(e["eps_255"]), f"{e['adv_acc']:.2f}", *lowest, firsts]
             )
     if not out:
         return None
@@ -790,15 +786,10 @@ def masking_table(jobs: list[Job]) -> Table | None:
     several = len(checked) > 1  # a job column names them (one job's report: its folder)
     rows = []
     for job in checked:
-        masking = job.record.masking
-        flagged = [c for c in masking["checks"] if c["flagged"]]
-        rows.append(
-            [
-                *([job.name] if several else []),
-                ", ".join(c["name"] for c in flagged) or "none",
-                "; ".join(c["detail"] for c in flagged),
-            ]
-        )
+        flagged = [c for c in job.record.masking["checks"] if c["flagged"]]
+        names = ", ".join(c["name"] for c in flagged) or "none"
+        details = "; ".join(c["detail"] for c in flagged)
+        rows.append([*([job.name] if several else []), names, details])
     n = sum(1 for j in checked if j.record.masking["flagged"])
     return Table(
         "Gradient-masking checks",
