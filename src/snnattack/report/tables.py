@@ -606,6 +606,7 @@ COST_CONDITIONS = (
 )
 # a step's numbers after its time, as its record names them (Table S2's columns)
 STEP_NUMBERS = ("time_vs_forward", "dense_vs_forward", "time_vs_stbp", "peak_mb", "memory_vs_stbp")
+PAPER_NUMBERS = ("seconds", "peak_mb")  # of the paper's step, then as ratios to STBP's
 
 
 @register("cost", order=30)
@@ -628,24 +629,16 @@ def cost_table(jobs: list[Job], paper: list[dict]) -> Table | None:
     varying = [(k, name) for k, name in recorded if name not in constant]
     for j, cost in zip(measured, costs, strict=True):
         setting = f"{j.setting('model')} T={j.setting('T')} λ={j.setting('lambda')}"
+        lead = [j.name, setting, *(fmt(cost.get(k)) for k, _ in varying)]
         for mode, m in (cost.get("modes") or {}).items():
             if "error" in m:
                 failed.append(f"job {j.name} {mode} ({m['error']})")
                 continue
             ref = matching(paper, {"mode": mode}) or {}
-            out.append(
-                [
-                    j.name,
-                    setting,
-                    *(fmt(cost.get(k)) for k, _ in varying),
-                    mode,
-                    _num(m.get("seconds"), 1e3),  # in ms
-                    *(_num(m.get(k), 1) for k in STEP_NUMBERS),
-                    fmt(ref.get("seconds")),
-                    fmt(ref.get("peak_mb")),
-                    *(_num(_paper_ratio(ref, stbp, k), 1) for k in ("seconds", "peak_mb")),
-                ]
-            )
+            ours = [_num(m.get("seconds"), 1e3), *(_num(m.get(k), 1) for k in STEP_NUMBERS)]  # ms
+            ratios = (_num(_paper_ratio(ref, stbp, k), 1) for k in PAPER_NUMBERS)
+            theirs = [*(fmt(ref.get(k)) for k in PAPER_NUMBERS), *ratios]
+            out.append([*lead, mode, *ours, *theirs])
     if not out:
         return None
     columns = [
