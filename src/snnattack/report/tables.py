@@ -815,19 +815,15 @@ def _cost_sentence(measured: list[Job]) -> str:
         parts.append(text)
     if not parts:
         return ""
-    models = {_model_of(j) for j in measured}
+    targets = [(j, j.record.models.get("target") or {}) for j in measured]
+    # a model by its store key, else its weights' hash, else the job that measured it
+    models = {str(t.get("key") or t.get("weights") or j.name) for j, t in targets}
     by = f" by {len(measured)} jobs" if len(measured) > len(models) else ""
     return (
         "Against one STBP attack step, "
         + "; ".join(parts)
         + f" ({len(models)} model(s) measured{by})."
     )
-
-
-def _model_of(job: Job) -> str:
-    """The target ``job`` measured: its store key, else its weights' hash, else the job."""
-    target = job.record.models.get("target") or {}
-    return str(target.get("key") or target.get("weights") or job.name)
 
 
 def _paper_ratio(row: dict, stbp: dict, key: str) -> float | None:
