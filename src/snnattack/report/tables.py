@@ -562,18 +562,10 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     for ref, key in zip(unrun, unrun_keys, strict=True):
         cells = [fmt(key[i]) if keys[i] in ref else "–" for i in shown]
         made.append((ref, [*cells, "–", "–", "–", "not run", "–"]))
-    # the paper's numbers close every row
-    out = [[*cells, fmt(ref.get("clean")), fmt(ref.get("shuffled"))] for ref, cells in made]
-    columns = [
-        *(SHORT.get(keys[i], keys[i]) for i in shown),
-        "clean",
-        "shuffled",
-        "Δ",
-        "models",
-        "n",
-        "paper clean",
-        "paper shuffled",
-    ]
+    theirs = ("clean", "shuffled")  # the paper's numbers, closing every row
+    out = [[*cells, *(fmt(ref.get(k)) for k in theirs)] for ref, cells in made]
+    heads = (SHORT.get(keys[i], keys[i]) for i in shown)
+    columns = [*heads, "clean", "shuffled", "Δ", "models", "n", *(f"paper {k}" for k in theirs)]
     summary = ""
     if deltas:  # none where no model holds both accuracies (an edited or partial record)
         low, high = signed(min(deltas)), signed(max(deltas))
