@@ -219,12 +219,8 @@ class JobRecord:
         """One line naming the setting and the clean accuracy; the neurons are the target's
         own (``models.target.neurons``) where the record has them, else the config's."""
         cfg = self.config
-        target = self.models.get("target") or {}
-        neurons = (
-            neuron_text(target["neurons"])
-            if target.get("neurons")
-            else f"λ={cfg['lambda']} reset={cfg['reset']}"
-        )
+        own = (self.models.get("target") or {}).get("neurons")
+        neurons = neuron_text(own) if own else f"λ={cfg['lambda']} reset={cfg['reset']}"
         return (
             f"{cfg['dataset']['name']} / {self.architecture()}  T={cfg['T']} "
             f"{neurons}  clean acc {self.clean_acc:.2f}%"
