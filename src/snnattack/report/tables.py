@@ -301,12 +301,8 @@ def comparison_sentence(
             else f"{signed(min(means))} to {signed(max(means))} points, mean "
             f"{signed(statistics.fmean(means))}"
         )
-        breakdown = ""
-        if len(per_attack) > 1 and higher != lower:
-            breakdown = (
-                ", ".join(f"{label} {sum(won)} of {len(won)}" for label, won in per_attack.items())
-                + "; "
-            )
+        counts = ", ".join(f"{label} {sum(won)} of {len(won)}" for label, won in per_attack.items())
+        breakdown = f"{counts}; " if len(per_attack) > 1 and higher != lower else ""
         clauses.append(f"{lead} ({breakdown}{a} − {b}: {span}); {judged}")
     return _sentence(clauses)
 
