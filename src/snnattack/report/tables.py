@@ -542,6 +542,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     constant, settings = constant_keys(keys, [*groups, *unrun_keys])
     shown = [i for i, k in enumerate(keys) if k not in constant]
     made, deltas = [], []
+    measures = ("clean", "shuffled")  # ours ``<name>_acc``, the paper's ``<name>``, closing a row
     for key, members in groups.items():
         delta = mean_std(
             s["shuffled_acc"] - s["clean_acc"]
@@ -550,18 +551,15 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         )
         if delta is not None:
             deltas.append(delta[0])
-        accs = [
-            fmt_stat(mean_std(s.get(k) for _, s in members)) for k in ("clean_acc", "shuffled_acc")
-        ]
+        accs = [fmt_stat(mean_std(s.get(f"{k}_acc") for _, s in members)) for k in measures]
         cells = [*(fmt(key[i]) for i in shown), *accs, fmt_delta(delta), str(len(members))]
         made.append((refs[key] or {}, [*cells, _samples(s.get("n") for _, s in members)]))
     for ref, key in zip(unrun, unrun_keys, strict=True):
         cells = [fmt(key[i]) if keys[i] in ref else "–" for i in shown]
         made.append((ref, [*cells, "–", "–", "–", "not run", "–"]))
-    theirs = ("clean", "shuffled")  # the paper's numbers, closing every row
-    out = [[*cells, *(fmt(ref.get(k)) for k in theirs)] for ref, cells in made]
+    out = [[*cells, *(fmt(ref.get(k)) for k in measures)] for ref, cells in made]
     heads = (SHORT.get(keys[i], keys[i]) for i in shown)
-    columns = [*heads, "clean", "shuffled", "Δ", "models", "n", *(f"paper {k}" for k in theirs)]
+    columns = [*heads, *measures, "Δ", "models", "n", *(f"paper {k}" for k in measures)]
     summary = ""
     if deltas:  # none where no model holds both accuracies (an edited or partial record)
         low, high = signed(min(deltas)), signed(max(deltas))
