@@ -282,8 +282,6 @@ def _fits(value: Any, hint: Any) -> bool:
         return any(_fits(value, a) for a in args)
     if hint is Any:
         return True
-    if hint is type(None):
-        return value is None
     if hint in (int, float):
         kinds = (int, float) if hint is float else (int,)
         return isinstance(value, kinds) and not isinstance(value, bool)
