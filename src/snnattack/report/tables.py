@@ -789,16 +789,12 @@ def _cost_sentence(measured: list[Job]) -> str:
             if mode != "stbp" and m.get("time_vs_stbp") is not None:
                 ratios[mode].append((m["time_vs_stbp"], m.get("memory_vs_stbp") or float("nan")))
     parts = []
-    for mode, values in sorted(
-        ratios.items(), key=lambda kv: (kv[0] != "forward", mode_order(kv[0]))
-    ):
-        times = [t for t, _ in values]
-        memory = [m for _, m in values if math.isfinite(m)]
+    for mode in sorted(ratios, key=lambda mode: (mode != "forward", mode_order(mode))):
+        times = [t for t, _ in ratios[mode]]
+        memory = [m for _, m in ratios[mode] if math.isfinite(m)]
         what = "the forward pass" if mode == "forward" else f"the {mode_name(mode)} step"
-        text = f"{what} {_span(times)} its time"
-        if memory:
-            text += f" and {_span(memory)} its peak memory"
-        parts.append(text)
+        also = f" and {_span(memory)} its peak memory" if memory else ""
+        parts.append(f"{what} {_span(times)} its time{also}")
     if not parts:
         return ""
     targets = [(j, j.record.models.get("target") or {}) for j in measured]
