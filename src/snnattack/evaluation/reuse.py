@@ -39,7 +39,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -67,6 +67,7 @@ from snnattack.records.results import (
 from snnattack.settings import SOURCE_KEYS, AttackSpec, dotted_value
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")  # what a kept file is read as
 _unwritable: set[Path] = set()  # the sweeps whose rows could not be kept (warned once)
 
 FOLDER = ".rows"  # below the sweep folder
@@ -232,27 +233,38 @@ def row_keys(
     }
 
 
-def _read(path: Path, spec: AttackSpec | None = None) -> Any:
-    """The row of ``spec`` kept in ``path`` (without ``spec``: the worst case kept there); None
-    if there is none, or (with a warning naming the file and the field) if it is unusable: not
-    a row of this code's fields and types (truncated, edited, another version), or one that
-    contradicts itself or ``spec`` (:func:`~snnattack.evaluation.kept.check_kept`), or no worst
-    case: that row (a worst case's event rows) is computed again and the file replaced."""
+def _kept(path: Path, parse: Callable[[Any], T], what: str, again: str) -> T | None:
+    """What ``parse`` makes of the JSON kept in ``path``; None if there is none, or (with a
+    warning naming the file, the kept ``what`` and what is computed ``again``) if it is
+    unusable (truncated, edited, another version: ``parse`` raises ValueError): that is
+    computed again and the file replaced."""
     try:
-        kept = json.loads(path.read_text())
-        if spec is not None:
-            row = typed_row(kept)
-            check_kept(row, spec)
-            return row
-        if not isinstance(kept, dict) or not {"methods", "n_correct", "l0_hist"} <= set(kept):
-            raise ValueError("not a worst case")
-        return kept
+        return parse(json.loads(path.read_text()))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        what, again = ("row", "the row") if spec else ("worst case", "the box's event rows")
         log.warning("kept %s %s is unusable (%s): computing %s again", what, path, err, again)
         return None
+
+
+def _read(path: Path, spec: AttackSpec) -> AttackRow | None:
+    """The row of ``spec`` kept in ``path`` (:func:`_kept`): unusable where it is not a row
+    of this code's fields and types, or contradicts itself or ``spec``
+    (:func:`~snnattack.evaluation.kept.check_kept`)."""
+
+    def row(kept: Any) -> AttackRow:
+        read = typed_row(kept)
+        check_kept(read, spec)
+        return read
+
+    return _kept(path, row, "row", "the row")
+
+
+def _worst_case(kept: Any) -> dict[str, Any]:
+    """A kept worst case (:func:`_worst_file`): a dict of its methods, counts and histogram."""
+    if not isinstance(kept, dict) or not {"methods", "n_correct", "l0_hist"} <= set(kept):
+        raise ValueError("not a worst case")
+    return kept
 
 
 class Earlier(NamedTuple):
@@ -349,7 +361,12 @@ def earlier_rows(
     for box, positions in _event_boxes(keys, specs).items():
         kept = None
         if all(i in found for i in positions):
-            kept = _read(_worst_file(folder, keys, positions))
+            kept = _kept(
+                _worst_file(folder, keys, positions),
+                _worst_case,
+                "worst case",
+                "the box's event rows",
+            )
         if kept is None or own(kept.get("reused_from")):
             for i in positions:
                 found.pop(i, None)
