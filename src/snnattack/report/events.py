@@ -130,7 +130,8 @@ def _curve_rows(
 ) -> tuple[list, list, list[list[int]]]:
     """The columns and rows of an ASR-at-each-budget table: a row per line of curves of one
     attack row, a curve per budget (``names``), each at its :func:`budgets`; and those."""
-    grids = [budgets([line[i] for line in lines], _thresholds(jobs)) for i in range(len(names))]
+    thresholds = _thresholds(jobs)
+    grids = [budgets([line[i] for line in lines], thresholds) for i in range(len(names))]
     several = len({line[0].job for line in lines}) > 1
     rows = [
         [*([line[0].job] if several else []), line[0].box, line[0].name, str(line[0].n_correct)]
