@@ -822,15 +822,22 @@ def test_a_sweep_stopped_in_its_end_says_its_jobs_ended(
     assert len(sweep_metrics(sweep)) == 2
 
 
+@pytest.mark.parametrize(
+    "named",
+    [None, "s${seed}", "${hydra.job.override_dirname}"],
+    ids=["numbered", "named", "dirname"],
+)
 def test_a_sweep_without_record_folders_reports_a_job_that_failed_in_its_folder(
-    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch, named: str | None
 ) -> None:
     """The report found a job's folder by Hydra's ``.hydra/`` record alone: with
     ``hydra.output_subdir=null`` a job that failed (here a bug's exception, as a killed job
     does) in its folder, which holds its log and lock but no ``metrics.json``, was read as a
     job never run or whose folder was removed. Now such a folder is found by the job's files,
-    as the relaunch finds it, and named as with a record: its job, by its number in the
-    launch, is not named again."""
+    as the relaunch finds it, and named as with a record: its job, by the folder its launch
+    recorded for it (a folder named by the job's settings, ``hydra.sweep.subdir=s${seed}``,
+    was named twice: by its folder, and as a launched job with no results), is not named
+    again."""
     import snnattack.job
 
     attacks = snnattack.job.record_attacks
@@ -843,13 +850,18 @@ def test_a_sweep_without_record_folders_reports_a_job_that_failed_in_its_folder(
     monkeypatch.setattr(snnattack.job, "record_attacks", failing)
     sweep = tmp_path / "sweep"
     args = ["-m", *QUICK, "seed=0,1", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    args += [] if named is None else [f"hydra.sweep.subdir={named}"]
     with pytest.raises(RuntimeError, match="a bug of job 1"):  # the command line's traceback
         cli(*args, "hydra.output_subdir=null", cwd=tmp_path)
-    assert (sweep / "0" / "metrics.json").is_file() and not (sweep / "0" / ".hydra").exists()
-    assert {p.name for p in (sweep / "1").iterdir()} >= {"run.log", ".job.lock"}
-    assert not (sweep / "1" / "metrics.json").exists()
+    first, second = json.loads((sweep / "launches.jsonl").read_text())["folders"]
+    said = {None: ("0", "1"), "s${seed}": ("s0", "s1")}.get(named)
+    assert (first, second) == said if said else "seed=0" in first and "seed=1" in second
+    assert (sweep / first / "metrics.json").is_file()  # as the launcher named them
+    assert not (sweep / first / ".hydra").exists()
+    assert {p.name for p in (sweep / second).iterdir()} >= {"run.log", ".job.lock"}
+    assert not (sweep / second / "metrics.json").exists()
     assert write_report(sweep).left_out == [
-        "1 has no metrics.json (the job did not finish (yet), or failed)"
+        f"{second} has no metrics.json (the job did not finish (yet), or failed)"
     ]
 
 

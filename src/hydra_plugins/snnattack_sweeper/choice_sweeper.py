@@ -74,7 +74,7 @@ class ChoiceSweeper(BasicSweeper):
         refuse_empty_sweeps(overrides)
         jobs = [job for batch in self.split_arguments(overrides, None) for job in batch]
         check_sweep(self._job_configs(jobs), launcher in LOCAL_LAUNCHERS, check_model_files)
-        self._launch: tuple[list[list[str]], list[str | None]] = (jobs, [])
+        self._launch: tuple[list[list[str]], list[str | None], list[str | None]] = (jobs, [], [])
         excluded = self.config.hydra.job.config.override_dirname.exclude_keys
         self._named = names_varied(list(excluded), jobs)
         try:
@@ -101,22 +101,26 @@ class ChoiceSweeper(BasicSweeper):
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         """Hydra's compose of each job of ``batch`` before its launch, which also gives what
         each job runs (:func:`settings_hash` of its config, None where it reads what only its
-        launch sets); once every job has one, the launch is recorded in the sweep folder
-        (:mod:`snnattack.records.launches`) for the report."""
+        launch sets) and its folder (:func:`_job_folder`); once every job has them, the launch
+        is recorded in the sweep folder (:mod:`snnattack.records.launches`) for the report."""
         from snnattack.records.cosmetic import settings_hash
         from snnattack.records.launches import record_launch
 
         assert self.hydra_context is not None and self.config is not None
-        jobs, hashes = self._launch
+        jobs, hashes, folders = self._launch
         for overrides in batch:
             cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            with open_dict(cfg):
+                cfg.hydra.job.num = len(hashes)  # as the launchers number the sweep's jobs
             task = copy.deepcopy(cfg)
             with read_write(task), open_dict(task):
                 del task["hydra"]
             known, unset = _resolved_here(task, cfg.hydra)
             hashes.append(None if known is None or unset else settings_hash(known))
+            folders.append(_job_folder(cfg))
         if len(hashes) == len(jobs):
-            record_launch(Path(self.config.hydra.sweep.dir), self._command(), jobs, hashes)
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            record_launch(sweep_dir, self._command(), jobs, hashes, folders)
 
     def _command(self) -> dict[str, Any]:
         """The parts of Hydra's node that say this launch's command (as the report reads
@@ -207,6 +211,18 @@ def names_varied(excluded: list[str], jobs: list[list[str]]) -> list[str]:
         return []
     kept = ",".join(f"'{key}'" for key in excluded if key not in varied)
     return [f"{EXCLUDE_KEYS}=[{kept}]"]
+
+
+def _job_folder(cfg: DictConfig) -> str | None:
+    """The folder of the job whose config is ``cfg`` in its sweep (``hydra.sweep.subdir``, as
+    its launcher resolves it), None where it reads what only the launch sets (``job.id``):
+    a killed job's folder, which holds no record of its overrides where Hydra writes none
+    (``hydra.output_subdir=null``), is known by it."""
+    try:
+        subdir = OmegaConf.select(cfg, "hydra.sweep.subdir", throw_on_missing=True)
+    except OmegaConfBaseException:
+        return None
+    return None if subdir is None else Path(str(subdir)).as_posix()
 
 
 def _resolved_here(task: DictConfig, hydra: DictConfig) -> tuple[dict[str, Any] | None, bool]:

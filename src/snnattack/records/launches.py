@@ -22,12 +22,14 @@ def record_launch(
     hydra: dict[str, Any],
     jobs: list[list[str]],
     settings: list[str | None],
+    folders: list[str | None],
 ) -> None:
     """Appends a launch into ``sweep_dir``: its command (``hydra``: :func:`launch_command`),
-    its ``jobs``' overrides, by job number, and what each runs (``settings``:
-    :func:`~snnattack.records.cosmetic.settings_hash`; None where its launch could not say)."""
+    its ``jobs``' overrides, by job number, what each runs (``settings``:
+    :func:`~snnattack.records.cosmetic.settings_hash`) and its folder in ``sweep_dir``
+    (``folders``, ``hydra.sweep.subdir`` resolved); None where its launch could not say."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"hydra": hydra, "jobs": jobs, "settings": settings})
+    line = json.dumps({"hydra": hydra, "jobs": jobs, "settings": settings, "folders": folders})
     with open(sweep_dir / LAUNCHES, "a") as f:  # one append per launch, from its launching process
         f.write(line + "\n")
 
@@ -75,21 +77,23 @@ def launched_overrides(
     (``hydra.output_subdir=null``), from the sweep's launches ``recorded`` (:func:`launches`):
     those the latest launch listed for a job of the job's ``settings`` (the hash its record's
     config has, :func:`~snnattack.records.cosmetic.settings_hash`, as the report matches a
-    launch's jobs to their results), the one whose number is the job folder's ``name`` where
-    several jobs ran them (a sweep over ``threads``, a cosmetic key; Hydra names a job's
-    folder by its number, ``hydra.sweep.subdir=${hydra.job.num}``, unless told otherwise).
-    A job that left no results (``settings`` None: killed, or failed) is known by that number
-    alone: the latest launch's job of that number. None where no launch says (it could not
-    hash its jobs' settings, or the folder is named otherwise)."""
+    launch's jobs to their results), the one whose folder is ``name`` (the job folder's path
+    in the sweep) where several jobs ran them (a sweep over ``threads``, a cosmetic key). A job
+    that left no results (``settings`` None: killed, or failed) is known by its folder alone:
+    the latest launch's job of that folder. Where a launch did not record a job's folder (it
+    read ``job.id``, or an earlier version wrote the launch), the job's number stands for it
+    (Hydra's default, ``hydra.sweep.subdir=${hydra.job.num}``). None where no launch says
+    (it could not hash its jobs' settings, or the folder is named otherwise)."""
     for launch in reversed(recorded):
+        listed = zip(launch["jobs"], launch["settings"], launch["folders"], strict=True)
         jobs = [
-            (num, job)
-            for num, (job, runs) in enumerate(zip(launch["jobs"], launch["settings"], strict=True))
+            (str(num) if folder is None else folder, job)
+            for num, (job, runs, folder) in enumerate(listed)
             if settings is None or runs == settings
         ]
-        by_number = next((job for num, job in jobs if str(num) == name), None)
-        if by_number is not None:
-            return by_number
+        by_folder = next((job for folder, job in jobs if folder == name), None)
+        if by_folder is not None:
+            return by_folder
         if settings is not None and jobs:
             return jobs[0][1]
     return None
@@ -124,8 +128,9 @@ def _launch(line: str) -> dict[str, Any] | None:
         isinstance(job, list) and all(isinstance(o, str) for o in job) for job in jobs
     ):
         return None
-    settings = launch.get("settings")
-    if not isinstance(settings, list) or len(settings) != len(jobs):
-        settings = [None] * len(jobs)
-    launch["settings"] = [h if isinstance(h, str) else None for h in settings]
+    for key in ("settings", "folders"):  # each job's, None where the launch could not say
+        said = launch.get(key)
+        if not isinstance(said, list) or len(said) != len(jobs):
+            said = [None] * len(jobs)
+        launch[key] = [v if isinstance(v, str) else None for v in said]
     return launch

@@ -339,7 +339,7 @@ def test_a_sweep_whose_every_job_was_refused_says_no_leaderboard_line(
     callback = EntryCallback()
     callback.on_multirun_start(config)
     sweep.mkdir()
-    record_launch(sweep, {}, [["seed=0"]], [None])  # the sweeper's, as it launches
+    record_launch(sweep, {}, [["seed=0"]], [None], [None])  # the sweeper's, as it launches
     record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
     callback.on_multirun_end(config)
     assert capsys.readouterr().err == "" and failed == []
@@ -372,7 +372,7 @@ def test_a_sweep_of_one_refused_job_and_failed_others_says_why_it_has_no_leaderb
     callback.on_multirun_start(config)
     summary.on_multirun_start(config)
     sweep.mkdir()
-    record_launch(sweep, {}, [["seed=0"], ["seed=1"], ["seed=2"]], [None] * 3)
+    record_launch(sweep, {}, [["seed=0"], ["seed=1"], ["seed=2"]], [None] * 3, [None] * 3)
     record_failure(sweep, 0, sweep / "0", ["seed=0"], "checkpoint=P is not a file", refused=True)
     timed_out = "the job ran past hydra.launcher.timeout_min=1 (submitit: ...)"
     for job in (1, 2):

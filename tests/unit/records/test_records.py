@@ -298,33 +298,38 @@ def test_the_sweep_table_shows_bracketed_values_and_folder_names_as_they_are(
     assert sweep.count("method=[fgsm] │ method=[fgsm]") == len(read_record(SCHEMA1).results)
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["numbered", "named"])
 def test_the_sweep_table_of_jobs_without_a_record_takes_each_jobs_overrides_from_its_launch(
-    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, named: bool
 ) -> None:
     """``hydra.output_subdir=null``: no ``.hydra/overrides.yaml``; the sweep's
     ``launches.jsonl`` lists each job's overrides by what it runs (its settings' hash), and
-    where two jobs run the same (``threads=1,2``, a cosmetic key) by the folder's number. A
-    job that no launch lists is left out, as one without a readable record is."""
+    where two jobs run the same (``threads=1,2``, a cosmetic key) by the folder the launch
+    recorded for each (``hydra.sweep.subdir=t${threads}``), or by its number where the launch
+    recorded none. A job that no launch lists is left out, as one without a readable record
+    is."""
     from snnattack.records.cosmetic import settings_hash
     from snnattack.records.launches import record_launch
 
     monkeypatch.setenv("COLUMNS", "200")
     runs = settings_hash(read_record(SCHEMA1).config)
     jobs = [["lambda=1.0", "threads=1"], ["lambda=1.0", "threads=2"]]
-    record_launch(tmp_path, {"mode": "MULTIRUN"}, jobs, [runs, runs])
-    for name in ("0", "1", "2"):
+    folders: list[str | None] = ["t1", "t2"] if named else [None, None]
+    record_launch(tmp_path, {"mode": "MULTIRUN"}, jobs, [runs, runs], folders)
+    first, second = folders if named else ("0", "1")
+    for name in (first, second, "2"):
         (tmp_path / name).mkdir()
         shutil.copy(SCHEMA1, tmp_path / name / "metrics.json")
     other = json.loads(SCHEMA1.read_text())
     other["config"]["lambda"] = 0.3  # settings no launch lists
     (tmp_path / "2" / "metrics.json").write_text(json.dumps(other))
-    record_launch(tmp_path, {"mode": "MULTIRUN"}, [["lambda=0.5"]], ["another hash"])
+    record_launch(tmp_path, {"mode": "MULTIRUN"}, [["lambda=0.5"]], ["another hash"], ["0"])
     print_results(tmp_path, None)
     sweep = capsys.readouterr().err
     lines = [line for line in sweep.splitlines() if line.startswith("│")]  # the rows
     shown = [[cell.strip() for cell in line.split("│")[1:3]] for line in lines]
     rows = len(read_record(SCHEMA1).results)
-    assert shown == [["0", "threads=1"]] * rows + [["1", "threads=2"]] * rows
+    assert shown == [[first, "threads=1"]] * rows + [[second, "threads=2"]] * rows
     assert "lambda=0.5" not in sweep
 
 

@@ -220,7 +220,7 @@ def test_only_a_launch_whose_every_job_was_refused_is_undone(tmp_path: Path, ref
     kept.on_multirun_start(config)
     sweep.mkdir(parents=True)
     (sweep / "multirun.yaml").write_text("eps=[32]\n")  # Hydra's, as it launches
-    record_launch(sweep, {}, [["seed=0"]], [None])
+    record_launch(sweep, {}, [["seed=0"]], [None], [None])
     record_failure(sweep, 0, sweep / "0", ["seed=0"], "E", refused=refused)
     (sweep / ".submitit" / "123").mkdir(parents=True)  # the job's log (submitit's launchers)
     (sweep / ".submitit" / "123" / "123_0_log.err").write_text("error: E\n")
@@ -252,7 +252,7 @@ def test_a_refused_launch_of_nested_job_folders_leaves_no_folder_it_made(
     kept.on_multirun_start(config)
     jobs = [["seed=0"], ["seed=1"]]
     sweep.mkdir(parents=True, exist_ok=True)
-    record_launch(sweep, {}, jobs, [None, None])
+    record_launch(sweep, {}, jobs, [None, None], [None, None])
     for num, job in enumerate(jobs):
         folder = sweep / "a" / f"s{num}"
         (folder / ".hydra").mkdir(parents=True)  # Hydra's, then the refused job's removal
@@ -292,7 +292,7 @@ def test_a_sweep_without_record_folders_puts_back_its_refused_jobs_folders(
     kept = lifecycle.KeptRecords()
     kept.on_multirun_start(config)
     jobs = [["seed=0"], ["seed=1"]]
-    record_launch(sweep, {}, jobs, [None, None])
+    record_launch(sweep, {}, jobs, [None, None], [None, None])
     with (sweep / "0" / "run.log").open("a") as log:  # Hydra's log of the refused job
         log.write("refused\n")
     record_failure(sweep, 0, sweep / "0", jobs[0], "E", refused=True)
@@ -320,7 +320,7 @@ def test_a_skipped_nested_job_leaves_no_folder_its_launch_made(tmp_path: Path) -
     )
     kept = lifecycle.KeptRecords()
     kept.on_multirun_start(config)
-    record_launch(sweep, {}, [["seed=0"], ["seed=1"]], [None, None])
+    record_launch(sweep, {}, [["seed=0"], ["seed=1"]], [None, None], [None, None])
     skipped = sweep / "a" / "b" / "s0"
     (skipped / ".hydra").mkdir(parents=True)  # Hydra's, then the skip's removal
     lifecycle.discard_job_folder(skipped)
