@@ -81,6 +81,8 @@ def job(cfg: DictConfig) -> None:
             if not restore_kept(output_dir) or not launched_here():
                 cli.discard_job_folder(output_dir)
         except Preempted as stop:  # said once: by the launching process, by DDP's rank 0
+            if launched_here():  # Hydra's basic launcher's job: the exit passes main()'s guard
+                stopped()
             _stopped(stop, quiet=not launched_here() or int(os.environ.get("LOCAL_RANK", 0)) > 0)
         except RankLost as lost:  # rank 0's, which started the ranks: kept as is, as a stop
             print(f"error: {lost}", file=sys.stderr)

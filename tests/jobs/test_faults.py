@@ -865,6 +865,32 @@ def test_a_sweep_without_record_folders_reports_a_job_that_failed_in_its_folder(
     ]
 
 
+def test_a_sweep_stopped_in_a_job_of_its_own_process_removes_the_folders_it_emptied(
+    tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under Hydra's basic launcher a job runs in the launching process: a stop there (SIGTERM,
+    Ctrl-C) ended the command from inside the job, past the launching process's own handling
+    of a stop, so what the sweep's end puts back stayed as the stop left it: the folder Hydra
+    made above a job refused earlier in the launch (``hydra.sweep.subdir=s${seed}/run``:
+    ``s0/``) stayed, empty. The stopped job's folder stays for the relaunch."""
+    import snnattack.job
+    from snnattack.errors import Preempted, UserError
+
+    def refused_or_stopped(*args: object, **kwargs: object) -> object:
+        if kwargs["config"]["seed"] == 0:  # type: ignore[index]
+            raise UserError("job 0 refused")
+        raise Preempted(signal.SIGTERM)
+
+    monkeypatch.setattr(snnattack.job, "record_attacks", refused_or_stopped)
+    sweep = tmp_path / "sweep"
+    args = ["-m", *QUICK, "seed=0,1", f"store.dir={digits_store}", f"hydra.sweep.dir={sweep}"]
+    done = cli(*args, "hydra.sweep.subdir=s${seed}/run", cwd=tmp_path)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "relaunch the same command to resume" in done.stderr
+    assert not (sweep / "s0").exists()  # the refused job's, and the folder made above it
+    assert (sweep / "s1" / "run" / "run.log").is_file()  # the stopped job's, to resume
+
+
 # torch's report of a CUDA allocation that failed, as PyTorch 2.x words it, and the part of
 # it a job's line keeps
 TORCH_OOM = (
