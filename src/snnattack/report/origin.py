@@ -48,18 +48,26 @@ class Origin:
     versions: tuple[str, ...] = ()
     # the commands launched into the folder, numbered from 1, where they are several (a sweep
     # extended or relaunched there with other values); or, for a folder that holds several
-    # sweeps (``below``), the command of each
+    # sweeps (``below``), those launched into each
     launches: tuple[str, ...] = ()
-    below: tuple[str, ...] = ()  # those sweeps' folders, relative to the report's
+    below: tuple[str, ...] = ()  # each launch's sweep folder, relative to the report's
 
     def launches_text(self) -> str:
-        """The line that lists :attr:`launches`, numbered from 1 (empty where none)."""
+        """The line that lists :attr:`launches`, numbered from 1 (empty where none); those
+        of several sweeps by folder, numbered within their folder where it had several, as
+        the report's left-out lines number them (``job 1 of launch 2 of <folder>``)."""
         if not self.launches:
             return ""
         if self.below:
-            pairs = zip(self.launches, self.below, strict=True)
-            commands = "; ".join(f"{n} `{c}` ({b})" for n, (c, b) in enumerate(pairs, 1))
-            return f"Launches in its folders: {commands}."
+            said = []
+            for folder in dict.fromkeys(self.below):
+                own = [
+                    f"`{c}`" for c, b in zip(self.launches, self.below, strict=True) if b == folder
+                ]
+                if len(own) > 1:
+                    own = [f"{n} {c}" for n, c in enumerate(own, 1)]
+                said.append(f"{folder}: {', '.join(own)}")
+            return f"Launches in its folders: {'; '.join(said)}."
         commands = "; ".join(f"{n} `{c}`" for n, c in enumerate(self.launches, 1))
         return f"Launches into this folder: {commands}."
 
@@ -141,17 +149,24 @@ def _recorded_below(folder: Path, jobs: list[Job]) -> list[Path]:
     return list(found)
 
 
+def _launched(folder: Path) -> tuple[str, ...]:
+    """The distinct commands launched into the sweep ``folder`` (its ``launches.jsonl``), in
+    the order :func:`~snnattack.records.launches.numbered` numbers them; empty where it
+    recorded none."""
+    recorded = launches(folder)
+    distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
+    return tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
+
+
 def origin(folder: Path, jobs: list[Job]) -> Origin:
     """What produced the report of ``folder``: its title, command (and every command
     launched into it, where several were: :mod:`snnattack.records.launches`), commits and
     date. A folder without a record of its own that holds sweeps or single runs
     (``multirun/<date>/`` over a sweep and its rerun) takes theirs: the first one's title and
-    command, and each one's command listed."""
+    command, and each one's launches listed (every command an extended sweep's records)."""
     own = _hydra_node(folder)
     title, command = _command(own or {}, folder)
-    recorded = launches(folder)
-    distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
-    commands = tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
+    commands = _launched(folder)
     below: tuple[str, ...] = ()
     if len(commands) > 1:
         others = len(commands) - 1
@@ -159,13 +174,13 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     else:
         commands = ()
     if own is None and (sweeps := _recorded_below(folder, jobs)):
-        said = [_command(_hydra_node(s) or {}, s) for s in sweeps]
-        title, command = said[0]
-        if len(said) > 1:
-            others = len(said) - 1
+        title, command = _command(_hydra_node(sweeps[0]) or {}, sweeps[0])
+        # each sweep's launches (an extended one's every command), else its record's command
+        each = {s: _launched(s) or (_command(_hydra_node(s) or {}, s)[1],) for s in sweeps}
+        if (others := sum(map(len, each.values())) - 1) > 0:
             title += f" (+ {others} other launch{'es' if others > 1 else ''} in {folder.name})"
-            commands = tuple(c for _, c in said)
-            below = tuple(str(s.relative_to(folder)) for s in sweeps)
+            commands = tuple(c for said in each.values() for c in said)
+            below = tuple(str(s.relative_to(folder)) for s, said in each.items() for _ in said)
     commits = tuple(dict.fromkeys(str(j.record.git_commit) for j in jobs if j.record.git_commit))
     versions = tuple(dict.fromkeys(str(j.record.version) for j in jobs if j.record.version))
     stamps = [made_at(j, folder) for j in jobs]

@@ -19,6 +19,7 @@ from snnattack.errors import UserError
 from snnattack.process.distributed import RANK_ENV
 from snnattack.records.cosmetic import settings_hash
 from snnattack.records.failures import record_failure
+from snnattack.records.launches import record_launch
 from snnattack.records.results import JobRecord, job_table, read_record
 from snnattack.records.tracking import sweep_group
 from snnattack.report import tables, write_report
@@ -229,10 +230,32 @@ def test_a_folder_of_several_sweeps_takes_its_sweeps_commands(tmp_path: Path) ->
     assert origin.title == "seed=0 lambda=0.5 (+ 1 other launch in 2026-11-29)"
     assert origin.command == "python run.py -m seed=0 lambda=0.5"
     assert origin.launches_text() == (
-        "Launches in its folders: 1 `python run.py -m seed=0 lambda=0.5` (10-00-00); "
-        "2 `python run.py -m seed=0 lambda=1.0` (11-00-00)."
+        "Launches in its folders: 10-00-00: `python run.py -m seed=0 lambda=0.5`; "
+        "11-00-00: `python run.py -m seed=0 lambda=1.0`."
     )
     assert origin.launches_text() in (day / "report.md").read_text()
+
+
+def test_a_folder_of_several_sweeps_lists_every_launch_of_an_extended_one(tmp_path: Path) -> None:
+    """A sweep extended into its folder (λ = 0.5, then 0.5 and 0.75) beside another: the
+    folder's report listed each sweep's latest launch alone, numbered across folders (1, 2),
+    so its left-out lines' ``launch 2 of 10-00-00`` named a launch it did not show, and the
+    title counted one other launch of three. Each sweep's launches now, numbered within it."""
+    day = tmp_path / "2026-11-29"
+    for name, lam, lams in (("10-00-00", 0.5, ("0.5", "0.5,0.75")), ("11-00-00", 1.0, ("1.0",))):
+        lambda_sweep(day / name, {(lam, "stbp"): (80.0,)})
+        for values in lams:
+            hydra = {"mode": "MULTIRUN", "overrides": {"task": ["seed=0", f"lambda={values}"]}}
+            (day / name / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+            if len(lams) > 1:  # as the sweeper records each launch
+                record_launch(day / name, hydra, [["seed=0", "lambda=0.5"]], [None], [None])
+    origin = write_report(day).origin
+    assert origin.title == "seed=0 lambda=0.5,0.75 (+ 2 other launches in 2026-11-29)"
+    assert origin.launches_text() == (
+        "Launches in its folders: 10-00-00: 1 `python run.py -m seed=0 lambda=0.5`, "
+        "2 `python run.py -m seed=0 lambda=0.5,0.75`; "
+        "11-00-00: `python run.py -m seed=0 lambda=1.0`."
+    )
 
 
 def test_report_html_tables_scroll_instead_of_being_clipped(tmp_path: Path) -> None:
