@@ -7,11 +7,13 @@ apart (:func:`has_own_loop`, :mod:`snnattack.interop.probe`). The body's
 adapted copy (:func:`~snnattack.interop.common.shared_copy`) runs every spikingjelly module in
 step mode ``'m'``: a network built in step mode ``'s'`` is switched on the copy, which needs
 its forward to be a composition of spikingjelly step modules (layers such as
-``layer.Conv2d``, ``layer.SeqToANNContainer``) with no time loop of its own; a module that
-runs in step mode ``'s'`` only is refused. The layers inside a container (:data:`CONTAINERS`)
-keep their step modes, as spikingjelly's ``functional.set_step_mode`` leaves them. The own
-loop's copy keeps the step modes: a node in ``'s'`` is called once per step. Each node
-becomes (tested on 0.0.0.0.14 and 2.0.0):
+``layer.Conv2d``, ``layer.SeqToANNContainer``) with no time loop of its own, or an
+``nn.Sequential`` whose torch layers then run on the ``T * B`` samples
+(:func:`_torch_layers_per_step`); a module that runs in step mode ``'s'`` only is
+refused. The layers inside a container (:data:`CONTAINERS`) keep their step modes, as
+spikingjelly's ``functional.set_step_mode`` leaves them. The own loop's copy keeps the step
+modes: a node in ``'s'`` is called once per step. Each node becomes (tested on 0.0.0.0.14
+and 2.0.0):
 
 - membrane shifted by ``v_reset`` (``w = v - v_reset``, 0 for the soft reset), so the LIF's
   rest and hard reset are 0 and its threshold is ``theta = v_threshold - v_reset``;
@@ -85,6 +87,7 @@ from snnattack.snn.temporal import (
     FoldedBatchNorm2d,
     FoldedConv2d,
     FoldedSequential,
+    StepWise,
 )
 
 SUPPORTED = ("IFNode", "LIFNode", "ParametricLIFNode")
@@ -136,7 +139,40 @@ def body(net: nn.Module) -> nn.Module:
                 raise refuse(path, module, "runs in step mode 's' only", supported()) from None
     if any(isinstance(m, MembraneReadout) for m in copied.modules()):
         copied.register_forward_hook(read_out)  # its read-out as the adapter decodes it
+    if any(getattr(m, "step_mode", "m") == "s" for _, m in _in_sequences(net, _multi_step(net))):
+        copied = _torch_layers_per_step(copied, _in_sequences(copied, multi_step))
     return _per_simulation(_folded_layers(copied, multi_step))
+
+
+def _in_sequences(
+    net: nn.Module, modules: list[tuple[str, nn.Module]]
+) -> list[tuple[str, nn.Module]]:
+    """Of ``modules`` (of ``net``, with their paths), those that ``nn.Sequential``s chain from
+    ``net`` down, whose input is the output of the module before: in step mode ``'s'`` one
+    step ``[B, ...]`` (a class of the user's may pass its layers anything)."""
+
+    def chained(path: str) -> bool:
+        parts = path.split(".")
+        parents = [net.get_submodule(".".join(parts[:i])) for i in range(len(parts))]
+        return all(type(p).forward is nn.Sequential.forward for p in parents)
+
+    return [(path, m) for path, m in modules if path and chained(path)]
+
+
+def _torch_layers_per_step(copied: nn.Module, modules: list[tuple[str, nn.Module]]) -> nn.Module:
+    """``copied`` (the adapted copy of an ``nn.Sequential`` built in step mode ``'s'``) with
+    each torch layer among ``modules`` (its modules in its sequences, with their paths) in a
+    :class:`~snnattack.snn.temporal.StepWise`, in its mode: in step mode ``'s'`` it took one
+    step ``[B, ...]`` (``nn.Conv2d``, ``nn.BatchNorm1d``, ``nn.Flatten``, ...), so the copy runs
+    it on the ``T * B`` samples, as snnTorch's per-step layers run; before, it took ``[T, B,
+    ...]`` as it was (a BatchNorm1d normalised the batch axis as its channels). ``nn.Linear``,
+    which maps the last axis, stays as it is (its keys too)."""
+    for path, module in modules:
+        torch_layer = type(module).__module__.startswith("torch.nn.")
+        if torch_layer and not list(module.children()) and type(module) is not nn.Linear:
+            parent, _, name = path.rpartition(".")
+            setattr(copied.get_submodule(parent), name, in_mode_of(StepWise(module), module))
+    return copied
 
 
 def own_loop(net: nn.Module) -> nn.Module:

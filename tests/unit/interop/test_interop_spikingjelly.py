@@ -582,6 +582,53 @@ def test_a_neuron_inside_a_container_is_refused(container: str) -> None:
         adapt(net, T=T)
 
 
+def torch_layers_net(torch_layers: bool) -> nn.Sequential:
+    """A net of step mode 's' (the default), its layers torch's or spikingjelly's, float64."""
+    lib = nn if torch_layers else layer
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        lib.Conv2d(1, 8, 3, padding=1),
+        lib.BatchNorm2d(8),
+        neuron.IFNode(),
+        lib.MaxPool2d(2),
+        lib.Flatten(),
+        nn.Linear(8 * 4 * 4, 6),
+        lib.BatchNorm1d(6),
+        neuron.LIFNode(),
+        nn.Linear(6, 10),
+    ).double()
+    with torch.no_grad():
+        for bn in (net[1], net[6]):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.2, 2.0)
+            bn.weight.uniform_(1.0, 3.0)
+    return net.eval()
+
+
+def test_the_torch_layers_of_a_step_mode_s_network_run_per_step() -> None:
+    """A network of step mode 's' takes one step [B, ...] per call (the user's loop calls it T
+    times), so its torch layers (nn.Conv2d, nn.BatchNorm1d, nn.Flatten, ...) took one step:
+    the copy runs them on the T * B samples. Before, they took [T, B, ...]: nn.Conv2d raised,
+    and an nn.BatchNorm1d of 6 features on a batch of 6 normalised the batch axis as its
+    channels without a word. Now the logits are the user's loop's and every mode's input
+    gradient that of the same net with spikingjelly's layers."""
+    net, twin = torch_layers_net(True), torch_layers_net(False)
+    x = images().double()  # 6 images: as many as the BatchNorm1d's features
+    functional.reset_net(net)
+    with torch.no_grad():
+        expected = torch.stack([net(x) for _ in range(T)]).mean(0)
+    functional.reset_net(net)
+    adapted = adapt(net, T=T).eval()
+    with torch.no_grad():
+        assert torch.allclose(adapted(x), expected, atol=1e-12)
+    for mode, params in MODES:
+        ours, theirs = (
+            input_gradient(adapted, mode, params),
+            input_gradient(adapt(twin, T=T).eval(), mode, params),
+        )
+        assert ours.abs().sum() > 0 and relative(ours, theirs) < 1e-9, mode
+
+
 def test_a_seq_to_ann_container_folds_its_layers_which_keep_their_step_mode() -> None:
     """spikingjelly 2.0's ``SeqToANNContainer`` sets no step mode of its own (the adapter
     stopped at an AttributeError reading it), and its layers must stay in step mode ``'s'``:
