@@ -32,6 +32,7 @@ from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.object_type import ObjectType
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, ValueType
 from hydra.core.utils import setup_globals
@@ -184,8 +185,11 @@ class ChoiceSweeper(BasicSweeper):
 
 
 def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
-    """Refuses a sweep override of no value (``seed=range(0,0)``, ``T=range(5,1)``): Hydra
-    made a sweep of no job, which wrote its folder, reported nothing and exited 0."""
+    """Refuses a sweep override of no value (``seed=range(0,0)``, ``T=range(5,1)``) or a glob
+    of no choice (``model=glob(vggg*)``, ``lambda=glob(*)``: a glob picks a config group's
+    choices): Hydra made a sweep of no job, which wrote its folder, reported nothing and
+    exited 0. ``overrides`` are parsed with the config loader, which lists a group's choices.
+    """
     from snnattack.errors import ConfigError
 
     for override in overrides:
@@ -194,6 +198,22 @@ def refuse_empty_sweeps(overrides: Sequence[Override]) -> None:
                 f"{override.input_line} sweeps no value, so the sweep would run no job; "
                 "accepted: one value or more (a list a,b,c, or range(start,stop,step) with "
                 "start < stop: its values stop before stop, range(1,4) is 1, 2, 3)"
+            )
+        if override.value_type is ValueType.GLOB_CHOICE_SWEEP and not list(
+            override.sweep_string_iterator()
+        ):
+            assert override.config_loader is not None
+            group = override.key_or_group
+            choices = override.config_loader.get_group_options(group, ObjectType.CONFIG)
+            accepted = (
+                f"accepted: a glob that matches one or more of {', '.join(choices)}"
+                if choices
+                else f"{group} is no config group; accepted: a list a,b,c or range(start,stop,"
+                "step) of its values (glob picks a config group's choices: model=glob(vgg*))"
+            )
+            raise ConfigError(
+                f"{override.input_line} matches no choice, so the sweep would run no job; "
+                + accepted
             )
 
 

@@ -269,6 +269,28 @@ def test_a_sweep_of_no_value_is_refused_before_the_sweep_writes_anything(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("sweep", "accepted"),
+    [
+        ("model=glob(vggg*)", "a glob that matches one or more of digits_net, digits_resnet,"),
+        ("attack=glob(*,exclude=*)", "a glob that matches one or more of ann, assg, bptr,"),
+        ("lambda=glob(*)", "lambda is no config group; accepted: a list a,b,c or range("),
+    ],
+)
+def test_a_glob_of_no_choice_is_refused_before_the_sweep_writes_anything(
+    tmp_path: Path, sweep: str, accepted: str
+) -> None:
+    """A glob that matches no choice (a misspelt pattern, or a key that is no config group)
+    made a sweep of no job: Hydra wrote the sweep's folder, printed that no report was
+    written, and exited 0."""
+    proc = cli("-m", sweep, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {sweep} matches no choice, so the sweep would run no job")
+    assert accepted in line
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("folder", ["${hydra:runtime.output_dir}", "${hydra: runtime.output_dir}"])
 def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
     tmp_path: Path, folder: str
