@@ -3,7 +3,9 @@ state dicts load into the configured model with the same logits; misfits are ref
 
 from __future__ import annotations
 
+import pickle
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,12 @@ from harness import QUICK, compose
 from snnattack.errors import CheckpointError
 from snnattack.models import build
 from snnattack.models.reference import namings
-from snnattack.records.checkpoints import REFERENCE_MEAN, REFERENCE_STD, load_model_file
+from snnattack.records.checkpoints import (
+    REFERENCE_MEAN,
+    REFERENCE_STD,
+    load_model_file,
+    require_whole,
+)
 from snnattack.training.parse import model_settings
 from snnattack.training.trained import load_from_file
 
@@ -166,6 +173,38 @@ def test_a_file_that_does_not_fit_names_the_first_mismatching_key(tmp_path: Path
             load_model_file(tmp_path / f"{name}.pt", digits)
         with pytest.raises(CheckpointError, match=re.escape(f"unreadable ({why}); accepted")):
             load_model_file(tmp_path / f"{name}.pt", digits)
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_a_state_dict_saved_by_pickle_dump_is_refused_as_such_in_one_line(
+    tmp_path: Path, protocol: int
+) -> None:
+    """A state dict saved with ``pickle.dump`` (Python's protocol 4 or 5) was refused with
+    torch's 'Weights only load failed. In PyTorch 2.6, we changed ...' cut mid-word, after
+    torch's two-line warning about the protocol; a job refuses it with its config's checks."""
+    digits = build("digits_net", num_classes=10, in_channels=1, T=2)
+    path = tmp_path / "pickled.pt"
+    with path.open("wb") as file:
+        pickle.dump(digits.state_dict(), file, protocol=protocol)
+    why = (
+        f"a pickle of protocol {protocol}, as pickle.dump writes it, which torch's weights-only "
+        "reader does not read: save the file again with torch.save"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's warning of the protocol was printed
+        with pytest.raises(CheckpointError) as err:
+            load_model_file(path, digits)
+        with pytest.raises(CheckpointError) as checked:
+            require_whole(path, "checkpoint")
+    assert (
+        str(err.value)
+        == str(checked.value)
+        == (
+            f"checkpoint={path} is missing, corrupt or unreadable ({why}); accepted: a whole file "
+            "saved by torch.save (a store model.pt, a Lightning .ckpt, the model's own state dict "
+            "or a reference code's)"
+        )
+    )
 
 
 def test_a_state_dict_of_another_network_names_its_key_and_what_is_accepted(

@@ -83,7 +83,9 @@ def load_tensors(path: str | os.PathLike) -> Any:
 def damage(path: Path) -> str | None:
     """Why ``path`` is no whole file that torch.save writes, in a user's words, where its first
     bytes and a zip archive's directory tell (empty, a zip archive cut short: a copy that did
-    not finish, neither a zip archive nor a pickle); None where they tell nothing. Cheap: no
+    not finish, neither a zip archive nor a pickle, a pickle of protocol 4 or above: Python's
+    pickle.dump, whose frames torch's weights-only reader does not read, where torch.save
+    pickles with protocol 2 outside a zip archive); None where they tell nothing. Cheap: no
     tensor is read, so a sweep checks its jobs' files before its first job."""
     try:
         with path.open("rb") as file:
@@ -96,6 +98,11 @@ def damage(path: Path) -> str | None:
         return "a zip archive cut short: a copy or download that did not finish?"
     if not head.startswith((b"PK", b"\x80")):
         return "not a file that torch.save writes: neither a zip archive nor a pickle"
+    if head.startswith(b"\x80") and head[1:2] >= b"\x04":
+        return (
+            f"a pickle of protocol {head[1]}, as pickle.dump writes it, which torch's weights-only "
+            "reader does not read: save the file again with torch.save"
+        )
     return None
 
 
@@ -117,7 +124,9 @@ def unreadable_error(key: str, path: Path, why: str) -> CheckpointError:
 
 def read_model_file(path: Path, key: str) -> Any:
     """The content of the model file ``path`` named by ``key`` (:func:`load_tensors`); a file
-    that cannot be read, or that would run code, is refused in one line naming ``key``."""
+    that cannot be read, or that would run code, is refused in one line naming ``key``; one
+    whose :func:`damage` tells, before torch reads it (and warns of a pickle's protocol)."""
+    require_whole(path, key)
     try:
         return load_tensors(path)
     except RefusedFile as err:
