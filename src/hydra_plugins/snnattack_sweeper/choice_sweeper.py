@@ -84,7 +84,7 @@ class ChoiceSweeper(BasicSweeper):
             else:
                 with local_jobs_stop_with_the_launch():  # submitit's local jobs stop with it
                     returns = super().sweep(arguments)
-        except Exception as err:  # a worker or task killed: one line, not its traceback
+        except (Exception, SystemExit) as err:  # a worker or task killed: one line
             lost = worker_lost(err)
             if lost is None:
                 raise

@@ -298,8 +298,23 @@ def worker_lost(err: BaseException) -> WorkerLost | None:
     ``joblib`` killed: out of memory) names the workers' exit codes (``SIGKILL(-9)``);
     submitit's ``UncompletedJobError`` for a task that left no result (``local_submitit``,
     ``slurm``: killed) names the job, its state and its log. A job's own errors never come
-    this way: Hydra's run of the job returns them."""
+    this way: Hydra's run of the job returns them. But a worker's job stopped by a signal sent
+    to that worker alone (``kill`` of its pid: SIGTERM, SIGINT) ends, quiet as a stopped
+    launch's workers are, in ``SystemExit(128 + n)``, which joblib raises again here (its
+    cause the worker's traceback): the launching process, not stopped itself, ended in it
+    without a line, exit code 143 as if it had been; it names the signal as the worker's."""
     kind = type(err)
+    cause = type(err.__cause__)
+    if (
+        isinstance(err, SystemExit)
+        and err.code in (128 + signal.SIGTERM, 128 + signal.SIGINT)
+        and cause.__module__.startswith("joblib")
+    ):
+        name = signal.Signals(int(err.code) - 128).name
+        return WorkerLost(
+            f"a worker process of the sweep's joblib launcher was stopped by {name} while it "
+            f"ran a job, and joblib stopped the jobs running beside it; {RESUME}"
+        )
     if kind.__name__ == "TerminatedWorkerError" and kind.__module__.startswith("joblib"):
         found = re.search(r"exit codes of the workers are \{(.+?)\}", str(err))
         codes = found.group(1) if found else "exit code unknown"

@@ -156,6 +156,43 @@ def test_a_killed_joblib_worker_ends_the_sweep_in_one_line(
     ]
 
 
+@pytest.mark.parametrize(("signum", "name"), [(15, "SIGTERM"), (2, "SIGINT")])
+def test_a_joblib_worker_stopped_alone_ends_the_sweep_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, name: str
+) -> None:
+    """A signal sent to one joblib worker alone (``kill`` of its pid) stops its job quietly,
+    as a stopped launch's workers stop, in ``SystemExit(128 + n)``, which joblib raised again
+    in the launching process: the sweep ended without a line, exit code 143 as if it had
+    been stopped itself. It is now one line naming the worker's signal, exit code 3, as a
+    killed worker. (joblib's pool is stood in for by one that raises the worker's exit as
+    joblib does, its cause the worker's traceback.)"""
+    core = pytest.importorskip("hydra_plugins.hydra_joblib_launcher._core")
+    from joblib.externals.loky.process_executor import _RemoteTraceback
+
+    class StoppedPool:
+        def __init__(self, **kwargs: object) -> None:
+            pass
+
+        def __call__(self, jobs: object) -> list[object]:
+            raise SystemExit(128 + signum) from _RemoteTraceback("Traceback ...")
+
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(core, "Parallel", StoppedPool)
+    done = harness.cli(
+        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=parallel",
+        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert said == [
+        f"error: a worker process of the sweep's joblib launcher was stopped by {name} while "
+        "it ran a job, and joblib stopped the jobs running beside it; relaunch the same "
+        "command to resume (finished jobs are skipped, a training resumes after its last "
+        "finished epoch)"
+    ]
+
+
 def test_a_killed_submitit_task_ends_the_sweep_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
