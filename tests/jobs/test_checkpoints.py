@@ -250,6 +250,11 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
         "but the config runs it with T=8, lambda=0.5; accepted: T=4 lambda=1.0, the file's (a "
         "longer simulation at attack time: attack.time_extension)"
     )
+    with pytest.raises(CheckpointError) as err:  # T's alone is what time_extension lengthens
+        load_from_file(model_settings(compose(*quick, "lambda=0.5")), str(model_file))
+    assert str(err.value).endswith(
+        "but the config runs it with lambda=0.5; accepted: lambda=1.0, the file's"
+    )
     with pytest.raises(CheckpointError) as err:  # a source file is built as the target
         settings = model_settings(compose(*quick, "lambda=0.5"))
         load_from_file(settings, str(model_file), "source_checkpoint")

@@ -127,9 +127,9 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
     differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
     if differ:
         theirs, ours = ([f"{k}={values[k]}" for k in differ] for values in (trained, tree))
+        longer = " (a longer simulation at attack time: attack.time_extension)"  # T's alone
         accepted = (
-            f"{' '.join(theirs)}, the file's (a longer simulation at attack time: "
-            "attack.time_extension)"
+            f"{' '.join(theirs)}, the file's{longer if 'T' in differ else ''}"
             if own_file
             else f"a file trained with {' '.join(ours)}, the target's (it is built as the target)"
         )
