@@ -263,8 +263,8 @@ def attack(
     crafts them (:func:`snnattack.evaluation.core.attack_batch`) on the copy it would attack
     in :func:`evaluate` (``attack.fold_bn``, ``compile``, ``attack.random_eot_samples`` as
     there), seeded by ``seed`` at each call (a loop over batches: ``seed=step`` gives each
-    its own random start, as a job's batches have), under the GPU numerics of ``tf32`` and ``deterministic`` for
-    the call (the process's own flags and random generators again after it,
+    its own random start, as a job's batches have), under the GPU numerics of ``tf32`` and
+    ``deterministic`` for the call (the process's own flags and random generators again after it,
     :func:`snnattack.process.numerics.held`);
     the process's allocator is set by ``malloc``, as a job's (``reuse``: freed memory kept for
     the next call, :mod:`snnattack.process.malloc`). A repeated call on an unchanged model
