@@ -427,13 +427,21 @@ class CIFAR10DVSDataModule(FramedRecordings):
 
     def split_counts(self, n: int, location: Path) -> tuple[int, int]:
         """The training split's end and the validation recordings of ``n`` recordings under
-        ``location`` (module docstring, Splits), refusing too few for three non-empty splits."""
+        ``location`` (module docstring, Splits), refusing too few for three non-empty splits.
+        The refusal names the sizes and what they leave of the ``n``: ``train_size`` and
+        ``val_size`` count out of the full dataset's recordings, so with few files a larger
+        ``val_size`` (never a smaller one) gives the validation split its first recording."""
         n_train = round(n * self.train_size / FULL_SIZE)
         n_val = round(n * self.val_size / FULL_SIZE)
         if not 0 < n_val < n_train < n:
             raise DataError(
-                f"only {n} recordings under {location}: too few for non-empty "
-                "train, validation and test splits"
+                f"only {n} recordings under {location}: too few for non-empty train, "
+                f"validation and test splits at dataset.params.train_size={self.train_size} "
+                f"and val_size={self.val_size} (out of CIFAR10-DVS's {FULL_SIZE}, applied as "
+                f"shares of these {n}), which leave {n_train - n_val} training, {n_val} "
+                f"validation and {n - n_train} test recordings; accepted: sizes that leave "
+                f"each split one, 0 < round({n}*val_size/{FULL_SIZE}) < "
+                f"round({n}*train_size/{FULL_SIZE}) < {n}, or the remaining recordings copied"
             )
         return n_train, n_val
 

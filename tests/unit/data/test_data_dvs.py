@@ -316,6 +316,28 @@ def test_too_few_recordings_for_the_splits_are_refused_by_the_file_check(root: P
     assert not dm.cache.exists()
 
 
+@pytest.mark.parametrize(
+    ("sizes", "left"),
+    [
+        ({"val_size": 100}, "0 validation and 2 test"),  # few files: val_size rounds to none
+        ({"train_size": 16, "val_size": 4}, "0 training, 0 validation and 20 test"),  # as counts
+    ],
+)
+def test_too_few_recordings_name_the_sizes_and_what_they_leave(
+    root: Path, sizes: dict[str, int], left: str
+) -> None:
+    """It said ``too few for non-empty train, validation and test splits`` alone, and
+    errors.md's fix, a smaller ``val_size``, empties the validation split further: the sizes
+    count out of the full 10,000 recordings, which the line now says with what they leave."""
+    dm = CIFAR10DVSDataModule(4, 4, 0, str(root), num_workers=0, **sizes)
+    with pytest.raises(DataError) as refused:
+        dm.check_files()
+    said = str(refused.value)
+    assert f"train_size={dm.train_size} and val_size={dm.val_size} (out of" in said
+    assert left in said
+    assert "0 < round(20*val_size/10000) < round(20*train_size/10000) < 20" in said
+
+
 def _plant(dm, frames: torch.Tensor) -> Path:
     """A cache file of the first recording holding ``frames``, recorded as decoded from it."""
     source = Path(dm.test_set.frames.recordings.data[0])
