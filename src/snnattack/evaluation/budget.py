@@ -150,15 +150,16 @@ class EventBudget(Metric):
         """The row's ``retiming``: ``moved_mean``, ``moved_median``, ``moved_share_mean`` (% of
         a sample's events), ``delay_mean``, ``delay_median``, ``moved_within`` and
         ``delay_within`` (``{threshold: % of successes with at most that many}``),
-        ``moved_hist`` and ``delay_hist`` (successes per value); None where nothing was
-        fooled."""
+        ``moved_hist`` and ``delay_hist`` (successes per value); the means, medians and shares
+        None (the keys kept, as the row's ``l0_mean``) where nothing was fooled."""
         moved, share, delay = counts["moved"], counts["share"], counts["delay"]
         within = {
             "moved_within": _within(moved, thresholds),
             "delay_within": _within(delay, thresholds),
         }
         if not len(moved):
-            return {**within, "moved_hist": {}, "delay_hist": {}}
+            means = ("moved_mean", "moved_median", "moved_share_mean", "delay_mean", "delay_median")
+            return {**dict.fromkeys(means), **within, "moved_hist": {}, "delay_hist": {}}
         return {
             "moved_mean": _mean(moved),
             "moved_median": _median(moved),
@@ -176,10 +177,17 @@ def recording_summary(changes: torch.Tensor, thresholds: tuple[int, ...]) -> dic
     inserted, deleted, flipped and clean events: ``changed_mean``, ``changed_median``,
     ``changed_share_mean`` (% of the recording's events), ``inserted_mean``,
     ``deleted_mean``, ``flipped_mean``, ``changed_within`` (``{threshold: % of successes
-    with at most that many}``) and ``changed_hist``; only the last two where none succeeded."""
+    with at most that many}``) and ``changed_hist``; the means and the median None (the keys
+    kept, as the row's ``l0_mean``) where none succeeded."""
     changed = changes[:, :3].sum(1)
     if not len(changed):
-        return {"changed_within": _within(changed, thresholds), "changed_hist": {}}
+        means = ("changed_mean", "changed_median", "changed_share_mean")
+        means += ("inserted_mean", "deleted_mean", "flipped_mean")
+        return {
+            **dict.fromkeys(means),
+            "changed_within": _within(changed, thresholds),
+            "changed_hist": {},
+        }
     inserted, deleted, flipped, events = changes.unbind(1)
     return {
         "changed_mean": _mean(changed),

@@ -10,7 +10,12 @@ from torch import nn
 
 from snnattack.attacks.ensemble import Component
 from snnattack.attacks.parse import retimes_events
-from snnattack.evaluation.budget import EventBudget, l0_histogram, sample_moves
+from snnattack.evaluation.budget import (
+    EventBudget,
+    l0_histogram,
+    recording_summary,
+    sample_moves,
+)
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.masking import largest_l0
 from snnattack.settings import AttackSpec, Recipe
@@ -45,6 +50,20 @@ def test_the_summary_gives_means_medians_shares_and_histograms_of_successes() ->
     assert summary["moved_hist"] == {"1": 1, "2": 1} and summary["delay_hist"] == {"2": 2}
     assert EventBudget(retimes=True).summary((5,))["retiming"]["moved_within"] == {"5": None}
     assert "retiming" not in EventBudget().summary((5,))
+
+
+def test_a_row_that_fooled_nothing_keeps_its_budget_keys_as_none() -> None:
+    """``retiming`` and ``recording`` left out their means and medians where nothing was
+    fooled, so ``row.recording["changed_mean"]`` (docs/interop.md's example) raised KeyError
+    on such a row, where the row's ``l0_mean`` is None."""
+    retiming = EventBudget(retimes=True).summary((5,))["retiming"]
+    recording = recording_summary(torch.zeros(0, 4), (5,))
+    for said, keys in (
+        (retiming, ("moved_mean", "moved_median", "moved_share_mean", "delay_mean")),
+        (recording, ("changed_mean", "changed_median", "inserted_mean", "flipped_mean")),
+    ):
+        assert all(said[key] is None for key in keys)
+    assert retiming["moved_hist"] == {} and recording["changed_within"] == {"5": None}
 
 
 def test_a_job_records_retiming_budgets_and_puts_retime_in_the_worst_case() -> None:
