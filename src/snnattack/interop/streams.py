@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tonic.datasets import CIFAR10DVS, NMNIST, DVSGesture
 
 from snnattack.data.events import Framing, TooShort
 from snnattack.data.recordings import Recordings
@@ -23,6 +24,18 @@ from snnattack.errors import UserError
 FIELDS = ("x", "y", "t", "p")
 STREAMS = (
     "a list of event streams (tonic's structured arrays with fields x, y, t, p) and their labels"
+)
+# each event dataset's sensor, for a stream outside the job's: which dataset= it may be of
+SENSORS = "; ".join(
+    [
+        f"dataset={name} {tonic.sensor_size[0]}x{tonic.sensor_size[1]}"
+        for name, tonic in (
+            ("nmnist", NMNIST),
+            ("cifar10_dvs", CIFAR10DVS),
+            ("dvs_gesture", DVSGesture),
+        )
+    ]
+    + ["dataset=digits_events dataset.params.sensor"]
 )
 
 
@@ -74,7 +87,7 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
             raise UserError(
                 f"{name} has {field} in [{low}, {high}], outside the {width}x{height} "
                 f"sensor of the job's dataset; accepted: {field} in [0, {size - 1}] (name "
-                "the recordings' dataset in overrides, e.g. ['dataset=nmnist'])"
+                f"the recordings' own dataset in overrides, of their sensor: {SENSORS})"
             )
     if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
         raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")

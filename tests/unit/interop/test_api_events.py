@@ -325,6 +325,13 @@ def test_gsattack_changes_the_raw_event_streams_a_user_passes() -> None:
             [],
             "data[0][0] has x in [0, 40], outside the 16x16 sensor of the job's dataset",
         ),
+        (  # the hint was "e.g. ['dataset=nmnist']" whatever the streams' size
+            "wide",
+            [],
+            "(name the recordings' own dataset in overrides, of their sensor: dataset=nmnist "
+            "34x34; dataset=cifar10_dvs 128x128; dataset=dvs_gesture 128x128; "
+            "dataset=digits_events dataset.params.sensor)",
+        ),
     ],
 )
 def test_bad_raw_event_input_is_refused_in_one_line(streams, overrides, message) -> None:
