@@ -75,13 +75,11 @@ def _unpickled(path: Path) -> object:
 class _CheckedFiles:
     """Mixin for torchvision's CIFAR classes: presence check instead of md5, DataError on failure.
 
-    torchvision accepts only files with the official md5s and raises a bare RuntimeError
-    otherwise. The subclasses below set every md5 to None, so torchvision's own integrity
-    check becomes "every file is present" and its own loader still reads the pickled batches;
-    a file that does not unpickle into what the loader expects is reported by name. Re-pickled
-    or subsampled copies (like the test fixtures) therefore load too; the downloaded archive
-    itself is still md5-checked. A missing folder, a missing file, a failed download and an
-    unreadable file each raise one :class:`DataError` naming the path and the fix.
+    torchvision accepts only files with the official md5s (a bare RuntimeError otherwise); with
+    every md5 None its check is "every file is present", so re-pickled or subsampled copies
+    (the test fixtures) load too, while the downloaded archive is still md5-checked. A missing
+    folder or file, a failed download and an unreadable file each raise one :class:`DataError`
+    naming the path and the fix.
     """
 
     title: str  # dataset name in messages
@@ -204,8 +202,7 @@ class _CheckedFiles:
 
     @classmethod
     def _refuse_file_root(cls, root: Path) -> None:
-        """Refuses a ``root`` to download into that is a file (its failed download's cleanup
-        raised)."""
+        """Refuses a ``root`` to download into that is a file (its cleanup would raise)."""
         if root.exists() and not root.is_dir():
             raise DataError(
                 f"dataset.params.root={root} is a file; accepted: a folder to download "
@@ -260,7 +257,7 @@ class _CheckedFiles:
             ok = isinstance(names, list) and len(names) == cls.classes_count
             return None if ok else f"holds no list of {cls.classes_count} label names"
         data = entry["data"]
-        if isinstance(entry, dict) and "data" in entry and cls.label_key not in entry:
+        if isinstance(entry, dict) and cls.label_key not in entry:
             return f"holds no {cls.label_key!r} (a file of another dataset?)"
         labels = np.asarray(entry[cls.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
         if isinstance(data, np.ndarray) and not data.size:  # its empty labels read as float64

@@ -68,9 +68,7 @@ from snnattack.records.checkpoints import load_tensors, torch_bytes
 from snnattack.records.files import write_atomic
 
 FULL_SIZE = 10_000  # recordings in the complete dataset (1000 per class)
-# the frame caches' layout, in their folder names: the caches of the first layout (files named
-# by their class folder and stem only, so that N-MNIST's Test/0/00000.bin read the frames of
-# Train/0/00000.bin) have names without it and are never read
+# the frame caches' layout, in their folder names: a cache of another layout is never read
 CACHE_LAYOUT = "v4"
 # what a recording is, and the fix of one that does not decode
 EXPECTED = "an AEDAT4 event recording: extract it again from its class zip"
@@ -250,10 +248,8 @@ class CachedFrames(Dataset):
         return x, self.recordings.targets[index]
 
     def _check(self, x: object, path: Path) -> None:
-        """Refuses a cached tensor that is not ``[frames, 2, size, size]`` of event counts
-        (finite, >= 0, not all 0): a damaged or edited file, or the frames of a recording
-        without events cached before such recordings were refused, would be attacked
-        silently."""
+        """Refuses a cached tensor that is not float32 ``[frames, 2, size, size]`` of event
+        counts (finite, >= 0, not all 0): a damaged or edited file would be attacked silently."""
         shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         expected = [self.frames, 2, self.size, self.size]
         if isinstance(x, torch.Tensor) and x.dtype != torch.float32:
@@ -337,10 +333,8 @@ class FramedRecordings(SplitDataModule):
         """Decodes the recordings of the splits that ``reads`` read (None: every one) into the
         frame cache with the loaders' workers (a cached one is read and checked), so that a
         recording that does not decode or a damaged cache file is refused before the store's
-        lock is taken and any training step, and the training and the attacks read the cached
-        frames. Where the trainer's ``limit_*_batches`` limit the runs, only the batches they
-        keep are read ahead (:class:`Reads`: a smoke test of 2 batches does not wait for
-        CIFAR10-DVS's 10,000 recordings); any other is decoded when first read."""
+        lock is taken and any training step. Only the batches the trainer's ``limit_*_batches``
+        keep are read ahead (:class:`Reads`); any other is decoded when first read."""
         self.setup("fit")
         splits = {"train": self.train_set, "val": self.val_set, "test": self.test_set}
         chosen = {stage: range(len(split)) for stage, split in splits.items()}
