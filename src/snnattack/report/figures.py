@@ -355,11 +355,10 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
     ),
 )
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
-    """Actual (scatter, every seed's model) and static (line) rate-current curves, one panel
-    per setting (model, T, λ, reset), layer and training: models of one setting trained
-    otherwise (``train.kind``, ...: Table 1's ``trained``) have panels of their own, named in
-    the title, since their neurons can differ (a hybrid model's scaled θ). A panel draws the
-    static curve of each λ, θ and reset its models' layers hold (a learned leak's seeds)."""
+    """Actual (scatter, every seed's model) and static (line) rate-current curves, a panel per
+    setting (model, T, λ, reset), layer and training (``train.kind``, ...: Table 1's
+    ``trained``, named in the title: neurons can differ, a hybrid model's scaled θ), each with
+    the static curve of every λ, θ and reset its models' layers hold (a learned leak's seeds)."""
     models: dict[Any, tuple[Job, dict]] = {}
     for j in jobs:
         rc = j.record.analyses.get("rate_current")
@@ -476,11 +475,10 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
             values = [(cost["modes"][m].get(field) or 0.0) * scale for m in modes]
             xs = [steps.index(m) + i * width for m in modes]
             ax.bar(xs, values, width, label=label, color=f"C{i % 10}")
-    for ax in axes:  # long names (rga_layerwise) ran into their neighbours level
+    for ax in axes:  # slanted, ending under their bars: long names (rga_layerwise) would overlap
         ax.set_xticks([k + 0.4 - width / 2 for k in range(len(steps))], steps)
         ax.tick_params(axis="x", labelrotation=30)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
+        plt.setp(ax.get_xticklabels(), horizontalalignment="right")
     axes[0].set_ylabel("time per step (ms)")
     axes[1].set_ylabel("peak memory (MB)")
     shared_legend(fig)
