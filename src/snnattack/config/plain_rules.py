@@ -46,10 +46,9 @@ def listed(key: str, value: Any) -> Any:
 
 WANDB_BANNED = "/\\#?%:"  # the characters W&B refuses in a project's name
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's) largest seed
-# the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions
-# (no custom_fwd/custom_bwd) and the C kernels have no half or bfloat16 path, so a lower
-# precision would fail (RGA's adjoint) or silently attack in fp16; 64-bit was never run through
-# a job (docs/running.md)
+# the trainer precisions a job runs in: float32 only. The gradient modes' autograd Functions and
+# the C kernels have no half or bfloat16 path (a lower precision would fail, or attack in fp16
+# silently); 64-bit was never run through a job (docs/running.md)
 PRECISIONS = ("32-true", "32")
 
 
