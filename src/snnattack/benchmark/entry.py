@@ -140,13 +140,11 @@ def worst_case(robust_acc: dict[str, float]) -> float:
 
 
 def robust_accuracy(row: AttackRow, n: int) -> float:
-    """``row``'s robust accuracy (%) as a leaderboard counts it: the share of the test images
-    right clean and not fooled (RobustBench's), never above the clean accuracy. The record's
-    ``adv_acc`` also counts an image that was wrong clean and that the attack's example turned
-    right (a transferred example can), which would rank a row above its clean accuracy.
-    ``n``: the job's test images, for a record written before its rows counted their own.
-    The fooled images are the row's ASR counted back (:func:`count_of`, as a kept row's check
-    counts them); a row whose ASR counts no whole images is one UserError line naming it."""
+    """``row``'s robust accuracy (%) as a leaderboard counts it (RobustBench's): the share of the
+    test images right clean and not fooled (its ASR counted back, :func:`count_of`), never above
+    the clean accuracy as ``adv_acc`` can be (it counts an image wrong clean that a transferred
+    example turned right). ``n``: the job's test images, for a record written before its rows
+    counted their own. A row whose ASR counts no whole images is one UserError line naming it."""
     try:
         fooled = count_of(row.asr, row.n_correct, "n_correct") or 0
     except ValueError as err:
@@ -384,10 +382,8 @@ def slug(name: str) -> str:
 def check_replaced(path: Path, own: dict[str, Any], argument: str, accepted: str) -> None:
     """Refuses, in one UserError line naming ``argument`` (``key=value``) and ``accepted``
     (where else the entry may go), to write over ``path`` anything but the entry of the same
-    model: ``own`` holds its ``name`` and, once known, its ``weights`` (the hash). Another
-    model's entry (another name, one of the same file name, other weights) or a file that is
-    not an entry would be lost; the same weights under the same name are the same result,
-    rewritten."""
+    model (``own``: its ``name`` and, once known, its ``weights`` hash): another model's entry
+    or a file that is not an entry would be lost; the same model's is the same result, rewritten."""
     if not path.exists():
         return
     try:
