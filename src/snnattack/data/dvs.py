@@ -346,18 +346,15 @@ class FramedRecordings(SplitDataModule):
             }
         n = sum(len(positions) for positions in chosen.values())
         total = sum(len(split) for split in splits.values())
-        head, limited = f"the {total}", ""
-        if n < total:
-            head = f"{n} of the {total}"
-            limited = (
-                " (the batches that trainer.limit_train_batches, limit_val_batches and "
-                "limit_test_batches keep; the others are decoded when first read)"
-            )
+        limited = (
+            " (the batches that trainer.limit_train_batches, limit_val_batches and "
+            "limit_test_batches keep; the others are decoded when first read)"
+        )
         log.info(
             "reading %s training, validation and test recordings into %s%s",
-            head,
+            f"{n} of the {total}" if n < total else f"the {total}",
             self.cache,
-            limited,
+            limited if n < total else "",
         )
         for stage, split in splits.items():
             loader = DataLoader(
