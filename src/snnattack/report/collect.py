@@ -207,9 +207,7 @@ def _once(jobs: list[Job], root: Path) -> tuple[list[Job], list[str]]:
     cell. The last made counts (of two made at once, the later folder)."""
     setting = {id(j): _setting(j) or id(j) for j in jobs}
     made = {id(j): made_at(j, root) for j in jobs}
-    newest: dict[str | int, Job] = {}
-    for job in sorted(jobs, key=lambda j: made[id(j)]):
-        newest[setting[id(job)]] = job
+    newest = {setting[id(j)]: j for j in sorted(jobs, key=lambda j: made[id(j)])}  # last made
     counted = {id(j) for j in newest.values()}
     lines = []
     for job in jobs:
