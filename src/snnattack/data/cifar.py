@@ -351,7 +351,6 @@ class _CIFARDataModule(SplitDataModule):
         """Downloads a missing folder (``download``) before the store's lock is taken and
         checks what arrived as :meth:`check_files` checks a present folder (every file,
         ``val_size``): a failed download or a bad file is refused before any model is trained.
-        A present folder's files were read by :meth:`check_files` and are not read again.
         Whatever ``reads`` limits, the folder is whole: a split's archive is one download."""
         if self.download:
             self.dataset_cls.fetch(self.root)
