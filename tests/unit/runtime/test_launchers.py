@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import harness
 import pytest
@@ -118,6 +119,23 @@ def test_a_job_past_submitits_time_limit_fails_alone_and_the_sweep_reports(
     )
 
 
+def _parallel_sweep_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, core: Any, pool: type
+) -> list[str]:
+    """The ``error:`` lines of a two-job sweep under ``hydra/launcher=parallel`` whose joblib
+    pool is ``pool`` (joblib's launcher module ``core``), which ends it in exit code 3 and
+    no traceback."""
+    monkeypatch.setattr(lifecycle, "_KEPT", None)
+    monkeypatch.setattr(core, "Parallel", pool)
+    done = harness.cli(
+        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=parallel",
+        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    return [line for line in done.stderr.splitlines() if line.startswith("error:")]
+
+
 def test_a_killed_joblib_worker_ends_the_sweep_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,16 +157,7 @@ def test_a_killed_joblib_worker_ends_the_sweep_in_one_line(
                 "The exit codes of the workers are {SIGKILL(-9)}\nDetailed tracebacks ..."
             )
 
-    monkeypatch.setattr(lifecycle, "_KEPT", None)
-    monkeypatch.setattr(core, "Parallel", KilledPool)
-    done = harness.cli(
-        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=parallel",
-        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 3, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert said == [
+    assert _parallel_sweep_lines(tmp_path, monkeypatch, core, KilledPool) == [
         "error: a worker process of the sweep's joblib launcher stopped (SIGKILL(-9): the "
         "machine's out-of-memory killer, or a kill -9), and joblib stopped the jobs running "
         "beside it; relaunch the same command to resume (finished jobs are skipped, a "
@@ -176,16 +185,7 @@ def test_a_joblib_worker_stopped_alone_ends_the_sweep_in_one_line(
         def __call__(self, jobs: object) -> list[object]:
             raise SystemExit(128 + signum) from _RemoteTraceback("Traceback ...")
 
-    monkeypatch.setattr(lifecycle, "_KEPT", None)
-    monkeypatch.setattr(core, "Parallel", StoppedPool)
-    done = harness.cli(
-        *harness.QUICK, "-m", "lambda=0.5,1.0", "hydra/launcher=parallel",
-        f"store.dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 3, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert said == [
+    assert _parallel_sweep_lines(tmp_path, monkeypatch, core, StoppedPool) == [
         f"error: a worker process of the sweep's joblib launcher was stopped by {name} while "
         "it ran a job, and joblib stopped the jobs running beside it; relaunch the same "
         "command to resume (finished jobs are skipped, a training resumes after its last "
