@@ -139,7 +139,7 @@ def evaluate(data: Callable | None = None, **kw: Any) -> Callable:
         given = {k: (v(m, x, y) if callable(v) else v) for k, v in kw.items()}
         model = given.pop("model", m)
         d = data(m, x, y) if data else (x, y)
-        return snnattack.evaluate(model, d, methods=["fgsm"], masking=False, **given)
+        return snnattack.evaluate(model, d, **{"methods": ["fgsm"], "masking": False, **given})
 
     return call
 
@@ -782,6 +782,27 @@ CASES = [
         UserError,
         "eps=True is not a number; accepted: a number in (0, 255] in 1/255 units",
         "snnattack.evaluate takes several",
+    ),
+    (  # it named the config key it sets: checks.masking.enabled='no' is not true or false
+        "masking not a switch",
+        evaluate(masking="no"),
+        UserError,
+        "masking='no' is not True or False; accepted: True or False",
+        "masking=",
+    ),
+    (
+        "progress not a switch",
+        evaluate(progress="yes"),
+        UserError,
+        "progress='yes' is not True or False; accepted: True or False",
+        "progress=",
+    ),
+    (
+        "tune not a switch",
+        evaluate(tune=1),
+        UserError,
+        "tune=1 is not True or False; accepted: True or False",
+        "tune=",
     ),
     (
         "grad_params not a dict",

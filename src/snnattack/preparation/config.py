@@ -157,9 +157,9 @@ def job_config(
     if "attack" in owned:  # the same choice, set as a key: attack.grad_mode=rga
         owned["attack.grad_mode"] = owned["attack"]
     argument("boxes", "boxes", hydra_value(boxes))
-    argument("tune", "attack.tune.enabled", hydra_value(tune))
-    argument("masking", "checks.masking.enabled", hydra_value(masking))
-    argument("progress", "trainer.enable_progress_bar", hydra_value(progress))
+    argument("tune", "attack.tune.enabled", _switch("tune", tune))
+    argument("masking", "checks.masking.enabled", _switch("masking", masking))
+    argument("progress", "trainer.enable_progress_bar", _switch("progress", progress))
     argument("seed", "seed", hydra_value(seed))
     if T is not None:
         argument("T", "T", str(T))
@@ -174,6 +174,16 @@ def job_config(
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _switch(name: str, value: Any) -> str:
+    """The on/off argument ``name``'s ``value`` (a 0-d array's too) as Hydra's, refused in the
+    caller's words unless True or False: the config key it sets bears another name."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    if not isinstance(value, bool):
+        raise UserError(f"{name}={value!r} is not True or False; accepted: True or False")
+    return hydra_value(value)
 
 
 def _not_one_radius(value: Any) -> bool:
