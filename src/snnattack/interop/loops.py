@@ -68,6 +68,23 @@ class Unmerge(TimeMerged):
         return self.unmerged(x)
 
 
+def _wrong_loop(T: int, steps: int, batch: int) -> str:
+    """The refusal of a network said to loop itself over ``T`` steps whose neurons ran
+    ``steps`` on samples of ``batch``: as many steps as samples (a network that maps
+    ``[T, B, ...]`` takes the samples for its time steps) or one (a network of one step per
+    call) say it loops not at all, which ``own_loop=False`` tells the adapter."""
+    head = f"T={T} but the network's own loop runs its neurons over {steps} steps"
+    fix = f"adapt(net, T={T}, own_loop=False)"
+    if steps == batch > 1:
+        return (
+            f"{head}, as many as the samples ({batch}), which a network that maps [T, B, ...] "
+            f"takes for its time steps; accepted: {fix} for such a network, or T={steps}, the "
+            "steps of its loop"
+        )
+    one = f", or {fix} for a network of one step a call" if steps == 1 else ""
+    return f"{head}; accepted: T={steps}, the steps of its loop{one}"
+
+
 class OwnLoopNet(SpikingNet):
     """A :class:`SpikingNet` whose body is the user's network (adapted copy), called on the
     images; its output decoded as the module docstring says."""
@@ -97,10 +114,7 @@ class OwnLoopNet(SpikingNet):
         # is a loop of one step (a per-step snnTorch sequence said to loop itself)
         ours = {self.T} if stepped and steps == {1} else {1, self.T}
         if wrong := max(steps - ours, default=None):
-            raise UserError(
-                f"T={self.T} but the network's own loop runs its neurons over {wrong} "
-                f"steps; accepted: T={wrong}, the steps of its loop"
-            )
+            raise UserError(_wrong_loop(self.T, wrong, images.shape[0]))
         return self.decode(out)
 
     def decode(self, out: torch.Tensor | tuple | list) -> torch.Tensor:

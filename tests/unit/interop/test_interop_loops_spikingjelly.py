@@ -365,6 +365,21 @@ def test_a_wrong_T_is_refused_naming_the_steps_of_the_loop(cls: type) -> None:
     )
 
 
+def test_a_multi_step_body_said_to_loop_itself_is_refused_naming_own_loop_false() -> None:
+    """A body mapping ``[T, B, ...]`` adapted with ``own_loop=True`` takes the samples for its
+    time steps: the refusal says so and names ``own_loop=False`` (it asked for T=6, the batch
+    size, as if the network looped over 6 steps)."""
+    body = nn.Sequential(layer.Flatten(), layer.Linear(64, 10), neuron.LIFNode()).double()
+    functional.set_step_mode(body, step_mode="m")
+    with pytest.raises(UserError) as err:
+        adapt(body, T=T, own_loop=True)(images())
+    assert str(err.value) == (
+        "T=4 but the network's own loop runs its neurons over 6 steps, as many as the samples "
+        "(6), which a network that maps [T, B, ...] takes for its time steps; accepted: "
+        "adapt(net, T=4, own_loop=False) for such a network, or T=6, the steps of its loop"
+    )
+
+
 def test_the_users_network_is_left_as_it_was() -> None:
     net = SingleStepCSNN(T)
     adapted = adapt(net, T=T, example=images()).eval()

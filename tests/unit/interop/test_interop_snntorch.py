@@ -343,7 +343,10 @@ def test_a_sequence_said_to_loop_itself_is_refused_naming_its_one_step() -> None
     forward: refused naming the T of that loop, as a loop of any other steps than T is; before,
     a one-step call was taken for a rate-domain pass and the network ran one step of T."""
     adapted = adapt(step_net("subtract_delayed"), T=T, own_loop=True)
-    message = "^T=4 but the network's own loop runs its neurons over 1 steps; accepted: T=1"
+    message = (
+        r"^T=4 but the network's own loop runs its neurons over 1 steps; accepted: T=1, the "
+        r"steps of its loop, or adapt\(net, T=4, own_loop=False\) for a network of one step a"
+    )
     with pytest.raises(UserError, match=message):
         adapted(images())
 
