@@ -1031,3 +1031,17 @@ def test_a_sweep_ended_by_a_bug_puts_back_the_folders_of_its_refused_jobs(
     assert snapshot(sweep / "0") == finished
     assert (sweep / "1" / ".hydra").is_dir()  # the bug's job stays, as a stopped one's
     assert not (sweep / "2").exists()
+
+
+def test_a_relaunch_over_a_cut_short_record_says_so_once_and_replaces_it(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """A job's relaunch check runs before its launch lock and again under it: the note that
+    its unreadable metrics.json is replaced came twice in run.log."""
+    job = tmp_path / "job"
+    first = run_job(*QUICK, output_dir=job, store=digits_store)
+    path = job / "metrics.json"
+    path.write_text(path.read_text()[:50])
+    again = run_job(*QUICK, output_dir=job, store=digits_store)
+    said = (job / "run.log").read_text().count(f"note: {path} cannot be read")
+    assert said == 1 and again["results"] == first["results"]

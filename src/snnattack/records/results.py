@@ -452,6 +452,19 @@ def check_same_models(done: JobRecord, path: Path, built: dict[str, tuple[str, s
         )
 
 
+_NOTED: set[tuple[Path, int, int]] = set()  # the unreadable records said, by file version
+
+
+def _note_unreadable(path: Path, err: Exception) -> None:
+    """Says once per version of the file (its time and size) that the record ``path`` cannot
+    be read (``err``) and is replaced: a job asks twice, before its launch lock and under it."""
+    stat = path.stat()
+    version = (path, stat.st_mtime_ns, stat.st_size)
+    if version not in _NOTED:
+        _NOTED.add(version)
+        log.warning("note: %s cannot be read (%s): the job runs again and replaces it", path, err)
+
+
 def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
     """Refuses to run where ``path`` holds the record of a job of other settings (the
     current schema, another :func:`result_spec`) or of a newer snnattack (its UserError),
@@ -462,9 +475,7 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
         done = read_record(path)
     except (OSError, ValueError) as err:
         if path.is_file():  # a half-written or edited record: said, then replaced
-            log.warning(
-                "note: %s cannot be read (%s): the job runs again and replaces it", path, err
-            )
+            _note_unreadable(path, err)
         return
     except UserError:
         raise ConfigError(

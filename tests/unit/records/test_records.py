@@ -255,10 +255,14 @@ def test_a_relaunch_says_it_replaces_a_record_it_cannot_read(
     assert not caplog.records
     path.write_text('{"clean_acc": 9')
     check_not_replacing(path, job_spec(cfg))
+    check_not_replacing(path, job_spec(cfg))  # asked again under the job's lock: said once
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.startswith(f"note: {path} cannot be read (") and line.endswith(
         "): the job runs again and replaces it"
     )
+    path.write_text('{"clean_acc": 9.5')  # cut short again (a later launch): said again
+    check_not_replacing(path, job_spec(cfg))
+    assert len(caplog.records) == 2
     path.write_text(json.dumps({"schema": 3, "clean_acc": 9.0}))  # a newer snnattack's
     with pytest.raises(ConfigError, match=r"metrics.json holds the record of a newer snnattack \("):
         check_not_replacing(path, job_spec(cfg))
