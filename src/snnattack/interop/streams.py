@@ -22,6 +22,7 @@ from snnattack.data.recordings import Recordings
 from snnattack.errors import UserError
 
 FIELDS = ("x", "y", "t", "p")
+TITLES = [(f,) for f in FIELDS]  # a field titled one of them, as numpy's dtype.fields hold it
 STREAMS = (
     "a list of event streams (tonic's structured arrays with fields x, y, t, p) and their labels"
 )
@@ -55,7 +56,8 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
     """Refuses a stream whose fields are missing, whose timestamps are not finite and
     ascending, whose coordinates are not whole pixels of the sensor, or whose polarities are
     not 0 and 1 (an empty stream passes: a recording without events)."""
-    missing = [f for f in FIELDS if stream.dtype.names is None or f not in stream.dtype.names]
+    # a field's title names it too: tonic.io.read_aedat4's polarity is aedat's on, titled p
+    missing = [f for f in FIELDS if stream.dtype.fields is None or f not in stream.dtype.fields]
     if missing:
         raise UserError(
             f"{name} has no field {', '.join(missing)}; accepted: {STREAMS} (tonic's "
@@ -97,11 +99,17 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
 
 def _int_polarity(stream: np.ndarray) -> np.ndarray:
     """``stream`` with a bool polarity (tonic's DVSGesture, CIFAR10-DVS) as integers 0 and 1,
-    the form the attacks on raw events read and write."""
-    if stream["p"].dtype.kind != "b":
+    and each field titled x, y, t or p (``tonic.io.read_aedat4``'s ``on``) by that name: the
+    form the attacks on raw events read and write."""
+    fields = stream.dtype.fields
+    named = {n: fields[n][2] if fields[n][2:] in TITLES else n for n in stream.dtype.names}
+    if stream["p"].dtype.kind != "b" and all(n == title for n, title in named.items()):
         return stream
-    names = stream.dtype.names
-    return stream.astype([(n, np.int64 if n == "p" else stream.dtype[n]) for n in names])
+    kinds = {title: np.int64 if title == "p" else fields[n][0] for n, title in named.items()}
+    plain = np.empty(len(stream), dtype=list(kinds.items()))
+    for n, title in named.items():
+        plain[title] = stream[n]
+    return plain
 
 
 def _framed(

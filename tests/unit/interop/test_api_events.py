@@ -6,10 +6,14 @@ as the user's own loop feeds them; bad event inputs refused in one line naming t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import tonic
 import torch
 from external_nets import spikingjelly_events
+from fixtures_dvs import write_aedat4
 from torch import nn
 
 import snnattack
@@ -456,3 +460,19 @@ def test_streams_with_tonics_bool_polarity_are_the_same_events_as_integer_ones()
     unsorted["t"][0] = unsorted["t"][-1] + 1  # np.diff of an unsigned t wraps: no negative
     with pytest.raises(UserError, match=r"^data\[0\]\[0\] is not sorted by time"):
         framed_recordings(([unsorted], labels[:1]), None, dm.sensor_size, dm.framing)
+
+
+def test_streams_read_by_tonics_aedat4_reader_are_the_same_events(tmp_path: Path) -> None:
+    """``tonic.io.read_aedat4`` (a user's own CIFAR10-DVS-like recording) names the polarity
+    aedat's ``on``, titled ``p``: it was refused as having no field p."""
+    dm, tests, _, _ = event_streams(1, 0)
+    (stream,) = tests
+    path = write_aedat4(tmp_path / "r.aedat4", stream["t"], stream["x"], stream["y"], stream["p"])
+    read = tonic.io.read_aedat4(str(path))
+    assert read.dtype.names == ("t", "x", "y", "on")
+    labels = torch.tensor([3])
+    (x, _), _, recordings = framed_recordings(([read], labels), None, dm.sensor_size, dm.framing)
+    (x_int, _), _, _ = framed_recordings(([stream], labels), None, dm.sensor_size, dm.framing)
+    assert torch.equal(x, x_int)
+    assert recordings.test(0).dtype.names == ("t", "x", "y", "p")
+    assert recordings.test(0)["p"].dtype == np.int64
