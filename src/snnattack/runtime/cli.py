@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
@@ -83,6 +84,8 @@ GRID_AXIS = re.compile(r"attack\.tune\.grids\.[^.]+\.[^.]+")  # a gradient mode'
 GRID = re.compile(r"attack\.tune\.grids\.[^.]+")  # a gradient mode's whole grid
 _DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 _AMBIGUOUS = re.compile(r"Ambiguous value for argument '([^=']+)=(.*)'$", re.MULTILINE)
+# a sweep function's values without -m (eps=range(4,17,4), lambda=choice(0.5,0.9))
+_SWEEP_RUN = re.compile(r"^Sweep parameters '([^=']+)=(.*)' requires --multirun$")
 # Hydra's struct error for a method's parameter that its config does not set
 _GROUP_PARAM = re.compile(r"Could not override '(method|analysis)\.([^.']+)\.([^.']+)'")
 # the lines of failures said once a job's results stood (fail_at_end): this command exits 2
@@ -664,15 +667,26 @@ def _missing_choice_line(err: HydraException) -> str | None:
 
 
 def _sweep_without_m_line(err: HydraException) -> str | None:
-    """``eps=8,16`` without ``-m``: Hydra's three numbered ways out (its own flag named
-    ``--multirun``) in the line of any other refusal; None for other errors."""
-    found = _AMBIGUOUS.search(str(err))
+    """``eps=8,16`` (or ``eps=range(4,17,4)``) without ``-m``: Hydra's three numbered ways out
+    (its own flag named ``--multirun``; for a sweep function, its flag alone) in the line of
+    any other refusal, the list of a sweep function's values spelt out; None for other
+    errors."""
+    found = _AMBIGUOUS.search(str(err)) or _SWEEP_RUN.search(str(err))
     if found is None:
         return None
     key, value = found.groups()
+    listed = f", or {key}=[{value}] where {key} takes a list"
+    if found.re is _SWEEP_RUN:  # the function's values, as Hydra draws them: range's numbers
+        try:
+            line = OverridesParser.create().parse_override(f"{key}={value}")
+            listed = (
+                f", or {key}=[{','.join(line.sweep_string_iterator())}] where {key} takes a list"
+            )
+        except Exception:  # glob(...) and interval(...) list nothing without their sweep
+            listed = ""
     return (
         f"{key}={value} is a sweep (a job per value), which runs with -m only; accepted: "
-        f"-m {key}={value} (the sweep), one value, or {key}=[{value}] where {key} takes a list"
+        f"-m {key}={value} (the sweep){',' if listed else ' or'} one value{listed}"
     )
 
 

@@ -1417,6 +1417,17 @@ THROUGH_RUN_PY = [
         "error: eps=8,16 is a sweep (a job per value), which runs with -m only; accepted: -m "
         "eps=8,16 (the sweep), one value, or eps=[8,16] where eps takes a list",
     ),
+    (  # a sweep function without -m: Hydra's "Sweep parameters ... requires --multirun"
+        "eps=range(4,17,4)",
+        "error: eps=range(4,17,4) is a sweep (a job per value), which runs with -m only; "
+        "accepted: -m eps=range(4,17,4) (the sweep), one value, or eps=[4,8,12,16] where eps "
+        "takes a list",
+    ),
+    (  # a glob lists nothing without its sweep's choices
+        "method=glob(*)",
+        "error: method=glob(*) is a sweep (a job per value), which runs with -m only; accepted: "
+        "-m method=glob(*) (the sweep) or one value",
+    ),
     (  # joblib failed at the sweep's start with a traceback, its folder written
         "-m hydra/launcher=parallel hydra.launcher.n_jobs=0 lambda=0.5,1.0",
         "error: hydra.launcher.n_jobs=0 is out of range; accepted: an integer other than 0",
