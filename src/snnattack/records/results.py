@@ -458,7 +458,10 @@ _NOTED: set[tuple[Path, int, int]] = set()  # the unreadable records said, by fi
 def _note_unreadable(path: Path, err: Exception) -> None:
     """Says once per version of the file (its time and size) that the record ``path`` cannot
     be read (``err``) and is replaced: a job asks twice, before its launch lock and under it."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # gone since: nothing to replace
+        return
     version = (path, stat.st_mtime_ns, stat.st_size)
     if version not in _NOTED:
         _NOTED.add(version)
