@@ -58,7 +58,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
-from snnattack.values import Rule, as_python, is_number
+from snnattack.values import Rule, as_python, is_number, scalar
 
 EVALUATE = (
     "eps",
@@ -135,8 +135,7 @@ def _prepare_attack(
     params: dict[str, Any],
 ) -> _Attack:
     """:func:`attack`'s preparation of ``model`` (its samples' form read on ``x``)."""
-    # a 0-d tensor or NumPy array: its number (evaluate takes them too)
-    radius = eps.item() if getattr(eps, "ndim", None) == 0 and hasattr(eps, "item") else eps
+    radius = scalar(eps)  # a 0-d tensor or NumPy array: its number (evaluate takes them too)
     complaint = ONE_RADIUS.complaint("eps", radius, spell=as_python)  # a Python argument
     if complaint is not None:
         raise UserError(complaint)

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.package import CONF_DIR
+from snnattack.values import scalar
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -30,8 +31,7 @@ def hydra_value(value: Any) -> str:
     which Hydra reads back as ``value`` (``stbp`` bare; ``'8'``, ``'true'`` quoted). Not
     :func:`~snnattack.values.as_typed`, a message's spelling (every text quoted, spaces after
     commas): these are Hydra's to parse, and an entry records them as they are."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
+    value = scalar(value)
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:

@@ -97,7 +97,7 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
         raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
 
 
-def _int_polarity(stream: np.ndarray) -> np.ndarray:
+def _canonical(stream: np.ndarray) -> np.ndarray:
     """``stream`` with a bool polarity (tonic's DVSGesture, CIFAR10-DVS) as integers 0 and 1,
     and each field titled x, y, t or p (``tonic.io.read_aedat4``'s ``on``) by that name: the
     form the attacks on raw events read and write."""
@@ -133,7 +133,7 @@ def _framed(
             f"{argument}[1] has shape {list(values.shape)} ({values.dtype}) for "
             f"{len(streams)} streams; accepted: {len(streams)} integer labels"
         )
-    streams = [_int_polarity(stream) for stream in streams]
+    streams = [_canonical(stream) for stream in streams]
     try:
         return streams, torch.as_tensor(values).long(), framing.many(streams, sensor_size)
     except TooShort as error:

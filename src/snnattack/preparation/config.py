@@ -44,7 +44,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import as_python
+from snnattack.values import as_python, scalar
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -179,8 +179,7 @@ def job_config(
 def _switch(name: str, value: Any) -> str:
     """The on/off argument ``name``'s ``value`` (a 0-d array's too) as Hydra's, refused in the
     caller's words unless True or False: the config key it sets bears another name."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
+    value = scalar(value)
     if not isinstance(value, bool):
         raise UserError(f"{name}={value!r} is not True or False; accepted: True or False")
     return hydra_value(value)
