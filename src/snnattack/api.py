@@ -33,6 +33,7 @@ from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
+from snnattack.config.compose import scalar
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import attack_settings
 from snnattack.config.plain_rules import RADIUS
@@ -58,7 +59,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
-from snnattack.values import Rule, as_python, is_number, scalar
+from snnattack.values import Rule, as_python, is_number
 
 EVALUATE = (
     "eps",

@@ -167,12 +167,6 @@ def _number(text: str) -> int | float | str:
     return text
 
 
-def scalar(value: Any) -> Any:
-    """``value``, or its number where it is a 0-d tensor or array: the Python API takes those
-    wherever it takes a number or a switch (``eps=torch.tensor(8)``, ``tune=np.bool_(True)``)."""
-    return value.item() if getattr(value, "ndim", None) == 0 and hasattr(value, "item") else value
-
-
 def is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

@@ -13,7 +13,6 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from snnattack.package import CONF_DIR
-from snnattack.values import scalar
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -44,6 +43,12 @@ def hydra_value(value: Any) -> str:
         escaped = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + "\\" * bool(m[2]) + m[2], value)
         return f"'{escaped}'"
     return str(value)
+
+
+def scalar(value: Any) -> Any:
+    """``value``, or its number where it is a 0-d tensor or array: the Python API takes those
+    wherever it takes a number or a switch (``eps=torch.tensor(8)``, ``tune=np.bool_(True)``)."""
+    return value.item() if getattr(value, "ndim", None) == 0 and hasattr(value, "item") else value
 
 
 def _bare(text: str) -> bool:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from snnattack import inputs
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.parse import attack_specs
-from snnattack.config.compose import compose_config, hydra_value
+from snnattack.config.compose import compose_config, hydra_value, scalar
 from snnattack.config.keys import CONF_DIR, check_keys, schema
 from snnattack.config.parse import (
     analysis_settings,
@@ -44,7 +44,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import as_python, scalar
+from snnattack.values import as_python
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
