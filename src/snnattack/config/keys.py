@@ -134,15 +134,17 @@ def is_known(key: str, conf_dir: Path = CONF_DIR) -> bool:
 
 def nearest(key: str, conf_dir: Path = CONF_DIR) -> str | None:
     """The known key (or group, or alias) most like ``key``: a sibling with a similar name,
-    else any key with a similar last part, else (below an unknown node) the most similar
-    dotted key."""
+    else any key with a similar last part (the shallowest of those ending alike: ``eps``, not
+    ``train.adversary.eps``), else (below an unknown node) the most similar dotted key."""
     keys, _, groups = schema(conf_dir)
     parts = key.split(".")
     concrete = {_instance(p, parts, conf_dir) for p in keys} | groups | set(ALIASES)
     concrete.discard(None)
     parent, leaf = ".".join(parts[:-1]), parts[-1]
     siblings = {k.rpartition(".")[2]: k for k in concrete if k.rpartition(".")[0] == parent}
-    leaves = {k.rpartition(".")[2]: k for k in concrete}
+    leaves: dict[str, str] = {}
+    for k in sorted(concrete, key=lambda k: (k.count("."), k)):  # the shallowest kept
+        leaves.setdefault(k.rpartition(".")[2], k)
     for names, cutoff in ((siblings, 0.6), (leaves, 0.8)):
         found = difflib.get_close_matches(leaf, list(names), n=1, cutoff=cutoff)
         if found:

@@ -1,6 +1,9 @@
 """A key that no part of the project reads is refused before any work, with the nearest key."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,7 @@ UNKNOWN = [
     ("+analysis.cost.devise=cpu", "unknown key 'analysis.cost.devise'; did you mean 'analysis."),
     ("+train.lamda=0.9", "unknown key 'train.lamda'; did you mean 'lambda'?"),
     ("+zzz=1", "unknown key 'zzz'; accepted: the keys that python run.py --cfg job lists"),
+    ("attack.eps=8", "unknown key 'attack.eps'; did you mean 'eps'?"),  # not train.adversary.eps
 ]
 
 
@@ -70,6 +74,23 @@ def test_a_suggestion_below_a_method_is_a_key_of_that_method(method: str, key: s
     assert nearest("method.square.n_querie", CONF) == "method.square.n_queries"
     # an element of a list suggested the list itself, but did not say it is given whole
     assert nearest("method.ensemble.components.7.params.n_queries", CONF) == COMPONENTS
+
+
+def test_the_suggestion_among_keys_of_one_last_part_is_the_same_in_every_process() -> None:
+    """``eps`` and ``train.adversary.eps`` end alike: the shallower is suggested, whatever order
+    the process's hash seed gives a set (it was either, from one launch to the next)."""
+    code = "from snnattack.config.keys import nearest; print(nearest('attack.eps'))"
+    said = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert said == {"eps"}
 
 
 COMPONENTS = "method.ensemble.components"
