@@ -1114,6 +1114,23 @@ def test_a_list_of_image_label_items_is_a_data_set(digits, n: int) -> None:
     assert rates[0] == rates[1] == rates[2]
 
 
+def test_a_list_of_batches_is_the_data_set_of_their_images(digits) -> None:
+    """``[(x, y) for x, y in loader]``, a list of ``(images, labels)`` batches, is evaluated as
+    the pair of all their images and labels is (it was read as two items and refused as labels
+    of shape [2, 8]); a list of batches of one stays a list of items (the image ``[1, ...]``)."""
+    model, x, y = digits
+    batches = [(x[:8], y[:8]), (x[8:15], y[8:15]), (x[15:16], y[15:16])]
+    records = [
+        snnattack.evaluate(model, data, methods=["fgsm"], masking=False, progress=False)
+        for data in (batches, (x[:16], y[:16]))
+    ]
+    assert records[0].n == 16
+    rates = [(r.clean_acc, [(row.adv_acc, row.linf) for row in r.results]) for r in records]
+    assert rates[0] == rates[1]
+    with pytest.raises(UserError, match=r"has shape \[2, 1\]; accepted: class indices"):
+        snnattack.evaluate(model, [(x[:1], y[:1]), (x[1:2], y[1:2])], methods=["fgsm"])
+
+
 def test_a_nested_gradient_mode_on_the_same_model_is_refused_and_the_outer_block_goes_on(
     digits,
 ) -> None:

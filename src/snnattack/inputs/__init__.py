@@ -41,7 +41,7 @@ import torch
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset
 
 from snnattack.errors import UserError, class_name
 from snnattack.models.base import SpikingNet
@@ -57,7 +57,7 @@ CHECK_BATCH = 256  # images per batch when a Dataset given without a DataLoader 
 IMAGES = "floating-point images [B, C, H, W] in [0, 1]"
 DATA = (
     "a DataLoader or Dataset of (images in [0, 1], labels), a list of (image tensor, label) "
-    "pairs, or a pair (x, y) of tensors of the same length >= 1"
+    "pairs or of (images, labels) batches, or a pair (x, y) of tensors of the same length >= 1"
 )
 
 
@@ -104,19 +104,34 @@ def is_items(data: Any) -> bool:
     )
 
 
+def is_batches(data: Any) -> bool:
+    """Whether ``data`` is a list (or tuple) of ``(images, labels)`` batches, as a loop over a
+    DataLoader collects them: items whose labels are 1-d tensors, one per image, some of more
+    than one (batches of one alone are items of an image ``[1, ...]``, as a list of items)."""
+    return (
+        is_items(data)
+        and all(
+            torch.is_tensor(y) and y.ndim == 1 and x.ndim >= 2 and len(x) == len(y) for x, y in data
+        )
+        and any(len(y) > 1 for _, y in data)
+    )
+
+
 def is_pair(data: Any) -> bool:
     """Whether ``data`` is an ``(x, y)`` pair of a batch (not a list of two items)."""
     return isinstance(data, tuple | list) and len(data) == 2 and not is_items(data)
 
 
 def dataset_of(data: Any, argument: str = "data") -> Dataset:
-    """``data`` (a DataLoader, a Dataset, a list of ``(image, label)`` items or an ``(x, y)``
-    pair of tensors) as a Dataset; a pair's tensors are detached (an input that requires grad
-    is attacked as its values)."""
+    """``data`` (a DataLoader, a Dataset, a list of ``(image, label)`` items or of ``(images,
+    labels)`` batches, or an ``(x, y)`` pair of tensors) as a Dataset; a pair's and batches'
+    tensors are detached (an input that requires grad is attacked as its values)."""
     if isinstance(data, DataLoader):
         return data.dataset
     if isinstance(data, Dataset):
         return data
+    if is_batches(data):
+        return ConcatDataset([TensorDataset(x.detach(), y.detach()) for x, y in data])
     if is_items(data):
         return Items(data)
     if is_pair(data):
@@ -132,6 +147,8 @@ def first_sample(data: Any) -> torch.Tensor | None:
     foreign network's form is probed (:mod:`snnattack.interop.probe`); None where none reads
     here (event streams, data that do not read: the input checks that follow say why, labels
     given as a list among them)."""
+    if is_batches(data):
+        data = dataset_of(data)
     if is_pair(data):
         x = data[0]
     elif not isinstance(data, DataLoader | Dataset) and not is_items(data):
