@@ -13,7 +13,7 @@ settings (:func:`snnattack.gradients.base.neuron_settings`; ``docs/neuron.md``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -54,9 +54,16 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
     accepted = mode_params(mode)
     for name, value in params.items():
         if name not in accepted:
+            # the mode's parameters in a dict (as attack's grad_params): the keywords to give
+            given = (
+                ", ".join(f"{k}={v!r}" for k, v in value.items())
+                if isinstance(value, Mapping)
+                else ""
+            )
             raise ValueError(
                 f"gradient mode {mode!r}: {name}={value!r} is unknown; accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
+                + (f", each its own keyword ({given}), not a dict" if given else "")
             )
     problem = GRADIENT_MODES[mode].complaint(params, spell=as_python)  # the Python API's
     if problem is not None:

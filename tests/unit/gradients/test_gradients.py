@@ -420,6 +420,13 @@ def test_unknown_mode_and_bad_parameters_are_rejected() -> None:
     unknown = r"^gradient mode 'rga': delta=1 is unknown; accepted: beta, gamma$"
     with pytest.raises(ValueError, match=unknown), gradient_mode(net, "rga", delta=1):
         pass
+    # the parameters in a dict, as attack's grad_params takes them: which keywords to give
+    in_dict = (
+        r"^gradient mode 'rga': params=\{'beta': 2\.0\} is unknown; accepted: beta, gamma, "
+        r"each its own keyword \(beta=2\.0\), not a dict$"
+    )
+    with pytest.raises(ValueError, match=in_dict), gradient_mode(net, "rga", params={"beta": 2.0}):
+        pass
 
 
 @pytest.mark.parametrize("lam", [1.0, 0.9, 0.5])
