@@ -471,16 +471,30 @@ CASES = [
         "a gradient mode's parameter absurdly large",
         evaluate(grad_mode="rga", grad_params={"beta": 10**400}),
         ConfigError,
-        "attack.params.beta=1000000000... (401 digits) is out of range (beyond ±1.8e+308, the "
-        "largest float) for attack=rga",
+        "grad_params['beta']=1000000000... (401 digits) is out of range (beyond ±1.8e+308, the "
+        "largest float) for grad_mode=rga",
         "accepted: a finite number > 0",
     ),
     (
         "a method's parameter absurdly large",
         lambda m, x, y: snnattack.attack(m, x, y, steps=10**400),
         ConfigError,
-        "method.pgd.steps=1000000000... (401 digits) is out of range (above 2**63 - 1",
+        "steps=1000000000... (401 digits) is out of range (above 2**63 - 1",
         "accepted: an integer >= 1",
+    ),
+    (  # in the config's words: method.pgd.steps=-1, for an argument named steps
+        "a method's parameter out of range",
+        lambda m, x, y: snnattack.attack(m, x, y, steps=-1),
+        ConfigError,
+        "steps=-1 is out of range",
+        "accepted: an integer >= 1",
+    ),
+    (  # attack.params.beta=-1 ... for attack=rga
+        "a gradient mode's parameter out of range in attack",
+        lambda m, x, y: snnattack.attack(m, x, y, grad_mode="rga", grad_params={"beta": -1}),
+        ConfigError,
+        "grad_params['beta']=-1 is out of range for grad_mode=rga",
+        "accepted: a finite number > 0",
     ),
     (
         "T not an integer in evaluate",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -172,8 +173,23 @@ def job_config(
             argument("method_params", f"method.{m}.{k}", hydra_value(v), k)
     _check_owned(overrides, owned)
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
-    cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
+    try:
+        cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
+    except ConfigError as err:  # a value an argument set, refused in the caller's words
+        raise ConfigError(_in_callers_words(str(err), owned)) from None
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:
+    """``line``, a refusal in the config's words, with each key that an argument set named as
+    that argument (``method.pgd.steps=-1``: ``steps=-1``; ``for attack=rga``: ``for
+    grad_mode=rga``; a one-word key before its ``=`` only, not the prose's "the attack"); the
+    keys that ``overrides`` set stay the config's, as the caller wrote them."""
+    for key, (name, _) in sorted(owned.items(), key=lambda item: -len(item[0])):
+        end = r"(?![\w.])" if "." in key else "(?==)"
+        if name is not None:
+            line = re.sub(rf"(?<![\w.\[']){re.escape(key)}{end}", name.replace("\\", r"\\"), line)
+    return line
 
 
 def _switch(name: str, value: Any) -> str:
