@@ -180,15 +180,23 @@ def job_config(
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
 
 
+_YAML_WORDS = {"null": "None", "true": "True", "false": "False"}
+
+
 def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:
     """``line``, a refusal in the config's words, with each key that an argument set named as
     that argument (``method.pgd.steps=-1``: ``steps=-1``; ``for attack=rga``: ``for
-    grad_mode=rga``; a one-word key before its ``=`` only, not the prose's "the attack"); the
-    keys that ``overrides`` set stay the config's, as the caller wrote them."""
+    grad_mode=rga``; a one-word key before its ``=`` only, not the prose's "the attack") and,
+    where an argument's value is refused, YAML's values as Python spells them
+    (``steps=None``, ``accepted: None or ...``, ``True or False``); the keys that
+    ``overrides`` set stay the config's, as the caller wrote them."""
+    argument_refused = owned.get(line.partition("=")[0], (None, ""))[0] is not None
     for key, (name, _) in sorted(owned.items(), key=lambda item: -len(item[0])):
         end = r"(?![\w.])" if "." in key else "(?==)"
         if name is not None:
             line = re.sub(rf"(?<![\w.\[']){re.escape(key)}{end}", name.replace("\\", r"\\"), line)
+    if argument_refused:  # not inside quotes: the text 'null' stays text
+        line = re.sub(r"(?<![\w'])(null|true|false)(?![\w'])", lambda m: _YAML_WORDS[m[1]], line)
     return line
 
 
