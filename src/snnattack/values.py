@@ -352,6 +352,10 @@ Note = Callable[[dict[str, Any]], list[str]]  # a resolved config's notes, one l
 RULES: Registry[Rule] = Registry()
 # checks of several keys at once, each at its ``order`` (the first that fails is reported)
 CHECKS: Registry[Check] = Registry()
+# the order below which the checks are of which keys a kind takes (a method's parameters),
+# made before the per-key rules: a key one method takes and another does not is unknown to
+# the other, whatever its value, not refused by the first's range
+KEYS = 0.0
 # the order from which the checks are of the machine a job runs on and its files (devices,
 # cores, memory, model files: config/preflight.py, training/memory.py), not of the keys
 MACHINE = 18.0

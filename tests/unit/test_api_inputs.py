@@ -517,6 +517,20 @@ CASES = [
         "steps=True is not an integer",
         "accepted: an integer >= 1",
     ),
+    (  # steps has a range (pgd's), but fgsm takes no steps: unknown, not out of range
+        "a parameter the method does not take, out of another's range",
+        lambda m, x, y: snnattack.attack(m, x, y, method="fgsm", steps=0),
+        ConfigError,
+        "steps=0 is unknown",
+        "accepted: no parameters",
+    ),
+    (  # sparsefool's lam (>= 1), not the neurons' leak, which the model holds
+        "the leak as a method's parameter",
+        lambda m, x, y: snnattack.attack(m, x, y, lam=0.5),
+        ConfigError,
+        "lam=0.5 is unknown",
+        "accepted: steps, alpha, eps_per_alpha, random_start",
+    ),
     (  # an override's key and values stay as the caller wrote them: Hydra's words
         "a method's parameter out of range in an override",
         lambda m, x, y: snnattack.attack(m, x, y, overrides=["method.pgd.alpha=-1"]),

@@ -36,6 +36,7 @@ from snnattack.settings import PASSED
 from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.values import (
     CHECKS,
+    KEYS,
     NOTES,
     accepted_params,
     as_typed,
@@ -56,8 +57,11 @@ OWN_MODELS = frozenset({"external", PASSED})
 ENDLESS_PASSES = 10**8
 
 
-@CHECKS.register("method_params", order=0)
+@CHECKS.register("method_params", order=KEYS - 1)  # before the per-key rules
 def _method_params(resolved: dict[str, Any]) -> None:
+    """Each method of ``method=`` is named and sets only its own parameters; before the
+    per-key rules, which would refuse one it does not take by another method's range
+    (``method=[fgsm] method.fgsm.steps=0`` is unknown to FGSM, not out of range)."""
     if not resolved.get("method"):
         raise ConfigError(
             "method=[] selects no method; accepted: one or more of "
@@ -90,6 +94,8 @@ def _method_params(resolved: dict[str, Any]) -> None:
                         f"accepted: {', '.join(own)}"
                     )
             continue
+        if not isinstance(method["name"], str) or method["name"] not in METHODS:
+            continue  # its rule (method.*.name) names the methods
         params = {k: v for k, v in method.items() if k != "name"}
         try:
             params_known(f"method.{key}", params, METHODS[method["name"]].make, skip=2)
@@ -100,8 +106,15 @@ def _method_params(resolved: dict[str, Any]) -> None:
                 f"{err} (method.{key}.name={method['name']}: the settings are method={key}'s "
                 f"file's; choose method=[{method['name']}] for {method['name']}'s)"
             ) from None
-        # attack.eot_samples > 1 asks every method to average draws: one that cannot is
-        # refused (attack.random_eot_samples raises only those that can)
+
+
+@CHECKS.register("methods_average_draws", order=0)
+def _methods_average_draws(resolved: dict[str, Any]) -> None:
+    """attack.eot_samples > 1 asks every method to average draws: one that cannot is refused
+    (attack.random_eot_samples raises only those that can)."""
+    for key, method in resolved["method"].items():
+        if method["name"] == ENSEMBLE:  # its components' own: _ensembles
+            continue
         if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
             raise ConfigError(

@@ -31,7 +31,7 @@ from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.failures import refused_jobs_line
 from snnattack.settings import PASSED
-from snnattack.values import CHECKS, MACHINE, NOTES, RULES, Rule
+from snnattack.values import CHECKS, KEYS, MACHINE, NOTES, RULES, Rule
 
 __all__ = [
     "CHECKS",
@@ -103,9 +103,13 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     resolved = resolve(cfg)
     read = {key: listed(key, resolved.get(key)) for key in LISTS}  # eps=8: a list of one
     resolved.update((key, list(value)) for key, value in read.items())  # a Bare as a plain list
+    order = {name: CHECKS.orders.get(name, 0.0) for name in CHECKS}  # a test's patch: 0
+    for name, check in CHECKS.items():  # which keys each kind takes, before their values
+        if order[name] < KEYS:
+            check(resolved)
     check_rules((key, read.get(key, value)) for key, value in flat(resolved))
     for name, check in CHECKS.items():  # the combinations, then the machine
-        if machine or CHECKS.orders[name] < MACHINE:
+        if KEYS <= order[name] and (machine or order[name] < MACHINE):
             check(resolved)
     spell_config(cfg, resolved)
     return resolved

@@ -39,6 +39,7 @@ from snnattack.config.keys import (
     choice_files,
     choices_with,
     experiment_hint,
+    file_keys,
     global_choices_with,
     is_known,
     one_choice_groups,
@@ -212,15 +213,26 @@ def check_values(argv: list[str], conf_dir: Path) -> None:
 
 def set_values(argv: list[str], conf_dir: Path, swept: bool = False) -> list[tuple[str, Any]]:
     """Each (key, value) that the overrides of ``argv`` set (only its sweeps' with ``swept``),
-    each value of a sweep's, as the rules read them; an interpolation (the composed config's)
-    and a dict (Hydra's to merge) left out."""
+    each value of a sweep's, as the rules read them; an interpolation (the composed config's),
+    a dict (Hydra's to merge) and a method's parameter that its file does not set left out."""
     return [
         (o.key_or_group, listed(o.key_or_group, value))
         for o in _key_overrides(argv, conf_dir)
-        if o.is_sweep_override() or not swept
+        if (o.is_sweep_override() or not swept) and _set_by_its_file(o.key_or_group, conf_dir)
         for value in _values(o)
         if "${" not in str(value) and not isinstance(value, dict)
     ]
+
+
+def _set_by_its_file(key: str, conf_dir: Path) -> bool:
+    """Whether ``key`` is not a method's parameter that the method's file leaves unset
+    (``method.fgsm.steps``): whether the method takes it at all is its code's to say, which the
+    job's validation asks before the range that the methods taking it share."""
+    group, _, rest = key.partition(".")
+    method, _, name = rest.partition(".")
+    if group != "method" or not name or "." in name:
+        return True
+    return name in file_keys(conf_dir / "method" / f"{method}.yaml")
 
 
 def _values(override: Override) -> list[Any]:

@@ -334,6 +334,22 @@ def test_the_early_value_check_refuses_as_the_validation_does() -> None:
 
 
 @pytest.mark.parametrize(
+    ("method", "key"), [("fgsm", "+method.fgsm.steps"), ("pgd", "+method.pgd.decay")]
+)
+def test_a_parameter_its_methods_file_does_not_set_is_the_validations_to_refuse(
+    method: str, key: str
+) -> None:
+    """FGSM takes no steps (and PGD no decay): the key is unknown to it, whatever its value,
+    as the validation says, not out of the range of the methods that take it."""
+    argv = [f"method=[{method}]", f"{key}=-1"]
+    check_values(argv, CONF)
+    check_values(["-m", *argv[:1], f"{key}=-1,1"], CONF)
+    with pytest.raises(ConfigError) as late:
+        validate(compose(*argv))
+    assert f"{key.lstrip('+')}=-1 is unknown; accepted: " in str(late.value)
+
+
+@pytest.mark.parametrize(
     "argv,line",
     [
         (["-m", "lambda=0.5,1.5"], "lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),

@@ -262,6 +262,9 @@ BAD = [
     ("method.pgd.random_start=2", "method.pgd.random_start=2 is not true or false"),
     ("+method.pgd.decay=1", "method.pgd.decay=1 is unknown; accepted: steps, alpha, "),
     ("+method.pgd.bogus=true", "method.pgd.bogus=true is unknown; accepted: steps, alpha, "),
+    # a parameter another method takes, at a value its range refuses: unknown to this method
+    ("+method.pgd.decay=-1", "method.pgd.decay=-1 is unknown; accepted: steps, alpha, "),
+    ("method=[fgsm] +method.fgsm.steps=0", "method.fgsm.steps=0 is unknown; accepted: no param"),
     (
         "attack=rga attack.params.beta=0",
         "attack.params.beta=0 is out of range for attack=rga; accepted: a finite number > 0",
