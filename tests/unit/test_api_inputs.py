@@ -517,6 +517,28 @@ CASES = [
         "steps=True is not an integer",
         "accepted: an integer >= 1",
     ),
+    (  # was "overrides=[]: unknown key 'method.pgd.grad_param.beta'": no override was given
+        "a dict as a method's parameter (grad_params mistyped)",
+        lambda m, x, y: snnattack.attack(m, x, y, grad_param={"beta": 2.0}),
+        UserError,
+        "grad_param={'beta': 2.0} is a dict, which no method's parameter is",
+        "accepted: a method's parameters each its own keyword (steps=20), the gradient mode's "
+        "in grad_params={...}",
+    ),
+    (
+        "a dict as a gradient mode's parameter",
+        lambda m, x, y: snnattack.attack(m, x, y, grad_mode="rga", grad_params={"beta": {"x": 1}}),
+        UserError,
+        "grad_params['beta']={'x': 1} is a dict, which no parameter of grad_mode=rga is",
+        "accepted: grad_params={'beta': <a number or name>}",
+    ),
+    (
+        "a method's parameters in a dict",
+        lambda m, x, y: snnattack.attack(m, x, y, method_params={"steps": 2}),
+        UserError,
+        "method_params={'steps': 2} is a dict, which no method's parameter is",
+        "accepted: a method's parameters each its own keyword (steps=20)",
+    ),
     (  # steps has a range (pgd's), but fgsm takes no steps: unknown, not out of range
         "a parameter the method does not take, out of another's range",
         lambda m, x, y: snnattack.attack(m, x, y, method="fgsm", steps=0),

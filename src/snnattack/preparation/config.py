@@ -123,11 +123,16 @@ def job_config(
             f"grad_params={grad_params!r} is not a dict; accepted: None or {{name: value}} of "
             f"grad_mode={grad_mode}'s parameters (conf/attack/{grad_mode}.yaml, attack.params)"
         )
-    for name in grad_params or {}:
+    for name, value in (grad_params or {}).items():
         if grad_mode in GRADIENT_MODES and name not in (known := mode_params(grad_mode)):
             raise UserError(
                 f"grad_params[{name!r}] is unknown for grad_mode={grad_mode}; accepted: "
                 f"{', '.join(known) or 'no parameters'}"
+            )
+        if isinstance(value, Mapping):  # Hydra would merge it as keys below the parameter
+            raise UserError(
+                f"grad_params[{name!r}]={value!r} is a dict, which no parameter of "
+                f"grad_mode={grad_mode} is; accepted: grad_params={{{name!r}: <a number or name>}}"
             )
     boxes = _listed("boxes", boxes, BOXES)
     if isinstance(eps, range) or (getattr(eps, "ndim", None) == 1 and hasattr(eps, "tolist")):
@@ -168,6 +173,14 @@ def job_config(
         args.append(f"{k}={hydra_value(v)}")
     for k, v in (grad_params or {}).items():
         argument("grad_params", f"attack.params.{k}", hydra_value(v), k)
+    for k, v in (method_params or {}).items():
+        if isinstance(v, Mapping):  # Hydra would merge it as keys below the parameter
+            shown = k if names else f"method_params[{k!r}]"
+            raise UserError(
+                f"{shown}={v!r} is a dict, which no method's parameter is; accepted: a "
+                "method's parameters each its own keyword (steps=20), the gradient mode's in "
+                "grad_params={...}"
+            )
     for m in methods:
         for k, v in (method_params or {}).items():
             argument("method_params", f"method.{m}.{k}", hydra_value(v), k)
