@@ -85,6 +85,8 @@ class Rule:
             return None
         spell = spell or as_typed
         accepted = self.describe().format(key=key)
+        if spell is as_python:  # a Python argument's: its accepted values in Python's words
+            accepted = in_python_words(accepted)
         problem = self.typed_problem(value, spell)
         return f"{key}={spell(value)} {problem}{where}; accepted: {accepted}"
 
@@ -130,6 +132,17 @@ def as_typed(value: Any) -> str:
 
 
 LONG_INT = 30  # the digits of an integer spelt whole; a longer one is shortened
+
+
+# YAML's words for no value and the switches, as Python spells them
+_PYTHON_WORDS = {"null": "None", "true": "True", "false": "False"}
+
+
+def in_python_words(text: str) -> str:
+    """``text``, a refusal or its accepted values in YAML's words (``null or 0 < alpha <=
+    255``, ``true or false``), in Python's (``None or ...``, ``True or False``): a Python
+    API's; a quoted text (``'null'``) stays as it is."""
+    return re.sub(r"(?<![\w'])(null|true|false)(?![\w'])", lambda m: _PYTHON_WORDS[m[1]], text)
 
 
 def as_python(value: Any) -> str:

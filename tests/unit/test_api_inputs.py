@@ -553,6 +553,13 @@ CASES = [
         "lam=0.5 is unknown",
         "accepted: steps, alpha, eps_per_alpha, random_start",
     ),
+    (  # the accepted values in Python's words: None, not null
+        "a gradient mode's parameter of gradient_mode unknown",
+        lambda m, x, y: snnattack.gradient_mode(m, "stbp", surrogate="nope").__enter__(),
+        UserError,
+        "surrogate='nope' is unknown for gradient mode stbp",
+        "accepted: None or triangle, rectangle",
+    ),
     (  # an override's key and values stay as the caller wrote them: Hydra's words
         "a method's parameter out of range in an override",
         lambda m, x, y: snnattack.attack(m, x, y, overrides=["method.pgd.alpha=-1"]),

@@ -45,7 +45,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import as_python
+from snnattack.values import as_python, in_python_words
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -193,9 +193,6 @@ def job_config(
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
 
 
-_YAML_WORDS = {"null": "None", "true": "True", "false": "False"}
-
-
 def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:
     """``line``, a refusal in the config's words, with each key that an argument set named as
     that argument (``method.pgd.steps=-1``: ``steps=-1``; ``for attack=rga``: ``for
@@ -208,9 +205,7 @@ def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) ->
         end = r"(?![\w.])" if "." in key else "(?==)"
         if name is not None:
             line = re.sub(rf"(?<![\w.\[']){re.escape(key)}{end}", name.replace("\\", r"\\"), line)
-    if argument_refused:  # not inside quotes: the text 'null' stays text
-        line = re.sub(r"(?<![\w'])(null|true|false)(?![\w'])", lambda m: _YAML_WORDS[m[1]], line)
-    return line
+    return in_python_words(line) if argument_refused else line
 
 
 def _switch(name: str, value: Any) -> str:

@@ -140,7 +140,7 @@ def load(
         and not len(mean) == len(std) == in_channels
     ):
         raise UserError(
-            f"mean={mean!r}, std={std!r}: accepted: both null, or both a list of "
+            f"mean={mean!r}, std={std!r}: accepted: both None, or both a list of "
             f"in_channels={in_channels} numbers (one value per input channel)"
         )
     model = build(arch, **given, **surrogate)

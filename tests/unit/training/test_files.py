@@ -68,21 +68,21 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         (dict(theta=-1.0), "theta=-1.0 is out of range; accepted: a finite number > 0"),
         (dict(reset="zero"), "reset='zero' is unknown; accepted: hard, soft"),
         (dict(in_channels=1.0), "in_channels=1.0 is not an integer; accepted: an integer >= 1"),
-        (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both null, or both"),
-        (dict(mean=None), "mean=None, std=[0.376]: accepted: both null, or both a list of "),
-        (dict(std=None), "mean=[0.305], std=None: accepted: both null, or both a list of "),
+        (dict(mean=[0.3, 0.3]), "mean=[0.3, 0.3], std=[0.376]: accepted: both None, or both"),
+        (dict(mean=None), "mean=None, std=[0.376]: accepted: both None, or both a list of "),
+        (dict(std=None), "mean=[0.305], std=None: accepted: both None, or both a list of "),
         (
             dict(in_channels=3),
-            "mean=[0.305], std=[0.376]: accepted: both null, or both a list "
+            "mean=[0.305], std=[0.376]: accepted: both None, or both a list "
             "of in_channels=3 numbers",
         ),
-        (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: null or a list of"),
+        (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: None or a list of"),
         (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch, triton"),
         (
             dict(encoding="rate"),
             "encoding='rate' is unknown; accepted: direct, poisson, poisson_signed, frames",
         ),
-        (dict(levels=1), "levels=1 is out of range; accepted: null or an integer >= 2"),
+        (dict(levels=1), "levels=1 is out of range; accepted: None or an integer >= 2"),
         (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
         (dict(path=None), "path='None' is not a file; accepted: the path of"),
     ],
