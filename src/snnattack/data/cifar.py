@@ -326,14 +326,16 @@ class _CIFARDataModule(SplitDataModule):
         num_workers: int = 2,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, num_workers)
-        for key, value, low in (
+        for key, value, low in (  # the config's rules refuse these first: a direct caller's
             ("val_size", val_size, 1),
             ("crop_padding", crop_padding, 0),
             ("cutout_holes", cutout_holes, 0),
             ("cutout_length", cutout_length, 0),
         ):
             if value < low:
-                raise ConfigError(f"dataset.params.{key} must be >= {low}, got {value}")
+                raise ConfigError(
+                    f"dataset.params.{key}={value} is out of range; accepted: an integer >= {low}"
+                )
         self.root, self.download = root, download
         self.val_size, self.split_seed = val_size, split_seed
         self.augment, self.crop_padding = augment, crop_padding

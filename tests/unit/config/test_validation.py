@@ -354,6 +354,11 @@ BAD = [
     ),
     ("dataset=cifar10_dvs T=10 model=vgg11", "model=vgg11 does not fit dataset=cifar10_dvs"),
     ("dataset=cifar10 model=dvs_vgg", "model=dvs_vgg does not fit dataset=cifar10"),
+    (  # was "dataset.params.crop_padding must be >= 0, got -1", from the datamodule
+        "dataset=cifar10 model=vgg11 dataset.params.crop_padding=-1",
+        "dataset.params.crop_padding=-1 is out of range; accepted: an integer >= 0",
+    ),
+    ("dataset=cifar100 model=vgg11 dataset.params.cutout_holes=-2", "dataset.params.cutout_hol"),
     (  # no model of models/ takes it: docs/datasets.md's way, a network of the user's own
         "dataset=dvs_gesture model=dvs_vgg dataset.params.size=128",
         "model=dvs_vgg does not fit dataset=dvs_gesture (input 2x128x128: a and b must have same "

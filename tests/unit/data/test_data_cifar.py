@@ -284,8 +284,11 @@ def test_a_root_that_is_a_file_is_refused_naming_the_key(tmp_path, monkeypatch):
 def test_val_size_must_leave_training_images(fake10):
     with pytest.raises(ConfigError, match="val_size=50 must be smaller than the 50"):
         _module(root=str(fake10.folder.parent), val_size=50).setup("fit")
-    with pytest.raises(ConfigError, match="cutout_length must be >= 0"):
+    with pytest.raises(ConfigError) as err:
         _module(root=str(fake10.folder.parent), cutout_length=-1)
+    assert str(err.value) == (
+        "dataset.params.cutout_length=-1 is out of range; accepted: an integer >= 0"
+    )
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar100"])
