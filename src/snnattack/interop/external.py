@@ -22,7 +22,6 @@ encoding told to the config (:func:`encoding_held`) and described for the record
 from __future__ import annotations
 
 import logging
-import numbers
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -34,14 +33,14 @@ from torch import nn
 from snnattack.errors import ConfigError, UserError
 from snnattack.inputs import check_model
 from snnattack.interop.common import AdaptedNet, unwrapped
-from snnattack.interop.foreign import adapt, refuse_held_spiking_net
+from snnattack.interop.foreign import adapt, refuse_held_spiking_net, steps_problem
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder, Quantize, encoding_of
-from snnattack.values import ABOVE_MAX_INT, MAX_INT, Rule, as_python, declare, one_of
+from snnattack.values import Rule, as_python, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 # a model of models/, the factory's, or one passed to the API
@@ -91,7 +90,7 @@ def as_spiking_net(
     if isinstance(model, SpikingNet):
         if T is not None and T != model.T and isinstance(beside, SpikingNet | None):
             name = f"{argument}={type(model).__name__}"
-            if (problem := _steps_problem(T)) is not None:
+            if (problem := steps_problem(T)) is not None:
                 raise UserError(
                     f"T={as_python(T)} {problem} for {name}, a SpikingNet of T={model.T}; "
                     f"accepted: T=None or T={model.T}, its own"
@@ -104,15 +103,6 @@ def as_spiking_net(
     check_foreign(model, T, argument)
     say_torch_stack()
     return adapt(model, T=int(T), example=example)  # a NumPy integer read from an array too
-
-
-def _steps_problem(T: Any) -> str | None:
-    """What is wrong with ``T`` as time steps (an integer >= 1); None where nothing is."""
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral):
-        return "is not an integer"
-    if T > MAX_INT:  # no tensor of 64-bit integers holds it (T=10**400: an OverflowError)
-        return ABOVE_MAX_INT
-    return "is out of range" if T < 1 else None
 
 
 def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
@@ -136,7 +126,7 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
             "time steps are not known; accepted: T=<time steps>, an integer >= 1"
         )
-    if (problem := _steps_problem(T)) is not None:
+    if (problem := steps_problem(T)) is not None:
         raise UserError(
             f"T={as_python(T)} {problem} for {argument}={type(model).__name__}; accepted: T=<time "
             "steps>, an integer >= 1"

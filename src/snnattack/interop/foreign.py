@@ -6,6 +6,7 @@ library's one module of this package), or run as its own time loop
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,7 @@ from snnattack.interop.common import (
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
+from snnattack.values import ABOVE_MAX_INT, MAX_INT, as_python
 
 
 def supported() -> list[str]:
@@ -137,6 +139,15 @@ def refuse_held_spiking_net(net: nn.Module, argument: str) -> None:
         )
 
 
+def steps_problem(T: Any) -> str | None:
+    """What is wrong with ``T`` as time steps (an integer >= 1); None where nothing is."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral):
+        return "is not an integer"
+    if T > MAX_INT:  # no tensor of 64-bit integers holds it (T=10**400: an OverflowError)
+        return ABOVE_MAX_INT
+    return "is out of range" if T < 1 else None
+
+
 def _check_arguments(
     net: object, T: Any, decode: object, normalize: object, own_loop: object, example: object
 ) -> None:
@@ -147,12 +158,10 @@ def _check_arguments(
             f"interop: net={type(net).__name__} is not a network; accepted: an nn.Module of "
             "spikingjelly, snnTorch or the SNN-RAT family"
         )
-    try:
-        steps = not isinstance(T, bool) and int(T) == T and T >= 1
-    except (TypeError, ValueError, OverflowError):
-        steps = False
-    if not steps:
-        raise UserError(f"interop: T must be an integer >= 1, got {T!r}")
+    if (problem := "sets no value" if T is None else steps_problem(T)) is not None:
+        raise UserError(
+            f"interop: T={as_python(T)} {problem}; accepted: T=<time steps>, an integer >= 1"
+        )
     for argument, value in (("decode", decode), ("normalize", normalize)):
         if value is not None and not callable(value):
             raise UserError(

@@ -67,10 +67,25 @@ def test_a_user_decode_replaces_the_mean_over_time() -> None:
     assert torch.equal(last(x), spikes[-1]) and torch.equal(mean(x), spikes.mean(0))
 
 
-@pytest.mark.parametrize("T", [0, 2.5, True, "4", None, float("nan"), float("inf")])
-def test_a_bad_number_of_steps_is_refused(T: object) -> None:
-    with pytest.raises(UserError, match="T must be an integer >= 1"):
+@pytest.mark.parametrize(
+    ("T", "problem"),
+    [
+        (0, "is out of range"),
+        (2.5, "is not an integer"),
+        (True, "is not an integer"),
+        ("4", "is not an integer"),
+        (None, "sets no value"),
+        (float("nan"), "is not an integer"),
+        (float("inf"), "is not an integer"),
+    ],
+)
+def test_a_bad_number_of_steps_is_refused(T: object, problem: str) -> None:
+    """In the project's one line (it said "T must be an integer >= 1, got 0")."""
+    with pytest.raises(UserError) as err:
         adapt(nn.Sequential(nn.Linear(4, 2)), T=T)
+    assert str(err.value) == (
+        f"interop: T={T!r} {problem}; accepted: T=<time steps>, an integer >= 1"
+    )
 
 
 # (argument, value, the start of the one line): each refused before the network is looked at
