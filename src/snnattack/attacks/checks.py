@@ -112,10 +112,12 @@ def _method_params(resolved: dict[str, Any]) -> None:
 def _methods_average_draws(resolved: dict[str, Any]) -> None:
     """attack.eot_samples > 1 asks every method to average draws: one that cannot is refused
     (attack.random_eot_samples raises only those that can)."""
+    if resolved["attack"].get("eot_samples", 1) <= 1:
+        return
     for key, method in resolved["method"].items():
         if method["name"] == ENSEMBLE:  # its components' own: _ensembles
             continue
-        if resolved["attack"].get("eot_samples", 1) > 1 and not takes_eot(method["name"]):
+        if not takes_eot(method["name"]):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))
             raise ConfigError(
                 f"attack.eot_samples={resolved['attack']['eot_samples']} does not "

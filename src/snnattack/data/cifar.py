@@ -23,6 +23,7 @@ from torchvision.datasets.utils import download_and_extract_archive
 from snnattack.data.base import Reads, SplitDataModule, register
 from snnattack.data.transforms import Cutout
 from snnattack.errors import ConfigError, DataError
+from snnattack.values import integer
 
 # what unpickling a corrupt, truncated or foreign file raises inside torchvision's loader
 _UNREADABLE = (
@@ -332,10 +333,7 @@ class _CIFARDataModule(SplitDataModule):
             ("cutout_holes", cutout_holes, 0),
             ("cutout_length", cutout_length, 0),
         ):
-            if value < low:
-                raise ConfigError(
-                    f"dataset.params.{key}={value} is out of range; accepted: an integer >= {low}"
-                )
+            integer(low).check(f"dataset.params.{key}", value)
         self.root, self.download = root, download
         self.val_size, self.split_seed = val_size, split_seed
         self.augment, self.crop_padding = augment, crop_padding

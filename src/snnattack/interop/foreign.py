@@ -6,7 +6,6 @@ library's one module of this package), or run as its own time loop
 
 from __future__ import annotations
 
-import numbers
 from functools import partial
 from typing import Any
 
@@ -27,7 +26,7 @@ from snnattack.interop.common import (
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
-from snnattack.values import ABOVE_MAX_INT, MAX_INT, as_python
+from snnattack.values import as_python, integer
 
 
 def supported() -> list[str]:
@@ -139,13 +138,12 @@ def refuse_held_spiking_net(net: nn.Module, argument: str) -> None:
         )
 
 
+STEPS = integer(1)  # time steps (at most MAX_INT: T=10**400 raised an OverflowError)
+
+
 def steps_problem(T: Any) -> str | None:
     """What is wrong with ``T`` as time steps (an integer >= 1); None where nothing is."""
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral):
-        return "is not an integer"
-    if T > MAX_INT:  # no tensor of 64-bit integers holds it (T=10**400: an OverflowError)
-        return ABOVE_MAX_INT
-    return "is out of range" if T < 1 else None
+    return None if STEPS.test(T) else STEPS.problem_of(T)
 
 
 def _check_arguments(
