@@ -20,7 +20,8 @@ call for the next one is kept by :func:`~snnattack.interop.prepared.prepared_onc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,8 @@ import torch
 from torch import nn
 
 from snnattack import inputs
-from snnattack.attacks.methods import reads_recordings
+from snnattack.attacks.ensemble import ENSEMBLE_KEYS
+from snnattack.attacks.methods import METHOD_PARAMS, reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
@@ -59,7 +61,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
-from snnattack.values import Rule, as_python, is_number
+from snnattack.values import Rule, as_python, is_number, near
 
 EVALUATE = (
     "eps",
@@ -271,6 +273,7 @@ def attack(
     reuses what the first prepared (:mod:`snnattack.interop.prepared`; what a change it sees
     is: docs/interop.md, "A repeated call"), its check read with the batch's in one host sync
     before the attack starts (:func:`snnattack.inputs.check_attack`)."""
+    _check_own_keywords(params)
     inputs.check_tensors(x, y)  # before a form probed on x: x's mistake, not the adapter's
     model = network_of(model, x)
     key = arguments_key(
@@ -297,6 +300,22 @@ def attack(
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
         return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
+
+
+def _check_own_keywords(params: dict[str, Any]) -> None:
+    """No keyword of ``params`` (a method's parameters) that no method takes is a misspelt
+    argument of :func:`attack` (``epsilon=4``, ``t=4``): named as one, not refused as the
+    chosen method's unknown parameter by a list that leaves the arguments out. A dict is
+    left to :func:`job_config`'s refusal, which says where a dict of values goes."""
+    own = [n for n, p in inspect.signature(attack).parameters.items() if p.kind != p.VAR_KEYWORD]
+    for name, value in params.items():
+        taken = name in METHOD_PARAMS or name in ENSEMBLE_KEYS or isinstance(value, Mapping)
+        if not taken and (hint := near(name, own)):
+            raise UserError(
+                f"{name}={value!r} is not an argument of attack() nor a parameter of any "
+                f"method{hint}; accepted: {', '.join(own)}, and the method's parameters as "
+                "keywords (steps=20)"
+            )
 
 
 @contextmanager

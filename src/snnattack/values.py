@@ -430,8 +430,10 @@ def accepted_params(func: Callable, skip: int) -> list[str]:
 
 
 def near(name: str, names: Collection[str]) -> str:
-    """`` (did you mean X?)`` for the one of ``names`` most like ``name`` ("" for none)."""
-    found = difflib.get_close_matches(name, list(names), n=1)
+    """`` (did you mean X?)`` for the one of ``names`` most like ``name`` ("" for none): the
+    one it spells in other case first (``t``: ``T``), which a ratio of letters misses."""
+    found = [n for n in names if n.casefold() == name.casefold()]
+    found = found or difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {found[0]}?)" if found else ""
 
 

@@ -546,6 +546,30 @@ CASES = [
         "steps=0 is unknown",
         "accepted: no parameters",
     ),
+    (  # a misspelt keyword of attack's own, not a method's parameter: named as Python would
+        "attack's own keyword misspelt",
+        lambda m, x, y: snnattack.attack(m, x, y, epsilon=4),
+        UserError,
+        "epsilon=4 is not an argument of attack() nor a parameter of any method "
+        "(did you mean eps?)",
+        "accepted: model, x, y, method, eps, grad_mode, grad_params, T, seed, overrides, and "
+        "the method's parameters as keywords (steps=20)",
+    ),
+    (
+        "attack's time steps in lower case",
+        lambda m, x, y: snnattack.attack(m, x, y, t=4),
+        UserError,
+        "t=4 is not an argument of attack() nor a parameter of any method (did you mean T?)",
+        "the method's parameters as keywords (steps=20)",
+    ),
+    (
+        "attack's overrides in the singular",
+        lambda m, x, y: snnattack.attack(m, x, y, override=["seed=1"]),
+        UserError,
+        "override=['seed=1'] is not an argument of attack() nor a parameter of any method "
+        "(did you mean overrides?)",
+        "accepted: model, x, y",
+    ),
     (  # sparsefool's lam (>= 1), not the neurons' leak, which the model holds
         "the leak as a method's parameter",
         lambda m, x, y: snnattack.attack(m, x, y, lam=0.5),

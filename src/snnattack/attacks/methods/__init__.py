@@ -36,15 +36,19 @@ from torch import nn
 from snnattack.attacks.methods.base import METHODS, Method, register
 from snnattack.errors import ConfigError
 from snnattack.registry import discover
+from snnattack.values import accepted_params
 
 discover(__name__, __path__)
 
 # the methods declared gradient-free at their registration
 GRADIENT_FREE = frozenset(name for name, method in METHODS.items() if method.gradient_free)
+# the parameters some method takes (``method.<m>.<name>``; a method's make: model, eps first)
+METHOD_PARAMS = frozenset(p for method in METHODS.values() for p in accepted_params(method.make, 2))
 
 __all__ = [
     "GRADIENT_FREE",
     "METHODS",
+    "METHOD_PARAMS",
     "Method",
     "build_attack",
     "is_event_attack",
