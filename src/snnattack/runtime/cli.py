@@ -888,7 +888,9 @@ class ArgumentParser(argparse.ArgumentParser):
     code 2, like ``run.py`` (argparse itself prints its usage block first)."""
 
     def error(self, message: str) -> NoReturn:
-        refuse(ConfigError(f"{message}; accepted: see {self.prog} --help"))
+        """``message``, with where the accepted values are said unless it says them itself."""
+        said = "; accepted: " in message
+        refuse(ConfigError(message if said else f"{message}; accepted: see {self.prog} --help"))
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
         """argparse's, an unknown option named first: argparse would first say that a

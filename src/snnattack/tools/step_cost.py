@@ -45,6 +45,7 @@ from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS, held
 from snnattack.snn.neurons import IMPLS
 from snnattack.tools.command import (
+    MODEL_RULES,
     add_model_options,
     built_model,
     check,
@@ -86,8 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     out.add_argument(
         "--paper",
-        default=PAPER_FILE,
-        help="experiment file whose paper.cost a CUDA measurement is shown beside",
+        help="experiment file whose paper.cost a CUDA measurement is shown beside (default: "
+        "the checkout's experiments/tables2_cost_cifar10_vgg11.yaml, where there is one)",
     )
     out.add_argument(
         "--adversary",
@@ -113,6 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     out.add_argument(
         "--sweep",
+        action="append",  # given twice: refused (_sweep), not the last one alone
         metavar="KEY=V1,V2,...",
         help=f"one measurement per value of one of {', '.join(SWEEPABLE)}, e.g. T=4,8,16",
     )
@@ -120,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.train and (args.fold_bn or args.compile):
         out.error("--train measures the model as trained: not with --fold-bn or --compile")
     args.sweep_values = _sweep(out, args.sweep)
+    args.paper_block = None  # --paper's, read by check_steps before any measurement
     return args
 
 
@@ -129,24 +132,42 @@ PAPER_FILE = str(
 )
 
 
-def _sweep(parser: argparse.ArgumentParser, text: str | None) -> tuple[str, list[Any]] | None:
-    """``"T=4,8,16"`` as ``("T", [4, 8, 16])``; a usage error (exit 2) if malformed."""
-    if text is None:
+def _sweep(
+    parser: argparse.ArgumentParser, given: list[str] | None
+) -> tuple[str, list[Any]] | None:
+    """``["T=4,8,16"]`` as ``("T", [4, 8, 16])``; a usage error (exit 2) if malformed or given
+    twice (one axis: the bench sweeps no grid)."""
+    if given is None:
         return None
+    if len(given) > 1:
+        parser.error(f"--sweep is given {len(given)} times; accepted: one --sweep KEY=V1,V2,...")
+    (text,) = given
     key, _, values = text.partition("=")
+    accepted = f"accepted: KEY=V1,V2,... with KEY one of {', '.join(SWEEPABLE)}, e.g. T=4,8,16"
     if key not in SWEEPABLE or not values:
-        parser.error(f"--sweep: expected KEY=V1,V2,... with KEY one of {SWEEPABLE}, got {text!r}")
+        parser.error(f"--sweep {text} is not a sweep of one option; {accepted}")
     cast = float if key == "lam" else int
     try:
         return key, [cast(v) for v in values.split(",")]
     except ValueError:
-        parser.error(f"--sweep {key}: values must be {cast.__name__}s, got {values!r}")
+        kind = "numbers" if cast is float else "integers"
+        parser.error(f"--sweep {text} is not a list of {kind}; {accepted}")
 
 
 def check_steps(args: argparse.Namespace) -> None:
-    """:func:`check_model`, and the adversary's ``--adversary-steps`` and ``--adversary-eps``."""
+    """:func:`check_model`, the values of ``--sweep`` by the rules of their options, the
+    adversary's ``--adversary-steps`` and ``--adversary-eps``, and ``--paper``'s file, read
+    into ``args.paper_block`` (None: no file given, and no checkout's), all before the first
+    measurement."""
     check_model(args)
+    if args.sweep_values is not None:
+        key, values = args.sweep_values
+        for value in values:
+            if (complaint := MODEL_RULES[key].complaint(key, value)) is not None:
+                raise ConfigError(f"--sweep {complaint}")
     check(args, {f"adversary_{k}": RULES[f"train.adversary.{k}"] for k in ("steps", "eps")})
+    paper = args.paper if args.paper is not None or not Path(PAPER_FILE).is_file() else PAPER_FILE
+    args.paper_block = None if paper is None else paper_block(paper)
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -184,8 +205,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             record["fused_vs_unrolled"] = pair_ratios(modes, "[fused]", "[unrolled]")
         for other in (args.backends or [])[1:]:  # the first backend's steps over the other's
             record[f"backend_vs_{other}"] = pair_ratios(modes, "", f"[{other}]")
-        if x.device.type == "cuda":
-            record["paper"] = paper_rows(modes, args.batch, paper_block(args.paper))
+        if x.device.type == "cuda" and args.paper_block is not None:
+            record["paper"] = paper_rows(modes, args.batch, args.paper_block)
         return record
 
 
@@ -376,7 +397,7 @@ def tables(args: argparse.Namespace, record: dict[str, Any]) -> list[Table]:
         out.append(ratio_table(record[f"backend_vs_{other}"], title))
     out.append(training_table(record["training"], f"one {s['adversary']} training step"))
     if "paper" in record:
-        notes = f"beside the paper: {paper_block(args.paper).get('notes', '')}"
+        notes = f"beside the paper: {args.paper_block.get('notes', '')}"
         out.append(paper_table(record["paper"], escape(notes)))
     return out
 

@@ -154,7 +154,13 @@ def test_bench_sweeps_T_attacking_a_folded_model() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [["--sweep", "depth=1,2"], ["--sweep", "T=4,x"], ["--sweep", "T="], ["--train", "--fold-bn"]],
+    [
+        ["--sweep", "depth=1,2"],
+        ["--sweep", "T=4,x"],
+        ["--sweep", "T="],
+        ["--train", "--fold-bn"],
+        ["--sweep", "T=2,4", "--sweep", "lam=0.5"],  # was: the last one alone, silently
+    ],
 )
 def test_bad_sweeps_and_combinations_are_usage_errors(
     bad: list[str], capsys: pytest.CaptureFixture
@@ -190,6 +196,47 @@ def test_a_cuda_record_stands_beside_table_s2(capsys: pytest.CaptureFixture) -> 
     Console(width=200).print(paper_table(list(rows.values()), "fake"))
     out = capsys.readouterr().out
     assert "6.3" in out and "6.273" not in out and "3299.0" in out and "–" in out
+
+
+@pytest.mark.parametrize(
+    ("bad", "line"),
+    [  # were tracebacks from the model's constructor, after the first values' measurements
+        (
+            ["--sweep", "lam=0.5,2"],
+            "error: --sweep lam=2.0 is out of range; accepted: 0 < lam <= 1",
+        ),
+        (["--sweep", "T=2,0"], "error: --sweep T=0 is out of range; accepted: an integer >= 1"),
+        (["--sweep", "batch=2,0"], "error: --sweep batch=0 is out of range"),
+        # was read after the measurement, and only on a GPU: the measurement lost
+        (["--paper", "missing.yaml"], "error: --paper='missing.yaml' is not a file"),
+    ],
+)
+def test_a_bad_option_is_refused_before_any_measurement(
+    bad: list[str], line: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snnattack.tools import step_cost
+
+    monkeypatch.setattr(step_cost, "bench", lambda args: pytest.fail("measured"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--repeats", "1", *bad])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(line) and len(err.splitlines()) == 1, err
+
+
+def test_without_the_checkouts_experiment_file_a_record_has_no_paper_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed wheel carries no experiments/: the default --paper is then no file, and a
+    CUDA record has no rows beside the paper, rather than a refusal after its measurement."""
+    from snnattack.tools import step_cost
+
+    monkeypatch.setattr(step_cost, "PAPER_FILE", str(tmp_path / "experiments/none.yaml"))
+    args = parse_args(["--repeats", "1"])
+    step_cost.check_steps(args)
+    assert args.paper_block is None
+    args = parse_args(["--repeats", "1", "--paper", PAPER_FILE])
+    step_cost.check_steps(args)
+    assert args.paper_block == paper_block(PAPER_FILE)
 
 
 def test_a_cpu_record_has_no_paper_rows_and_a_bad_paper_file_is_refused(tmp_path: Path) -> None:
