@@ -159,5 +159,6 @@ def device_name(device: torch.device) -> str:
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The parsed options as a record's ``settings``."""
-    return {k: v for k, v in vars(args).items() if k != "sweep_values"}
+    """The parsed options as a record's ``settings`` (not what was read from them: the
+    step bench's sweep values and ``--paper``'s block)."""
+    return {k: v for k, v in vars(args).items() if k not in ("sweep_values", "paper_block")}

@@ -122,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.train and (args.fold_bn or args.compile):
         out.error("--train measures the model as trained: not with --fold-bn or --compile")
     args.sweep_values = _sweep(out, args.sweep)
+    args.sweep = args.sweep and args.sweep[0]  # the record's setting: the one given, as typed
     args.paper_block = None  # --paper's, read by check_steps before any measurement
     return args
 

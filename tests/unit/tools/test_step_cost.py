@@ -147,6 +147,9 @@ def test_bench_sweeps_T_attacking_a_folded_model() -> None:
     args = ["--batch", "2", "--repeats", "1", "--modes", "stbp", "--fold-bn", "--sweep", "T=2,3"]
     records = sweep(parse_args(args))
     assert [r["settings"]["T"] for r in records] == [2, 3]
+    # the options as given; not what was read from them (--paper's block)
+    assert {r["settings"]["sweep"] for r in records} == {"T=2,3"}
+    assert not {"sweep_values", "paper_block"} & set(records[0]["settings"])
     for record in records:
         assert set(record["modes"]) == {"forward", "stbp"}
         assert record["modes"]["stbp"]["seconds"] > 0
