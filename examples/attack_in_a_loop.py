@@ -28,6 +28,7 @@ from snnattack.config.preflight import device_exists
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.provenance import provenance
 from snnattack.runtime.cli import ArgumentParser, refuse
+from snnattack.values import integer
 
 
 def network() -> nn.Module:
@@ -114,10 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         for option in ("batch", "T", "repeats"):
-            if getattr(args, option) < 1:
-                raise ConfigError(f"--{option}={getattr(args, option)}; accepted: an integer >= 1")
+            integer(1).check(f"--{option}", getattr(args, option))
         if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
-            raise ConfigError(f"--device={args.device}; accepted: cpu, cuda or cuda:N")
+            raise ConfigError(f"--device={args.device} is unknown; accepted: cpu, cuda or cuda:N")
         device_exists("--device", args.device)
         device = str(resolve_device(args.device))
         out = fixed_cost(args.batch, args.T, args.repeats, device)

@@ -38,6 +38,7 @@ from snnattack.records.checkpoints import torch_bytes, weights_id
 from snnattack.records.files import write_atomic
 from snnattack.records.provenance import provenance
 from snnattack.runtime.cli import ArgumentParser, refuse
+from snnattack.values import integer
 
 # --ensemble: the method= preset; quick for a first look, full for reported numbers
 ENSEMBLES = {"quick": "ensemble_quick", "full": "ensemble"}
@@ -63,10 +64,8 @@ def arguments(description: str, weights: str) -> argparse.Namespace:
 
 def check(args: argparse.Namespace) -> None:
     """Refuses (:class:`ConfigError`) the values no run can use, before any work."""
-    if args.epochs < 1:
-        raise ConfigError(f"--epochs={args.epochs}; accepted: an integer >= 1")
-    if args.test_size < 1:
-        raise ConfigError(f"--test-size={args.test_size}; accepted: an integer >= 1 (of 450)")
+    integer(1).check("--epochs", args.epochs)
+    integer(1).check("--test-size", args.test_size)
     bad = [e for e in args.eps if not 0 < e <= 255]
     if bad or len(set(args.eps)) < len(args.eps):
         raise ConfigError(

@@ -57,6 +57,7 @@ import snnattack
 from snnattack.data.digits_events import DigitsEventsDataModule
 from snnattack.errors import ConfigError, UserError
 from snnattack.runtime.cli import ArgumentParser, refuse
+from snnattack.values import integer
 
 T = 4  # time bins of the event frames, the network's time steps
 # every event threat model, and PGD's L-infinity perturbation of the frames for scale
@@ -113,9 +114,7 @@ def arguments() -> argparse.Namespace:
     )
     args = parser.parse_args()
     for option in ("epochs", "test_size", "donors"):
-        if getattr(args, option) < 1:
-            name = "--" + option.replace("_", "-")
-            raise ConfigError(f"{name}={getattr(args, option)}; accepted: an integer >= 1")
+        integer(1).check("--" + option.replace("_", "-"), getattr(args, option))
     check_weights(args.weights)
     return args
 
@@ -137,8 +136,8 @@ def evaluate(args: argparse.Namespace) -> None:
     recordings = data.recordings()
     if args.donors > len(recordings.train_labels):
         raise ConfigError(
-            f"--donors={args.donors}; accepted: 1 to {len(recordings.train_labels)} "
-            "(the training streams)"
+            f"--donors={args.donors} is out of range; accepted: 1 to "
+            f"{len(recordings.train_labels)} (the training streams)"
         )
     net = make_net()
     print(f"training {args.epochs} epochs with spikingjelly's loop", flush=True)

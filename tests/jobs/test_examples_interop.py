@@ -209,8 +209,8 @@ def check_refused(
     ("argv", "named"),
     [
         (["--epcohs", "3"], "unrecognized arguments: --epcohs"),
-        (["--epochs", "0"], "--epochs=0; accepted: an integer >= 1"),
-        (["--test-size", "0"], "--test-size=0; accepted: an integer >= 1"),
+        (["--epochs", "0"], "--epochs=0 is out of range; accepted: an integer >= 1"),
+        (["--test-size", "0"], "--test-size=0 is out of range; accepted: an integer >= 1"),
         (["--weights", "no/such/folder/w.pt"], "--weights=no/such/folder/w.pt cannot be written"),
     ],
 )

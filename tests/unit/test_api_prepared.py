@@ -864,11 +864,11 @@ def test_the_loop_measurement_names_its_settings_and_code(
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["--device", "cdua"], "--device=cdua; accepted: cpu, cuda or cuda:N"),
-        (["--device", "cuda:x"], "--device=cuda:x; accepted: cpu, cuda or cuda:N"),
+        (["--device", "cdua"], "--device=cdua is unknown; accepted: cpu, cuda or cuda:N"),
+        (["--device", "cuda:x"], "--device=cuda:x is unknown; accepted: cpu, cuda or cuda:N"),
         (["--device", "cuda:99"], "--device=cuda:99 but this machine has"),
-        (["--repeats", "0"], "--repeats=0; accepted: an integer >= 1"),
-        (["--batch", "0"], "--batch=0; accepted: an integer >= 1"),
+        (["--repeats", "0"], "--repeats=0 is out of range; accepted: an integer >= 1"),
+        (["--batch", "0"], "--batch=0 is out of range; accepted: an integer >= 1"),
         (["--repaets", "3"], "unrecognized arguments: --repaets"),
     ],
 )
