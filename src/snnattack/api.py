@@ -306,11 +306,15 @@ def _check_own_keywords(params: dict[str, Any]) -> None:
     """No keyword of ``params`` (a method's parameters) that no method takes is a misspelt
     argument of :func:`attack` (``epsilon=4``, ``t=4``): named as one, not refused as the
     chosen method's unknown parameter by a list that leaves the arguments out. A dict is
-    left to :func:`job_config`'s refusal, which says where a dict of values goes."""
-    own = [n for n, p in inspect.signature(attack).parameters.items() if p.kind != p.VAR_KEYWORD]
+    left to :func:`job_config`'s refusal, which says where a dict of values goes. The
+    signature is read only for such a keyword: a repeated call's fixed cost stays the attack's."""
     for name, value in params.items():
-        taken = name in METHOD_PARAMS or name in ENSEMBLE_KEYS or isinstance(value, Mapping)
-        if not taken and (hint := near(name, own)):
+        if name in METHOD_PARAMS or name in ENSEMBLE_KEYS or isinstance(value, Mapping):
+            continue
+        own = [
+            n for n, p in inspect.signature(attack).parameters.items() if p.kind != p.VAR_KEYWORD
+        ]
+        if hint := near(name, own):
             raise UserError(
                 f"{name}={value!r} is not an argument of attack() nor a parameter of any "
                 f"method{hint}; accepted: {', '.join(own)}, and the method's parameters as "
