@@ -167,7 +167,8 @@ def check_steps(args: argparse.Namespace) -> None:
             if (complaint := MODEL_RULES[key].complaint(key, value)) is not None:
                 raise ConfigError(f"--sweep {complaint}")
     check(args, {f"adversary_{k}": RULES[f"train.adversary.{k}"] for k in ("steps", "eps")})
-    paper = args.paper if args.paper is not None or not Path(PAPER_FILE).is_file() else PAPER_FILE
+    default = PAPER_FILE if Path(PAPER_FILE).is_file() else None  # a wheel has no experiments/
+    paper = args.paper if args.paper is not None else default
     args.paper_block = None if paper is None else paper_block(paper)
 
 
