@@ -66,12 +66,15 @@ def run_name(overrides: list[str], cosmetic: list[str]) -> str:
     return ",".join(kept) or "default"
 
 
-def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
+def train_run_name(
+    spec: dict[str, Any], key: str, role: str, resumed_after: int | None = None
+) -> str:
     """A training run's name from its settings, e.g. ``train λ=0.5 T=4 seed 0 [target]
     (6bcdfe40…)``: the kind of training when not STBP, the adversary of an adversarial
     training (:func:`adversary_words`), then leak and time steps (none for an ANN, whose spec
     has no neuron: it serves every λ and T) and seed, whether the job trained it as its target
-    or black-box source, and the start of its store key."""
+    or black-box source, and the start of its store key; a training that a relaunch resumed
+    after ``resumed_after`` epochs says so, apart from the stopped run of the same model."""
     train = spec.get("train") or {}
     kind = train.get("kind")
     neuron = spec.get("neuron") or {}
@@ -81,7 +84,10 @@ def train_run_name(spec: dict[str, Any], key: str, role: str) -> str:
         f"{k}={neuron[n]}" for k, n in (("λ", "lambda"), ("T", "T")) if neuron.get(n) is not None
     ]
     words += [f"seed {spec.get('seed')}"]
-    return " ".join([*words, f"[{role}]", f"({key[:8]}…)"])
+    words += [f"[{role}]", f"({key[:8]}…)"]
+    if resumed_after is not None:
+        words.append(f"resumed after {resumed_after} epochs")
+    return " ".join(words)
 
 
 def adversary_words(adversary: dict[str, Any] | None) -> list[str]:
@@ -185,8 +191,10 @@ def train_loggers(
     """Loggers of one model's training: a CSV log in the store's work folder (a resumed
     training's in ``resumed_after_<epochs>/``, as Lightning's would delete the earlier one) and,
     with ``logger=wandb``, a ``job_type=train`` run named from its settings
-    (:func:`train_run_name`) in the job's group. The model is the job's ``source`` when its seed
-    is not the job's. ``tracking=None`` (a model trained outside a job): the CSV log only."""
+    (:func:`train_run_name`) in the job's group; a resumed training's is a new run whose name
+    and config say after how many epochs it resumed (the stopped run was ended with its job).
+    The model is the job's ``source`` when its seed is not the job's. ``tracking=None`` (a
+    model trained outside a job): the CSV log only."""
     version = "" if resumed_after is None else f"resumed_after_{resumed_after}"
     out: list[Logger] = [CSVLogger(workdir, name="", version=version)]
     if tracking is None or not tracking.wandb:
@@ -200,10 +208,15 @@ def train_loggers(
         run = lightning_run(
             tracking.wandb,
             job_dir,
-            name=train_run_name(spec, key, role),
+            name=train_run_name(spec, key, role, resumed_after),
             job_type="train",
             tags=train_tags(tracking, role, (spec.get("model") or {}).get("name")),
-            config={**spec, "store_key": key, "provenance": provenance()},
+            config={
+                **spec,
+                "store_key": key,
+                "resumed_after_epochs": resumed_after,
+                "provenance": provenance(),
+            },
         )
     out.append(_TrainRunLogger(experiment=run, save_dir=str(workdir)))
     return out

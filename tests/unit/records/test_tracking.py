@@ -168,6 +168,26 @@ def test_a_source_of_another_architecture_is_tagged_with_its_own(
     assert started[0]["tags"] == ["digits", "digits_resnet", "source"]
 
 
+@pytest.mark.parametrize("resumed_after", [None, 3])
+def test_a_resumed_training_is_a_run_that_says_after_how_many_epochs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resumed_after: int | None
+) -> None:
+    """A training that a relaunch resumed logged into a new train run of the stopped run's
+    name and config: two runs of one name in the group, told apart by their start times
+    alone. Its name and config now say after how many epochs it resumed."""
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(tracking, "lightning_run", lambda w, save_dir, **init: started.append(init))
+    monkeypatch.setattr(tracking, "_TrainRunLogger", lambda **_: None)
+    settings = tracking_settings(composed("logger=wandb"))
+    spec = {"model": {"name": "digits_net"}, "train": {"kind": "stbp"}, "seed": 0}
+    tracking.train_loggers(settings, spec, tmp_path, resumed_after)
+    [init] = started
+    assert init["config"]["resumed_after_epochs"] == resumed_after
+    resumed = init["name"].endswith(" resumed after 3 epochs")
+    assert resumed == (resumed_after is not None)
+    assert init["name"].startswith("train seed 0 [target] (")
+
+
 def test_attack_run_is_named_by_overrides_and_records_its_models(sweep: Path) -> None:
     for job, lam in (("0", 0.9), ("1", 1.0)):
         attack = job_runs(sweep, job)["attack"]
