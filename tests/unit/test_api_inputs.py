@@ -612,6 +612,34 @@ CASES = [
         "grad_params['beta']=-1 is out of range for grad_mode=rga",
         "accepted: a finite number > 0",
     ),
+    (  # a misspelt name, with the one it is most like
+        "a misspelt gradient mode in attack",
+        lambda m, x, y: snnattack.attack(m, x, y, grad_mode="rgaa"),
+        UserError,
+        "grad_mode='rgaa': 'rgaa' is unknown (did you mean rga?)",
+        "accepted: ann, assg, bptr",
+    ),
+    (
+        "a misspelt gradient mode in gradient_mode",
+        lambda m, x, y: snnattack.gradient_mode(m, "hartt").__enter__(),
+        UserError,
+        "gradient mode 'hartt' is unknown (did you mean hart?)",
+        "accepted: stbp, rga",
+    ),
+    (
+        "a misspelt parameter in gradient_mode",
+        lambda m, x, y: snnattack.gradient_mode(m, "hart", gama=2).__enter__(),
+        UserError,
+        "gradient mode 'hart': gama=2 is unknown (did you mean gamma?)",
+        "accepted: gamma",
+    ),
+    (  # was Python's 'unhashable type: list'
+        "gradient_mode's mode in a list",
+        lambda m, x, y: snnattack.gradient_mode(m, ["rga"]).__enter__(),
+        UserError,
+        "gradient mode ['rga'] is not a name",
+        "accepted: stbp, rga",
+    ),
     (
         "T not an integer in evaluate",
         evaluate(T=2.5),
@@ -945,7 +973,8 @@ CASES = [
         "grad_params of another mode",
         attack(grad_mode=lambda m, x, y: "rga", grad_params=lambda m, x, y: {"betta": 2.0}),
         UserError,
-        "grad_params['betta'] is unknown for grad_mode=rga; accepted: beta, gamma",
+        "grad_params['betta'] is unknown for grad_mode=rga (did you mean beta?); accepted: beta, "
+        "gamma",
         "grad_params['betta']",
     ),
     (

@@ -25,7 +25,7 @@ from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
-from snnattack.values import accepted_params, as_python, as_typed, params_known
+from snnattack.values import accepted_params, as_python, as_typed, near, params_known
 
 discover(__name__, __path__)
 
@@ -49,8 +49,11 @@ def mode_params(mode: str) -> list[str]:
 def check_mode(mode: str, params: dict[str, Any]) -> None:
     """``mode`` a gradient mode and each of ``params`` one of its parameters, in its declared
     range; a ``ValueError`` otherwise (what :func:`checked_mode` checks before the model)."""
-    if mode not in GRADIENT_MODES:
-        raise ValueError(f"unknown gradient mode {mode!r}; accepted: {', '.join(GRADIENT_MODES)}")
+    if not isinstance(mode, str) or mode not in GRADIENT_MODES:
+        problem = (
+            f"is unknown{near(mode, GRADIENT_MODES)}" if isinstance(mode, str) else "is not a name"
+        )
+        raise ValueError(f"gradient mode {mode!r} {problem}; accepted: {', '.join(GRADIENT_MODES)}")
     accepted = mode_params(mode)
     for name, value in params.items():
         if name not in accepted:
@@ -61,7 +64,8 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
                 else ""
             )
             raise ValueError(
-                f"gradient mode {mode!r}: {name}={value!r} is unknown; accepted: "
+                f"gradient mode {mode!r}: {name}={value!r} is unknown{near(name, accepted)}; "
+                "accepted: "
                 f"{', '.join(accepted) or 'no parameters'}"
                 + (f", each its own keyword ({given}), not a dict" if given else "")
             )

@@ -45,7 +45,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import as_python, in_python_words
+from snnattack.values import as_python, in_python_words, near
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -63,7 +63,8 @@ def _listed(argument: str, value: Any, accepted: Sequence[str]) -> list[str]:
     for v in values:
         if v not in accepted:
             raise UserError(
-                f"{argument}={value!r}: {v!r} is unknown; accepted: {', '.join(accepted)}"
+                f"{argument}={value!r}: {v!r} is unknown{near(str(v), accepted)}; "
+                f"accepted: {', '.join(accepted)}"
             )
     if len(set(values)) < len(values):  # a job's config would take it once
         raise UserError(
@@ -126,7 +127,8 @@ def job_config(
     for name, value in (grad_params or {}).items():
         if grad_mode in GRADIENT_MODES and name not in (known := mode_params(grad_mode)):
             raise UserError(
-                f"grad_params[{name!r}] is unknown for grad_mode={grad_mode}; accepted: "
+                f"grad_params[{name!r}] is unknown for grad_mode={grad_mode}"
+                f"{near(str(name), known)}; accepted: "
                 f"{', '.join(known) or 'no parameters'}"
             )
         if isinstance(value, Mapping):  # Hydra would merge it as keys below the parameter

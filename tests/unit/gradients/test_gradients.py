@@ -417,8 +417,11 @@ def test_unknown_mode_and_bad_parameters_are_rejected() -> None:
     net = conv_net(0.9, "hard", DirectEncoder(T=2))
     with pytest.raises(ValueError, match="accepted"), gradient_mode(net, "nope"):
         pass
-    unknown = r"^gradient mode 'rga': delta=1 is unknown; accepted: beta, gamma$"
-    with pytest.raises(ValueError, match=unknown), gradient_mode(net, "rga", delta=1):
+    unknown = r"^gradient mode 'rga': width=1 is unknown; accepted: beta, gamma$"  # STBP's
+    with pytest.raises(ValueError, match=unknown), gradient_mode(net, "rga", width=1):
+        pass
+    misspelt = r"^gradient mode 'rga': betta=1 is unknown \(did you mean beta\?\); accepted: "
+    with pytest.raises(ValueError, match=misspelt), gradient_mode(net, "rga", betta=1):
         pass
     # the parameters in a dict, as attack's grad_params takes them: which keywords to give
     in_dict = (
