@@ -564,6 +564,14 @@ def test_an_unknown_protocol_or_version_is_refused_before_any_work(protocol, mes
             "percentages in [0, 100] (90.7 for 90.7 %)",
         ),
         ({"name": "x", "path": "."}, "path='.' is a folder; accepted: the entry's file name"),
+        (
+            {"name": "x", "logger": "wandbb", "path": "e.json"},
+            "logger='wandbb' is unknown (did you mean wandb?); accepted: csv, wandb",
+        ),
+        (  # was 'is unknown', as if a name
+            {"name": "x", "logger": ["csv"], "path": "e.json"},
+            "logger=['csv'] is not a name; accepted: csv, wandb",
+        ),
     ],
 )
 def test_bad_names_or_reported_numbers_are_refused_before_any_attack(arguments, message) -> None:

@@ -23,6 +23,7 @@ from snnattack.benchmark.entry import row_label
 from snnattack.config.compose import hydra_value
 from snnattack.config.keys import is_known, loaded, unknown_key_error
 from snnattack.errors import ConfigError, UserError
+from snnattack.values import near
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
 FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
@@ -253,7 +254,9 @@ def protocol(
             )
         name, version = match["name"], pinned
     if name not in protocols:
-        raise UserError(f"{argument}={name!r} is unknown; accepted: {accepted}")
+        raise UserError(
+            f"{argument}={name!r} is unknown{near(name, protocols)}; accepted: {accepted}"
+        )
     if version is None:
         version = protocols[name][-1]
     if version not in protocols[name]:

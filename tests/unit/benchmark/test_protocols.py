@@ -82,6 +82,7 @@ def test_a_protocols_settings_are_a_valid_job_config(label: str) -> None:
     "name,version,message",
     [
         ("imagenet", None, "protocol='imagenet' is unknown; accepted: cifar100_linf4 (versions"),
+        ("digts", None, "protocol='digts' is unknown (did you mean digits?); accepted: cifar100"),
         ("digits", 2, "protocol='digits' has no version 2; accepted: 1 (experiments/benchmark/)"),
         ("digits_v2", None, "protocol='digits' has no version 2; accepted: 1"),
         ("digits_v1", 2, "protocol='digits_v1' is version 1 but version=2; accepted: one of them"),
