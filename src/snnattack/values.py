@@ -437,6 +437,12 @@ def near(name: str, names: Collection[str]) -> str:
     return f" (did you mean {found[0]}?)" if found else ""
 
 
+def name_problem(value: object, names: Collection[str]) -> str:
+    """What is wrong with ``value``, none of ``names``: ``is unknown`` with the name it is most
+    like (:func:`near`), or ``is not a name`` where it is no string (``['rga']``)."""
+    return f"is unknown{near(value, names)}" if isinstance(value, str) else "is not a name"
+
+
 def params_known(
     group: str,
     params: dict[str, Any],

@@ -60,7 +60,7 @@ from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
-from snnattack.values import near
+from snnattack.values import name_problem
 
 # keys a protocol sets that snnattack.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
@@ -145,10 +145,9 @@ def evaluate(
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
     check_destination(destination)
     if not isinstance(logger, str) or logger not in LOGGERS:
-        problem = (
-            f"is unknown{near(logger, LOGGERS)}" if isinstance(logger, str) else "is not a name"
+        raise UserError(
+            f"logger={logger!r} {name_problem(logger, LOGGERS)}; accepted: {', '.join(LOGGERS)}"
         )
-        raise UserError(f"logger={logger!r} {problem}; accepted: {', '.join(LOGGERS)}")
     meta = {
         "name": name,
         "paper": paper,

@@ -186,7 +186,8 @@ def test_parameter_count_matches_the_documented_number(name, num_classes):
     "arguments,refused",
     [
         (dict(name="nope"), r"^name='nope' is unknown; accepted: vgg11, vgg16, .*, digits_net, "),
-        (dict(name=["vgg11"]), r"^name=\['vgg11'\] is unknown; accepted: vgg11, vgg16, "),
+        (dict(name=["vgg11"]), r"^name=\['vgg11'\] is not a name; accepted: vgg11, vgg16, "),
+        (dict(name="VGG11"), r"^name='VGG11' is unknown \(did you mean vgg11\?\); accepted: "),
         (
             dict(name="vgg11", activation="tanh"),
             r"^activation='tanh' is unknown; accepted: lif, relu$",

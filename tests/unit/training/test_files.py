@@ -51,8 +51,9 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (dict(arch="vgg12"), "arch='vgg12' is unknown; accepted: vgg11, vgg16, "),
-        (dict(arch=["vgg11"]), "arch=['vgg11'] is unknown; accepted: vgg11, vgg16, "),
+        (dict(arch="alexnet"), "arch='alexnet' is unknown; accepted: vgg11, vgg16, "),
+        (dict(arch=["vgg11"]), "arch=['vgg11'] is not a name; accepted: vgg11, vgg16, "),
+        (dict(arch="vgg_11"), "arch='vgg_11' is unknown (did you mean vgg11?); accepted: vgg11, "),
         (
             dict(T=None),
             "T=None: a model file does not hold the neurons' settings; accepted: an "
