@@ -25,7 +25,14 @@ from snnattack.gradients.rga import rate_slope
 from snnattack.registry import discover
 from snnattack.snn.stepwise import step_neurons
 from snnattack.snn.temporal import Temporal
-from snnattack.values import accepted_params, as_python, as_typed, near, params_known
+from snnattack.values import (
+    accepted_params,
+    as_python,
+    as_typed,
+    name_problem,
+    near,
+    params_known,
+)
 
 discover(__name__, __path__)
 
@@ -50,10 +57,10 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
     """``mode`` a gradient mode and each of ``params`` one of its parameters, in its declared
     range; a ``ValueError`` otherwise (what :func:`checked_mode` checks before the model)."""
     if not isinstance(mode, str) or mode not in GRADIENT_MODES:
-        problem = (
-            f"is unknown{near(mode, GRADIENT_MODES)}" if isinstance(mode, str) else "is not a name"
+        raise ValueError(
+            f"gradient mode {mode!r} {name_problem(mode, GRADIENT_MODES)}; accepted: "
+            f"{', '.join(GRADIENT_MODES)}"
         )
-        raise ValueError(f"gradient mode {mode!r} {problem}; accepted: {', '.join(GRADIENT_MODES)}")
     accepted = mode_params(mode)
     for name, value in params.items():
         if name not in accepted:
