@@ -283,11 +283,12 @@ def one_of(*names: str) -> Rule:
 
 def member_of(names: Collection[str]) -> Rule:
     """A name in ``names``, read at each check: a registry's names added later count (a list
-    or a dict given is no name, and no error of a dict's lookup)."""
+    or a dict given is no name, and no error of a dict's lookup); a name refused is said with
+    the one it is most like (:func:`near`: ``reset=sof is unknown (did you mean soft?)``)."""
     return Rule(
         lambda v: isinstance(v, str) and v in names,
         lambda: ", ".join(names),
-        "is unknown",
+        lambda v: f"is unknown{near(v, names)}",
         form=lambda v: isinstance(v, str),
         kind="a name",
     )
@@ -435,12 +436,6 @@ def near(name: str, names: Collection[str]) -> str:
     found = [n for n in names if n.casefold() == name.casefold()]
     found = found or difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {found[0]}?)" if found else ""
-
-
-def name_problem(value: object, names: Collection[str]) -> str:
-    """What is wrong with ``value``, none of ``names``: ``is unknown`` with the name it is most
-    like (:func:`near`), or ``is not a name`` where it is no string (``['rga']``)."""
-    return f"is unknown{near(value, names)}" if isinstance(value, str) else "is not a name"
 
 
 def params_known(

@@ -60,7 +60,7 @@ from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
-from snnattack.values import name_problem
+from snnattack.values import as_python, member_of
 
 # keys a protocol sets that snnattack.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
@@ -144,10 +144,8 @@ def evaluate(
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
     check_destination(destination)
-    if not isinstance(logger, str) or logger not in LOGGERS:
-        raise UserError(
-            f"logger={logger!r} {name_problem(logger, LOGGERS)}; accepted: {', '.join(LOGGERS)}"
-        )
+    if complaint := member_of(LOGGERS).complaint("logger", logger, spell=as_python):
+        raise UserError(complaint)
     meta = {
         "name": name,
         "paper": paper,

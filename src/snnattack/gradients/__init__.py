@@ -29,7 +29,7 @@ from snnattack.values import (
     accepted_params,
     as_python,
     as_typed,
-    name_problem,
+    member_of,
     near,
     params_known,
 )
@@ -56,10 +56,10 @@ def mode_params(mode: str) -> list[str]:
 def check_mode(mode: str, params: dict[str, Any]) -> None:
     """``mode`` a gradient mode and each of ``params`` one of its parameters, in its declared
     range; a ``ValueError`` otherwise (what :func:`checked_mode` checks before the model)."""
-    if not isinstance(mode, str) or mode not in GRADIENT_MODES:
+    modes = member_of(GRADIENT_MODES)
+    if not modes.test(mode):
         raise ValueError(
-            f"gradient mode {mode!r} {name_problem(mode, GRADIENT_MODES)}; accepted: "
-            f"{', '.join(GRADIENT_MODES)}"
+            f"gradient mode {mode!r} {modes.problem_of(mode)}; accepted: {modes.describe()}"
         )
     accepted = mode_params(mode)
     for name, value in params.items():
@@ -72,8 +72,7 @@ def check_mode(mode: str, params: dict[str, Any]) -> None:
             )
             raise ValueError(
                 f"gradient mode {mode!r}: {name}={value!r} is unknown{near(name, accepted)}; "
-                "accepted: "
-                f"{', '.join(accepted) or 'no parameters'}"
+                f"accepted: {', '.join(accepted) or 'no parameters'}"
                 + (f", each its own keyword ({given}), not a dict" if given else "")
             )
     problem = GRADIENT_MODES[mode].complaint(params, spell=as_python)  # the Python API's

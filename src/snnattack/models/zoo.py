@@ -18,7 +18,7 @@ from snnattack.snn.backend import set_backend
 from snnattack.snn.encoding import FIXED_NORMALISATION, Quantize, build_encoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import Triangle
-from snnattack.values import name_problem
+from snnattack.values import as_python, member_of
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry()  # filled by this package's modules
 # decorator: a body factory f(num_classes, in_channels, neuron) -> nn.Module is an architecture
@@ -62,11 +62,8 @@ def build(
         ("name", name, MODELS),
         ("activation", activation, ACTIVATIONS),
     ):
-        if not isinstance(value, str) or value not in accepted:
-            raise ConfigError(
-                f"{argument}={value!r} {name_problem(value, accepted)}; accepted: "
-                f"{', '.join(accepted)}"
-            )
+        if complaint := member_of(accepted).complaint(argument, value, spell=as_python):
+            raise ConfigError(complaint)
 
     def neuron() -> nn.Module:
         if activation == "relu":

@@ -28,7 +28,7 @@ from snnattack.settings import FORMATS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
-from snnattack.values import Rule, as_python, integer, is_real, name_problem, one_of, optional, real
+from snnattack.values import Rule, as_python, integer, is_real, member_of, one_of, optional, real
 
 SEQUENCE = Rule(
     lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
@@ -92,10 +92,8 @@ def load(
     is refused naming its first wrong key, each in one :class:`~snnattack.errors.UserError`
     line.
     """
-    if not isinstance(arch, str) or arch not in MODELS:
-        raise UserError(
-            f"arch={arch!r} {name_problem(arch, MODELS)}; accepted: {', '.join(MODELS)}"
-        )
+    if complaint := member_of(MODELS).complaint("arch", arch, spell=as_python):
+        raise UserError(complaint)
     if not isinstance(path, str | os.PathLike) or not Path(path).expanduser().is_file():
         raise UserError(  # first: a mistyped path is not a missing T
             f"path={str(path)!r} is not a file; accepted: the path of a model file ({FORMATS})"

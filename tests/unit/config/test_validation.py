@@ -219,13 +219,19 @@ BAD = [
         "train.nesterov=maybe",
         "train.nesterov='maybe' is not true or false; accepted: true or false",
     ),
-    ("train.adversary.method=pgdd", "train.adversary.method='pgdd' is unknown; accepted: null or"),
+    (
+        "train.adversary.method=pgdd",
+        "train.adversary.method='pgdd' is unknown (did you mean pgd?); accepted: null or",
+    ),
     ("train.adversary.eps=0", "train.adversary.eps=0 is out of range; accepted: 0 < train.adv"),
     ("train.adversary.eps=-2", "train.adversary.eps=-2 is out of range"),
     ("train.adversary.steps=0", "train.adversary.steps=0 is out of range; accepted: an integer"),
     ("train.adversary.beta=-1", "train.adversary.beta=-1 is out of range; accepted: a finite "),
     ("train.adversary.alpha=0", "train.adversary.alpha=0 is out of range"),
-    ("train.adversary.grad_mode=rgb", "train.adversary.grad_mode='rgb' is unknown; accepted: stbp"),
+    (
+        "train.adversary.grad_mode=rgb",
+        "train.adversary.grad_mode='rgb' is unknown (did you mean rga?); accepted: stbp",
+    ),
     ("train.adversary.reg=-0.1", "train.adversary.reg=-0.1 is out of range"),
     ("train.adversary.ramp_epochs=-1", "train.adversary.ramp_epochs=-1 is out of range"),
     ("train.adversary.bn_mode=batch", "train.adversary.bn_mode='batch' is unknown; accepted: null"),
@@ -1585,7 +1591,10 @@ THROUGH_RUN_PY = [
     ("paper=5", "error: paper=5 is not a dict; accepted: a dict of the paper's numbers"),
     # a sweep's bad value stops it before its first job (the others once ran first)
     ("-m lambda=0.5,1.5", "error: lambda=1.5 is out of range; accepted: 0 < lambda <= 1"),
-    ("-m reset=hard,sofft", "error: reset='sofft' is unknown; accepted: hard, soft"),
+    (
+        "-m reset=hard,sofft",
+        "error: reset='sofft' is unknown (did you mean soft?); accepted: hard, soft",
+    ),
     (  # the method's name changed: its file's settings are another method's (steps named)
         "method=[pgd] method.pgd.name=fgsm",
         "error: method.pgd.steps=7 is unknown; accepted: no parameters (method.pgd.name=fgsm: "
@@ -2089,7 +2098,11 @@ SWEEP_FILE = "defaults:\n  - config\n  - _self_\nhydra:\n  sweeper:\n    params:
 @pytest.mark.parametrize(
     ("params", "given", "line"),
     [
-        ("reset: hard,sofft", "", "error: reset='sofft' is unknown; accepted: hard, soft"),
+        (
+            "reset: hard,sofft",
+            "",
+            "error: reset='sofft' is unknown (did you mean soft?); accepted: hard, soft",
+        ),
         ("T: 2,-1", "", "error: T=-1 is out of range; accepted: an integer >= 1"),
         ("method: '[fgsm],[pgdd]'", "", "error: method=pgdd is unknown (did you mean pgd?)"),
         (
@@ -2124,7 +2137,7 @@ def test_a_cn_file_in_multirun_mode_has_its_sweep_checked_without_m(
     proc = cli("-cd", str(tmp_path), "-cn", "mine", "hydra.sweep.dir=sw")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: reset='sofft' is unknown; accepted: hard, soft"
+        "error: reset='sofft' is unknown (did you mean soft?); accepted: hard, soft"
     ], proc.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
     argv = ["-cd", str(tmp_path), "-cn", "mine"]

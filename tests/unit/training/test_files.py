@@ -81,7 +81,8 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
         (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch, triton"),
         (
             dict(encoding="rate"),
-            "encoding='rate' is unknown; accepted: direct, poisson, poisson_signed, frames",
+            "encoding='rate' is unknown (did you mean frames?); accepted: direct, poisson, "
+            "poisson_signed, frames",
         ),
         (dict(levels=1), "levels=1 is out of range; accepted: None or an integer >= 2"),
         (dict(path="nowhere.pt"), "path='nowhere.pt' is not a file; accepted: the path of"),
