@@ -24,7 +24,7 @@ from snnattack.errors import ConfigError
 from snnattack.package import CONF_DIR  # where attack= and method= names live
 from snnattack.settings import AttackSpec
 from snnattack.snn.encoding import RANDOM_ENCODINGS
-from snnattack.values import BOOL, as_typed
+from snnattack.values import BOOL, as_typed, member_of, near
 
 
 def eps_values(cfg: DictConfig) -> list:
@@ -120,7 +120,7 @@ def _load(group: str, name: str, where: str) -> DictConfig:
             for n in names(group)
             if not is_ensemble(OmegaConf.load(CONF_DIR / group / f"{n}.yaml"))
         ]
-        raise ConfigError(f"{where}={as_typed(name)} is unknown; accepted: {', '.join(accepted)}")
+        member_of(accepted).check(where, name)
     return node
 
 
@@ -173,13 +173,16 @@ def components(cfg: DictConfig, key: str) -> list[Component]:
     out: list[Component] = []
     for i, entry in enumerate(listed):
         where = f"method.{key}.components[{i}]"
-        unknown = set(entry) - set(KEYS)
+        unknown = sorted(set(entry) - set(KEYS))
         if unknown:
             raise ConfigError(
-                f"{where}.{sorted(unknown)[0]} is unknown; accepted: {', '.join(KEYS)}"
+                f"{where}.{unknown[0]} is unknown{near(unknown[0], KEYS)}; accepted: "
+                f"{', '.join(KEYS)}"
             )
         if not entry.get("method"):
-            raise ConfigError(f"{where}.method is missing; accepted: one of {names('method')}")
+            raise ConfigError(
+                f"{where}.method is missing; accepted: one of {', '.join(names('method'))}"
+            )
         method = _load("method", entry.method, f"{where}.method")
         gradient_free = method.name in GRADIENT_FREE
         if entry.get("attack") is None and not gradient_free:

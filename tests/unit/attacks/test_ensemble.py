@@ -3,6 +3,7 @@ run on the samples earlier ones failed to fool, robust accuracy at or below ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import lightning as L
@@ -84,11 +85,20 @@ def test_the_quick_ensemble_is_a_subset_of_the_default_without_tuning() -> None:
         ("{attack: stbp, method: ensemble}", "components[0].method='ensemble' is unknown"),
         ("{method: ensemble_quick}", "components[0].method='ensemble_quick' is unknown"),
         ("{method: apgd}", "components[0].attack is missing"),
+        (  # a misspelt name or key: the one it is most like
+            "{attack: stbpp, method: apgd}",
+            "components[0].attack='stbpp' is unknown (did you mean stbp?); accepted: ",
+        ),
+        (
+            "{attack: stbp, methd: apgd}",
+            "components[0].methd is unknown (did you mean method?); accepted: attack, method, ",
+        ),
+        ("{attack: stbp}", "components[0].method is missing; accepted: one of apgd, apgd_dlr, "),
         ("{attack: stbp, method: pgd, params: {stepz: 2}}", "pgd/stbp.params.stepz=2 is unknown"),
     ],
 )
 def test_a_component_that_does_not_exist_is_refused_not_dropped(component, message) -> None:
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         validate(config(f"method.ensemble.components=[{component}]"))
 
 
