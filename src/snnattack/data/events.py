@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from snnattack.errors import ConfigError, DataError
+from snnattack.values import one_of
 
 SPLITS = ("time", "number")
 EVENT_ENCODINGS = ("scaled", "binary", "counts")
@@ -185,11 +186,7 @@ class Framing:
                     f"dataset.params.{key}={value!r} is out of range; accepted: an integer >= 1"
                 )
         for key, accepted in (("split_by", SPLITS), ("event_encoding", EVENT_ENCODINGS)):
-            value = getattr(self, key)
-            if value not in accepted:
-                raise ConfigError(
-                    f"dataset.params.{key}={value!r} is unknown; accepted: " + ", ".join(accepted)
-                )
+            one_of(*accepted).check(f"dataset.params.{key}", getattr(self, key))
         if not self.count_scale > 0:
             raise ConfigError(
                 f"dataset.params.count_scale={self.count_scale!r} is out of range; accepted: > 0"

@@ -29,12 +29,12 @@ from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from snnattack.errors import ConfigError
 from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.provenance import provenance
 from snnattack.records.results import ROW_FIELDS, JobRecord, write_json
 from snnattack.records.store import spec_key
 from snnattack.settings import TrackingSettings, row_name
+from snnattack.values import one_of
 
 MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # the setting beside each row in the results table
@@ -124,10 +124,7 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
     import wandb
 
     global _offline_reason
-    if w["mode"] not in MODES:
-        raise ConfigError(
-            f"logger.wandb.mode={w['mode']!r} is unknown; accepted: {', '.join(MODES)}"
-        )
+    one_of(*MODES).check("logger.wandb.mode", w["mode"])
     mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
     # W&B's informational lines off when quiet (its login's 'Loaded credentials ...' too), never

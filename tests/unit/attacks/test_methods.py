@@ -14,7 +14,7 @@ import torch
 from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
-from snnattack.attacks.methods import GRADIENT_FREE, METHODS
+from snnattack.attacks.methods import GRADIENT_FREE, METHODS, build_attack
 from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
@@ -381,3 +381,20 @@ def test_rfgsm_averages_its_gradients_over_eot_draws_as_torchattacks_steps() -> 
         examples.append(attack(x, y))
     assert torch.equal(*examples)
     validate(compose("method=[rfgsm]", "attack.eot_samples=4"))
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "line"),
+    [
+        ("pgdd", {}, "method='pgdd' is unknown (did you mean pgd?); accepted: "),
+        ("apgd", {"loss": "dlrr"}, "method.apgd.loss='dlrr' is unknown (did you mean dlr?); "),
+        ("sapgd", {"loss": "l2"}, "method.sapgd.loss='l2' is unknown; accepted: ce, dlr"),
+    ],
+)
+def test_an_attack_built_by_name_refuses_an_unknown_name_in_one_line(method, params, line) -> None:
+    """``build_attack``, the one maker of attacks by name, refuses a method or loss it does not
+    have as the config does (the names listed, not a Python list; a misspelt one suggested)."""
+    with pytest.raises(ConfigError) as err:
+        build_attack(method, torch.nn.Linear(4, 2), 0.1, **params)
+    assert str(err.value).startswith(line), str(err.value)
+    assert "[" not in str(err.value)

@@ -117,6 +117,8 @@ def test_a_norm_or_budget_out_of_range_is_refused(net_and_frames) -> None:
     model = net_and_frames[0]
     with pytest.raises(ConfigError, match=r"method.retime.norm='l2' is unknown; accepted: linf"):
         Retime(model, norm="l2")
+    with pytest.raises(ConfigError, match=r"norm='lnf' is unknown \(did you mean linf\?\)"):
+        Retime(model, norm="lnf")
     with pytest.raises(ConfigError, match=r"method.retime.budget=0 is out of range"):
         Retime(model, budget=0)
 

@@ -36,7 +36,7 @@ from torch import nn
 from snnattack.attacks.methods.base import METHODS, Method, register
 from snnattack.errors import ConfigError
 from snnattack.registry import discover
-from snnattack.values import accepted_params
+from snnattack.values import accepted_params, member_of
 
 discover(__name__, __path__)
 
@@ -77,8 +77,7 @@ def build_attack(
     method: str, model: nn.Module, eps: float, eot_samples: int = 1, **params
 ) -> torchattacks.Attack:
     """The attack ``method`` on ``model`` with radius ``eps`` and the method's ``params``."""
-    if method not in METHODS:
-        raise ConfigError(f"method={method!r} is unknown; accepted: {sorted(METHODS)}")
+    member_of(METHODS).check("method", method)
     if eot_samples > 1:
         if not takes_eot(method):
             accepted = ", ".join(m for m in METHODS if takes_eot(m))

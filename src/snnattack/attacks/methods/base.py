@@ -26,8 +26,9 @@ import torch
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.errors import ConfigError, UserError
+from snnattack.errors import UserError
 from snnattack.registry import Registry
+from snnattack.values import one_of
 
 Make = TypeVar("Make", bound=Callable[..., Attack])
 LINF = "L∞ on the inputs"  # the threat model of a method that declares none of its own
@@ -117,8 +118,7 @@ def step(eps: float, alpha: float | None, eps_per_alpha: float) -> float:
 
 def check_loss(method: str, loss: str) -> None:
     """Refuses a loss the adaptive PGD attacks do not have (they take CE or DLR)."""
-    if loss not in ("ce", "dlr"):
-        raise ConfigError(f"method.{method}.loss={loss!r} is unknown; accepted: ce, dlr")
+    one_of("ce", "dlr").check(f"method.{method}.loss", loss)
 
 
 class UniversalAttack(Attack):

@@ -161,10 +161,7 @@ class Retime(Attack):
         phi_init: float = 4.0,
     ) -> None:
         super().__init__("Retime", model)
-        if norm not in NORMS:
-            raise ConfigError(
-                f"method.retime.norm={norm!r} is unknown; accepted: {', '.join(NORMS)}"
-            )
+        one_of(*NORMS).check("method.retime.norm", norm)
         if not (isinstance(budget, int) and budget >= 1):
             raise ConfigError(f"method.retime.budget={budget!r} is out of range; accepted: >= 1")
         self.norm, self.budget, self.steps = norm, budget, steps
