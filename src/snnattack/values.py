@@ -284,7 +284,7 @@ def one_of(*names: str) -> Rule:
 def member_of(names: Collection[str]) -> Rule:
     """A name in ``names``, read at each check: a registry's names added later count (a list
     or a dict given is no name, and no error of a dict's lookup); a name refused is said with
-    the one it is most like (:func:`near`: ``reset=sof is unknown (did you mean soft?)``)."""
+    the one it is most like (:func:`near`: ``reset='sofft' is unknown (did you mean soft?)``)."""
     return Rule(
         lambda v: isinstance(v, str) and v in names,
         lambda: ", ".join(names),

@@ -120,7 +120,7 @@ def _load(group: str, name: str, where: str) -> DictConfig:
             for n in names(group)
             if not is_ensemble(OmegaConf.load(CONF_DIR / group / f"{n}.yaml"))
         ]
-        member_of(accepted).check(where, name)
+        member_of(accepted).check(where, name)  # refuses it: a name of none of them
     return node
 
 
