@@ -61,7 +61,8 @@ from snnattack.errors import ConfigError
 from snnattack.values import declare, one_of
 
 NORMS = ("linf", "l1", "l0")  # B∞ (jitter in bins), B1 (total delay), B0 (spikes moved)
-declare({"method.*.norm": one_of(*NORMS)})
+NORM = one_of(*NORMS)  # the norm's rule: the config's, and a Retime made in Python
+declare({"method.*.norm": NORM})
 PHI_CLIP = 10.0  # the reference clips the logits to [-10, 10]
 TIE_BREAK = 1e-6  # B1, B0: a shorter move first among candidates of equal pi (the reference's)
 
@@ -161,7 +162,7 @@ class Retime(Attack):
         phi_init: float = 4.0,
     ) -> None:
         super().__init__("Retime", model)
-        one_of(*NORMS).check("method.retime.norm", norm)
+        NORM.check("method.retime.norm", norm)
         if not (isinstance(budget, int) and budget >= 1):
             raise ConfigError(f"method.retime.budget={budget!r} is out of range; accepted: >= 1")
         self.norm, self.budget, self.steps = norm, budget, steps
