@@ -18,6 +18,8 @@ from typing import Any
 # built by its caller, never here; its record's models.target says what it is (class, neurons)
 PASSED = "passed"
 BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
+LOSSES = ("ce", "dlr")  # what the adaptive PGD attacks (apgd, sapgd) ascend: method.*.loss
+WANDB_MODES = ("online", "offline", "disabled")  # how W&B logs a run: logger.wandb.mode
 # how an image enters a network's T steps (the encoders of snnattack.snn.encoding)
 ENCODINGS = ("direct", "poisson", "poisson_signed", "frames")
 # the files a model is read from (checkpoint=, source_checkpoint=), as the messages say them

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from snnattack.records.cosmetic import default_cosmetic
-from snnattack.settings import BOXES, FORMATS
+from snnattack.settings import BOXES, FORMATS, LOSSES, WANDB_MODES
 from snnattack.values import (
     BOOL,
     MAX_THREADS,
@@ -196,7 +196,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "method.*.random_start": BOOL,
     "method.*.decay": real(0),
     "method.*.n_restarts": integer(1),
-    "method.*.loss": one_of("ce", "dlr"),
+    "method.*.loss": one_of(*LOSSES),
     "method.*.rho": real(0, 1, lo_open=True),
     "method.*.n_queries": integer(1),
     "method.*.p_init": real(0, 1, lo_open=True),
@@ -288,7 +288,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "trainer.gradient_clip_val": optional(real(0)),
     # loggers and the store
     "logger.csv": BOOL,
-    "logger.wandb.mode": one_of("online", "offline", "disabled"),
+    "logger.wandb.mode": one_of(*WANDB_MODES),
     "logger.wandb.quiet": BOOL,
     "logger.wandb.project": Rule(
         lambda v: isinstance(v, str) and 0 < len(v) <= 128 and not set(v) & set(WANDB_BANNED),

@@ -33,10 +33,9 @@ from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.provenance import provenance
 from snnattack.records.results import ROW_FIELDS, JobRecord, write_json
 from snnattack.records.store import spec_key
-from snnattack.settings import TrackingSettings, row_name
+from snnattack.settings import WANDB_MODES, TrackingSettings, row_name
 from snnattack.values import one_of
 
-MODES = ("online", "offline", "disabled")
 CONFIG_COLUMNS = ("lambda", "T", "seed")  # the setting beside each row in the results table
 TABLE_COLUMNS = (*CONFIG_COLUMNS, *ROW_FIELDS)
 
@@ -124,7 +123,7 @@ def start_run(w: Mapping[str, Any], save_dir: Path, **init: Any) -> Any:
     import wandb
 
     global _offline_reason
-    one_of(*MODES).check("logger.wandb.mode", w["mode"])
+    one_of(*WANDB_MODES).check("logger.wandb.mode", w["mode"])
     mode = "offline" if w["mode"] == "online" and _offline_reason else w["mode"]
     save_dir.mkdir(parents=True, exist_ok=True)
     # W&B's informational lines off when quiet (its login's 'Loaded credentials ...' too), never

@@ -28,6 +28,7 @@ from torchattacks.attack import Attack
 
 from snnattack.errors import UserError
 from snnattack.registry import Registry
+from snnattack.settings import LOSSES
 from snnattack.values import one_of
 
 Make = TypeVar("Make", bound=Callable[..., Attack])
@@ -118,7 +119,7 @@ def step(eps: float, alpha: float | None, eps_per_alpha: float) -> float:
 
 def check_loss(method: str, loss: str) -> None:
     """Refuses a loss the adaptive PGD attacks do not have (they take CE or DLR)."""
-    one_of("ce", "dlr").check(f"method.{method}.loss", loss)
+    one_of(*LOSSES).check(f"method.{method}.loss", loss)
 
 
 class UniversalAttack(Attack):
