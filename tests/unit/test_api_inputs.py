@@ -1211,6 +1211,19 @@ UNREAD = [
         "data: its batches are a dict of 2 items",
     ),
     ("data a bare tensor", evaluate(lambda m, x, y: x, T=2), "data=Tensor"),
+    # empty: the probe broke on a pair (a traceback), and the adapter refused a data set
+    ("data empty pair", evaluate(lambda m, x, y: (x[:0], y[:0]), T=2), "data[0] is empty"),
+    (
+        "data empty data set",
+        evaluate(lambda m, x, y: TensorDataset(x[:0], y[:0]), T=2),
+        "data is empty (0 images)",
+    ),
+    (
+        "data empty loader",
+        evaluate(lambda m, x, y: DataLoader(TensorDataset(x[:0], y[:0]), batch_size=4), T=2),
+        "data is empty (0 images)",
+    ),
+    ("x empty", lambda m, x, y: snnattack.attack(m, x[:0], y[:0], T=2), "x is empty"),
 ]
 
 

@@ -145,8 +145,8 @@ def first_sample(data: Any) -> torch.Tensor | None:
     """The first sample ``[1, ...]`` of ``data`` as the attacks read it (a pair's first image,
     a loader's first batch collated by its own function: NumPy items as tensors), on which a
     foreign network's form is probed (:mod:`snnattack.interop.probe`); None where none reads
-    here (event streams, data that do not read: the input checks that follow say why, labels
-    given as a list among them)."""
+    here (event streams, data that do not read or hold no sample: the input checks that follow
+    say why, labels given as a list among them)."""
     if is_batches(data):
         data = dataset_of(data)
     if is_pair(data):
@@ -161,7 +161,7 @@ def first_sample(data: Any) -> torch.Tensor | None:
             return None
         if loader.batch_sampler is None and isinstance(x, torch.Tensor):  # one per item
             x = x.unsqueeze(0)
-    return x[:1].detach() if isinstance(x, torch.Tensor) and x.dim() > 0 else None
+    return x[:1].detach() if isinstance(x, torch.Tensor) and x.dim() > 0 and len(x) else None
 
 
 def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,7 +191,12 @@ def _lengths(x: torch.Tensor, y: torch.Tensor, images: str, labels: str) -> None
             f"{images} has {len(x)} images but {labels} has {len(y)} labels{axis}; accepted: "
             "as many labels as images"
         )
-    if len(x) == 0:
+    _refuse_empty(x, images)
+
+
+def _refuse_empty(x: torch.Tensor, images: str) -> None:
+    """At least one image in the batch ``x``."""
+    if x.dim() > 0 and len(x) == 0:
         raise UserError(f"{images} is empty (0 images); accepted: at least one image")
 
 
@@ -375,18 +380,21 @@ def _formed(
 
 def check_tensors(x: Any, y: Any) -> None:
     """Refuses the batch ``(x, y)`` of :func:`snnattack.attack` that is not two tensors (arrays
-    or lists), with the input checks' line, before a network whose form its samples decide
-    (:mod:`snnattack.interop.probe`) is adapted without samples, whose line would name the
-    adapter (``adapt(net, T=4, example=...)``) instead of ``x``."""
-    _tensors(x, y, "x", "y")
+    or lists) or holds no image, with the input checks' line, before a network whose form its
+    samples decide (:mod:`snnattack.interop.probe`) is adapted without samples (none: the probe
+    broke), whose line would name the adapter (``adapt(net, T=4, example=...)``) instead of
+    ``x``."""
+    _refuse_empty(_tensors(x, y, "x", "y")[0], "x")
 
 
 def check_readable(data: Any, argument: str = "data") -> None:
     """Refuses ``data`` whose first sample :func:`first_sample` could not read (arrays or
     lists for tensors, batches that are no ``(images, labels)`` pair, a batch that does not
-    read, no data set) with the input checks' line, before a network whose form its samples
-    decide is adapted without them (as :func:`check_tensors`); their form is judged later."""
-    next(_batches(data, argument, None), None)
+    read, no data set, no sample) with the input checks' line, before a network whose form its
+    samples decide is adapted without them (as :func:`check_tensors`); their form is judged
+    later."""
+    if next(_batches(data, argument, None), None) is None:
+        raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
 
 
 def check_batch(
