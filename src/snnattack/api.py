@@ -142,7 +142,7 @@ def _prepare_attack(
     complaint = ONE_RADIUS.complaint("eps", radius, spell=as_python)  # a Python argument
     if complaint is not None:
         raise UserError(complaint)
-    inputs.check_model_keys(overrides)
+    inputs.check_call_keys(overrides)
     net = as_spiking_net(model, T, example=x if isinstance(x, torch.Tensor) else None)
     cfg, _ = job_config(
         eps=eps,
@@ -208,8 +208,9 @@ def evaluate(
     ``overrides`` are further config keys (``"method.pgd.steps=20"``,
     ``"attack.eot_samples=4"``), not the model's own (:data:`snnattack.inputs.MODEL_KEYS`: it
     runs as it is built; ``tf32`` and ``deterministic`` hold for the call, as in a job's
-    process) nor one of these arguments (``eps``, ``method``, ``attack``, ...: the override
-    would overrule the argument). Returns the record a job writes to ``metrics.json``, with
+    process), nor what a job writes into its folder (:data:`snnattack.inputs.FOLDER_KEYS`: a
+    call has none), nor one of these arguments (``eps``, ``method``, ``attack``, ...: the
+    override would overrule the argument). Returns the record a job writes to ``metrics.json``, with
     the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
     (each row, ensemble component and batch) and the masking checks' on the terminal, as a
     job does; ``progress=False`` is quiet.
@@ -258,7 +259,8 @@ def attack(
     ``eps`` (1/255 units) under ``grad_mode`` (an ``attack=`` name) with ``grad_params``.
     ``params`` override the method's settings (``steps=20``; ``alpha`` in 1/255 units),
     ``overrides`` further config keys (an ensemble's ``method.ensemble.components=[...]``; not
-    the model's own, :data:`snnattack.inputs.MODEL_KEYS`, nor one these arguments set, which
+    the model's own, :data:`snnattack.inputs.MODEL_KEYS`, nor a folder's,
+    :data:`snnattack.inputs.FOLDER_KEYS`, nor one these arguments set, which
     the override would overrule: ``eps``, ``method``, ``attack``, ``seed``, ``boxes``). The
     examples are on the model's device, within ``eps`` of ``x`` and in [0, 1] (an event
     attack's: ``x`` with events changed, counted in events, not ``eps``). The evaluation core

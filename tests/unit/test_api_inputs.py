@@ -675,6 +675,29 @@ CASES = [
         "overrides=['threads=2'] sets threads, which a call leaves to your process",
         "accepted: torch.set_num_threads(...) before the call, or a job: python run.py threads=2",
     ),
+    (  # a call writes no folder: the record said save_examples=True, nothing was saved
+        "save_examples in evaluate's overrides",
+        evaluate(overrides=["attack.save_examples=true"]),
+        UserError,
+        "overrides=['attack.save_examples=true'] sets attack.save_examples, which a call "
+        "cannot do: it writes no folder",
+        "accepted: snnattack.attack(...) for a batch's examples, or a job: python run.py "
+        "attack.save_examples=true",
+    ),
+    (  # it was refused as the config's model name: name='passed' is unknown
+        "an analysis in evaluate's overrides",
+        evaluate(overrides=["analysis=[shuffle]"]),
+        UserError,
+        "overrides=['analysis=[shuffle]'] sets analysis, which a call cannot do",
+        "or a job: python run.py analysis=[shuffle]",
+    ),
+    (
+        "an analysis in attack's overrides",
+        attack(overrides=lambda m, x, y: ["+analysis.cost.repeats=2"]),
+        UserError,
+        "overrides=['+analysis.cost.repeats=2'] sets analysis.cost.repeats, which a call cannot do",
+        "accepted:",
+    ),
     (  # the model is the one passed: the config names no architecture
         "an architecture in attack's overrides",
         attack(overrides=lambda m, x, y: ["model=vgg11"]),

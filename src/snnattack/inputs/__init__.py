@@ -769,16 +769,28 @@ MODEL_KEYS = (
 )
 
 
-def check_model_keys(overrides: Any) -> None:
+# what a job writes into its folder, which a call of the API has none of
+FOLDER_KEYS = ("analysis", "attack.save_examples")
+
+
+def check_call_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
     to the API runs as it is built (its T, its neurons' λ, θ and reset, its backend, its
     input encoding), so such a value would change nothing but the record's config, which
     would then misdescribe the model; nor ``threads``, which a call leaves to the caller's
-    process, for that reason."""
+    process, for that reason; nor :data:`FOLDER_KEYS` (or a key below them): a call writes no
+    folder, so its record would claim analyses or saved examples that none made."""
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
         shown = as_python(item)  # a value of 400 digits shortened
+        if any(key == k or key.startswith(f"{k}.") for k in FOLDER_KEYS):
+            raise UserError(
+                f"overrides=[{shown}] sets {key}, which a call cannot do: it writes no folder "
+                "(a job's analyses and saved examples go into its own); accepted: "
+                "snnattack.attack(...) for a batch's examples, or a job: python run.py "
+                f"{shown[1:-1]} (model=external for a network of your code)"
+            )
         if key == "threads":
             raise UserError(
                 f"overrides=[{shown}] sets threads, which a call leaves to your process (it "

@@ -89,7 +89,7 @@ def call_evaluation(
     on ``example``) under its ``arguments`` (:data:`snnattack.api.EVALUATE`, ``T`` among
     them) and ``overrides``: the networks adapted at their time steps, then the config
     composed at the target's and parsed (:func:`prepared_evaluation`)."""
-    inputs.check_model_keys(overrides)
+    inputs.check_call_keys(overrides)
     T = arguments["T"]
     target = as_spiking_net(model, T, example=example, beside=source)
     crafter = None if source is None else as_spiking_net(source, T, "source", example, model)
