@@ -21,6 +21,7 @@ call for the next one is kept by :func:`~snnattack.interop.prepared.prepared_onc
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
 from snnattack.values import Rule, as_python, is_number, near
+
+log = logging.getLogger(__name__)
 
 EVALUATE = (
     "eps",
@@ -165,6 +168,15 @@ def _prepare_attack(
         )
     if needs_fitting(spec.algorithm):
         raise UserError(unfitted(f"method={method}"))
+    tuned = [c.name for c in spec.params.get("components", ()) if c.tune]
+    if tuned:  # evaluate refuses them without val_data; a batch's examples are still wanted
+        log.warning(
+            "note: method=%r tunes %s on validation data, which attack() does not take: "
+            "they run at their configured parameters (attack.params); tuned, they run in "
+            "snnattack.evaluate(..., val_data=...)",
+            method,
+            ", ".join(tuned),
+        )
     net = with_encoding(net, cfg.encoding, "model", model)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     net = None if net is model else net

@@ -509,6 +509,30 @@ def test_attack_with_the_ensemble_fools_at_least_each_component(digits) -> None:
         assert (model(adv).argmax(1) == y).sum() <= (model(single).argmax(1) == y).sum()
 
 
+TUNED_ENSEMBLE = (
+    "method.ensemble.components=[{attack: stbp, method: fgsm},{attack: hart, method: fgsm, "
+    "tune: true}]"
+)
+
+
+def test_attack_says_that_an_ensembles_tuned_components_run_untuned(digits, caplog) -> None:
+    """``attack`` has no validation data, on which :func:`snnattack.evaluate` tunes an
+    ensemble's ``tune: true`` components (and refuses them without): it runs them at their
+    configured parameters, and says so once in a note naming them; an ensemble with no tuned
+    component has no note."""
+    model, x, y = digits
+    with caplog.at_level(logging.WARNING, logger="snnattack"):
+        snnattack.attack(model, x[:8], y[:8], "ensemble", eps=16, overrides=[SMALL_ENSEMBLE])
+    assert "tune" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="snnattack"):
+        snnattack.attack(model, x[:8], y[:8], "ensemble", eps=16, overrides=[TUNED_ENSEMBLE])
+        snnattack.attack(model, x[:8], y[:8], "ensemble", eps=16, overrides=[TUNED_ENSEMBLE])
+    notes = [r.getMessage() for r in caplog.records if "tune" in r.getMessage()]
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("note: method='ensemble' tunes fgsm/hart on validation data")
+    assert "snnattack.evaluate(..., val_data=...)" in notes[0]
+
+
 def noisy(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``model`` with Gaussian noise on its input at every forward: a random forward."""
     out = copy.deepcopy(model)
