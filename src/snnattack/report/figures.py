@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
 from snnattack.registry import Registry  # noqa: E402
 from snnattack.report.collect import Job  # noqa: E402
@@ -490,8 +491,9 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
     order=80,
     caption=(
         "Attack success rate against attack iterations (each sample's running best "
-        "example): a panel per method and box, a colour per gradient mode, a line style per"
-        " ε."
+        "example, so at a method's own steps it may lie above its row's ASR, which is of the "
+        "example the attack returns: PGD's last iterate): a panel per method and box, a "
+        "colour per gradient mode, a line style per ε."
     ),
 )
 def convergence(jobs: list[Job], path: Path) -> Path | None:
@@ -522,11 +524,15 @@ def convergence(jobs: list[Job], path: Path) -> Path | None:
                 label = f"{fmt(mode)} {eps_text(eps)}"
                 ax.plot([s for s, _ in line], [a for _, a in line], **series_style(e, m, label))
         ax.set_xscale("log")
+        # the counts themselves, not the log axis's minor labels, which run together
+        ax.set_xticks(sorted({k[4] for k in points if k[:2] == (method, box)}))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{method.upper()}, {box} box")
         ax.set_xlabel("attack iterations")
         ax.set_ylabel("ASR (%, running best)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    shared_legend(fig)
     return _save(fig, path)
 
 

@@ -303,6 +303,11 @@ def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
     assert lines["stbp ε=48/255"] == [25.0, 45.0]  # mean over the two seeds
     assert lines["rga ε=48/255"] == [20.0, 40.0]
     assert [float(x) for x in ax.lines[0].get_xdata()] == [5.0, 10.0]
+    # one legend beside the panels, as every figure's; the counts labelled as they are, not
+    # a log axis's run-together minor labels (2×10⁰ 3×10⁰4×10⁰)
+    assert ax.get_legend() is None and len(ax.figure.legends) == 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["5", "10"]
+    assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
 
 
 def test_rate_current_draws_a_panel_per_layer_of_one_model(
