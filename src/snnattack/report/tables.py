@@ -819,4 +819,6 @@ def _num(value: float | None, scale: float) -> str:
 
 
 def _span(xs: list[float]) -> str:
-    return f"{min(xs):.2f}×" if min(xs) == max(xs) else f"{min(xs):.2f}–{max(xs):.2f}×"
+    """``xs`` as a range of ratios, one number where its ends print alike."""
+    low, high = f"{min(xs):.2f}", f"{max(xs):.2f}"
+    return f"{low}×" if low == high else f"{low}–{high}×"

@@ -723,6 +723,25 @@ def test_the_cost_sentence_counts_the_models_measured_not_the_jobs(tmp_path: Pat
     )
 
 
+def test_the_cost_sentence_gives_one_number_where_its_range_rounds_to_one(
+    tmp_path: Path,
+) -> None:
+    """Two models' ratios that differ past the second decimal read as one (it said
+    "0.93–0.93× its time"); a range where they print apart."""
+    for i, (rga, memory) in enumerate([(0.931, 0.8), (0.934, 0.9)]):
+        modes = {
+            "stbp": {"seconds": 0.02, "time_vs_stbp": 1.0, "memory_vs_stbp": 1.0},
+            "rga": {"seconds": 0.02 * rga, "time_vs_stbp": rga, "memory_vs_stbp": memory},
+        }
+        models = {"target": {"key": str(i), "spec": {"T": i}}}
+        hand_made_job(
+            tmp_path / "sweep" / str(i), 0, "rga", 80.0, analyses={"cost": {"modes": modes}},
+            models=models,
+        )  # fmt: skip
+    table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
+    assert "the RGA step 0.93× its time and 0.80–0.90× its peak memory" in table.summary
+
+
 def _neurons(*lams: float) -> dict:
     """A record's target, of one LIF per λ in ``lams`` (soft reset)."""
     layers = [
