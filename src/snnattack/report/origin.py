@@ -23,6 +23,7 @@ import yaml
 from snnattack.records.cosmetic import is_cosmetic
 from snnattack.records.launches import launches, numbered
 from snnattack.report.collect import Job, made_at, short_commit
+from snnattack.runtime.launchers import typed_setting
 
 # override keys (and keys below them) that say where files and W&B runs go, not what was
 # run: left out of the title, kept in the command
@@ -118,7 +119,7 @@ def _config_dir(hydra: dict) -> str | None:
 def _command(hydra: dict, folder: Path) -> tuple[str, str]:
     """The title and the command of the launch Hydra's node ``hydra`` records."""
     overrides = hydra.get("overrides") or {}
-    task = [str(o) for o in overrides.get("task") or []]
+    task = [typed_setting(str(o)) for o in overrides.get("task") or []]
     name = (hydra.get("job") or {}).get("config_name") or "config"
     what = [o for o in task if not is_cosmetic(o.lstrip("+~").split("=", 1)[0], WHERE)]
     title = " ".join(what) or ("defaults" if hydra else folder.name)

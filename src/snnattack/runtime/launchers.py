@@ -114,6 +114,22 @@ def swept_choice_settings(argv: list[str], conf_dir: Path) -> list[str]:
     return out
 
 
+def typed_setting(word: str) -> str:
+    """``word`` as the command line typed it where :func:`swept_choice_settings` made it a
+    sweep of its one value (``method.pgd.steps=choice(3)``: ``method.pgd.steps=3``), for the
+    command a report shows; any other word as it is."""
+    found = re.fullmatch(r"((?:method|analysis)\.[^.=]+\.[^=]+)=choice\((.*)\)", word, re.DOTALL)
+    if found is None:
+        return word
+    try:
+        (override,) = OverridesParser.create().parse_overrides([word])
+    except HydraException:
+        return word
+    value = override.value()
+    one = isinstance(value, ChoiceSweep) and len(value.list) == 1  # choice(1,2) sweeps two
+    return f"{found.group(1)}={found.group(2)}" if one else word
+
+
 # the keys of the null settings that :func:`swept_choice_settings` gave Hydra with ``++``: the
 # project's sweeper (hydra_plugins.snnattack_sweeper, in this process) gives each as typed
 FORCED: set[str] = set()

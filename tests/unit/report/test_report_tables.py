@@ -218,6 +218,27 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     )
 
 
+def test_the_report_command_holds_a_swept_choices_setting_as_typed(tmp_path: Path) -> None:
+    """``-m 'method=[fgsm],[pgd]' method.pgd.steps=3`` reached Hydra as ``choice(3)``
+    (:func:`~snnattack.runtime.launchers.swept_choice_settings`), which the title and the
+    command showed; a sweep of several values typed as ``choice(...)`` stays one."""
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "stbp"): (70.0,)})
+    task = ["method=[fgsm],[pgd]", "method.pgd.steps=choice(3)", "method.pgd.alpha=choice(1,2)"]
+    hydra = {
+        "mode": "MULTIRUN",
+        "overrides": {"hydra": [], "task": task},
+        "job": {"config_name": "config"},
+        "runtime": {"cwd": "/repo", "config_sources": []},
+    }
+    (tmp_path / "sweep" / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+    origin = write_report(tmp_path / "sweep").origin
+    typed = "method=[fgsm],[pgd] method.pgd.steps=3 method.pgd.alpha=choice(1,2)"
+    assert origin.title == typed
+    assert origin.command == (
+        "python run.py -m 'method=[fgsm],[pgd]' method.pgd.steps=3 'method.pgd.alpha=choice(1,2)'"
+    )
+
+
 def test_a_folder_of_several_sweeps_takes_its_sweeps_commands(tmp_path: Path) -> None:
     """multirun/<date>/ over a sweep and another with another λ has no record of its own: its
     report said 'not recorded (no Hydra record in the folder)'; its sweeps' records say it."""
