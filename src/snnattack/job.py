@@ -150,18 +150,19 @@ def finished(
 ) -> JobRecord | None:
     """The record a relaunched job skips to: that of ``output_dir``, complete for the result
     ``spec`` of its ``n_rows`` rows and the models it ``built`` (:func:`built_identity`);
-    :class:`FinishedElsewhere` where another folder of the sweep holds it; None where the job
-    runs (refused where it would replace another config's record)."""
+    :class:`FinishedElsewhere` where another folder of the sweep holds it, whatever its own
+    folder holds (a relaunch of the values in another order: the other job's results); None
+    where the job runs (refused where it would replace another config's record)."""
     metrics_path = output_dir / "metrics.json"
     done = complete_record(metrics_path, spec, n_rows, built)
     if done is not None:
         log.info("%s is complete for this config: skipping the job", metrics_path)
         return done
-    check_not_replacing(metrics_path, spec)
     elsewhere = finished_in_sweep(output_dir, resolved, spec, n_rows, built)
     if elsewhere is not None:
         log.info("%s holds this job's finished results: skipping the job", elsewhere)
         raise FinishedElsewhere(elsewhere)
+    check_not_replacing(metrics_path, spec)
     return None
 
 

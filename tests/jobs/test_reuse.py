@@ -13,7 +13,9 @@ from harness import QUIET, ROOT, cli, compose, edited_component_file, resolved, 
 
 from snnattack.attacks import tuning
 from snnattack.attacks.parse import attack_specs, component_settings
+from snnattack.errors import FinishedElsewhere
 from snnattack.evaluation import reuse
+from snnattack.job import finished
 from snnattack.models import build
 from snnattack.records import provenance
 from snnattack.records.results import (
@@ -431,6 +433,25 @@ def sweep_of(folder: Path, lambdas: dict[str, float]) -> dict[str, Any]:
         record.config = {**config, "lambda": value}
         write_json(folder / job / "metrics.json", record.to_json())
     return config
+
+
+def test_a_relaunch_in_another_order_skips_a_job_whose_folder_holds_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-m lambda=1.0,0.5`` relaunched into the folder of ``-m lambda=0.5,1.0`` numbers its
+    jobs the other way round: each job's folder holds the other's finished results, and its
+    own are in the other folder. It was refused as replacing another job (``sweep/1 holds the
+    finished job of other settings ...; accepted: ... or sweep/1/metrics.json removed``, the
+    other job's results): now skipped, as a relaunch of another list is."""
+    sweep = tmp_path / "sweep"
+    config = sweep_of(sweep, {"0": 0.5})
+    other = read_record(sweep / "0" / "metrics.json")
+    other.config, other.result_spec = {**config, "lambda": 1.0}, {"seed": 0, "lambda": 1.0}
+    write_json(sweep / "1" / "metrics.json", other.to_json())
+    monkeypatch.setattr(reuse, "sweep_folder", lambda: sweep)
+    with pytest.raises(FinishedElsewhere) as skipped:
+        finished(sweep / "1", config, {"seed": 0}, 8, {})
+    assert skipped.value.folder == sweep / "0"
 
 
 def test_a_relaunch_builds_no_record_of_a_folder_whose_config_is_another(
