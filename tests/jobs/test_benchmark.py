@@ -727,5 +727,8 @@ def test_a_per_step_loop_is_refused_before_the_standard_surrogate_is_trained(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError) as err:
         snnattack.benchmark.evaluate(TutorialNet(), T=4, protocol="digits", name="snnTorch")
-    assert str(err.value).startswith("gradient mode 'rga' needs each neuron's whole T steps")
+    assert str(err.value).startswith(
+        "method=ensemble's components apgd/rga, apgd/hart, sapgd/rga, sapgd/hart: gradient "
+        "mode 'rga' needs each neuron's whole T steps"
+    )
     assert list(tmp_path.iterdir()) == []

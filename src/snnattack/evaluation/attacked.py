@@ -183,14 +183,29 @@ def refuse_unattackable(
     ask: one inside a ``gradient_mode`` block (:func:`snnattack.gradients.refuse_in_block`),
     then a gradient mode of the rows (the job's, an ensemble component's) that needs the whole
     T loop in one call on a model whose own loop calls its neurons one step at a time
-    (:func:`snnattack.gradients.per_step_refusal`)."""
-    modes = row_modes(settings.recipe.grad_mode, specs)
+    (:func:`snnattack.gradients.per_step_refusal`): an ensemble component's refusal names
+    the components of such modes, which the user may not know the ensemble holds."""
+    own = settings.recipe.grad_mode
+    modes = row_modes(own, specs)
     refuse_in_block(*models)
     for model in filter(None, models):
-        for mode in modes:
-            refusal = per_step_refusal(model, mode)
-            if refusal is not None:
-                raise UserError(refusal)
+        refused = {m: line for m in modes if (line := per_step_refusal(model, m)) is not None}
+        if not refused:
+            continue
+        if own in refused:
+            raise UserError(refused[own])
+        ensembles = [s for s in specs if s.algorithm == ENSEMBLE]
+        parts = {
+            c.name: s.method
+            for s in ensembles
+            for c in s.params["components"]
+            if c.grad_mode in refused
+        }
+        method = next(iter(parts.values()))
+        raise UserError(
+            f"method={method}'s components {', '.join(parts)}: {next(iter(refused.values()))}, "
+            "or components of those modes (method.ensemble.components=[...])"
+        )
 
 
 def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:

@@ -345,6 +345,28 @@ def test_the_whole_loop_modes_are_refused_for_single_steps_naming_what_applies()
         assert "accepted: stbp, bptr, pdsg, assg" in message and "multi-step body" in message
 
 
+def test_an_ensemble_component_of_a_whole_loop_mode_is_refused_naming_it() -> None:
+    """``methods='ensemble'`` under ``grad_mode='stbp'`` on a loop of single steps was refused
+    as ``gradient mode 'rga' needs ...``, a mode the user never asked for: the line names the
+    components that use it and the key that chooses them."""
+    x, y = images(), torch.tensor([0, 1, 2, 3, 4, 5])
+    held_out = (1 - x, y)
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(
+            SingleStepCSNN(T), (x, y), methods="ensemble", val_data=held_out, T=T, progress=False
+        )
+    message = str(err.value)
+    assert message.startswith(
+        "method=ensemble's components apgd/rga, apgd/hart: gradient mode 'rga' needs each "
+        "neuron's whole T steps in one call"
+    ), message
+    assert "accepted: stbp, bptr, pdsg, assg" in message and "multi-step body" in message
+    assert message.endswith("or components of those modes (method.ensemble.components=[...])")
+    with pytest.raises(UserError) as err:  # the job's own mode: its line as before
+        snnattack.attack(SingleStepCSNN(T), x, y, "fgsm", grad_mode="rga", T=T)
+    assert str(err.value).startswith("gradient mode 'rga' needs each neuron's whole T steps")
+
+
 class CSNNWithSpikes(CSNN):
     """The tutorial CSNN returning ``(rates, spikes)``, of which the adapter takes the first."""
 
