@@ -131,8 +131,9 @@ def _warn(attribute: str, name: str, paths: list[str]) -> None:
     where = ", ".join(paths[:SHOWN]) + (f" and {more} more" if more > 0 else "")
     log.warning(
         "interop: %s=%s (the neuron%s %s) has no counterpart among the surrogates; stbp "
-        "differentiates %s by the triangle of half-width 1 unless attack.params.surrogate "
-        "names one (%s)",
+        "differentiates %s by the triangle of half-width 1 unless the mode's surrogate names "
+        "one (attack.params.surrogate=... in a job, grad_params={'surrogate': ...} in Python, "
+        "or gradient_mode(..., surrogate=...): %s)",
         attribute,
         name,
         "s" if len(paths) > 1 else "",

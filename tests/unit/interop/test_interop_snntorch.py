@@ -185,6 +185,9 @@ def test_a_leaky_without_surrogate_is_warned_of_by_its_setting(caplog) -> None:
     assert {n["surrogate"] for n in lif_settings(adapted)} == {"triangle(width=1.0)"}
     (warning,) = [r.getMessage() for r in caplog.records]
     assert "surrogate_disable=True (the neurons 2, 5) has no counterpart" in warning
+    # where to name one, in a job's words and in Python's (it said attack.params alone)
+    assert "unless the mode's surrogate names one (attack.params.surrogate=" in warning
+    assert "grad_params={'surrogate': ...} in Python" in warning
 
 
 @pytest.mark.parametrize("mode,params", MODES, ids=[f"{m}-{p}" for m, p in MODES])
