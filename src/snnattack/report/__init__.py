@@ -185,17 +185,28 @@ def _swept(report: Report) -> list[str]:
     """The columns other than results (and the examples' files, the reused rows' origin) that
     vary between rows (eps: shown as eps_255): what the user varied. A column that a swept
     group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
-    frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone."""
+    frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; one
+    whose values follow a column named before it, row for row and back (``source_lambda``,
+    the crafting model's λ, beside ``lambda``), is not named again."""
     follows = set_by_choice(report.jobs)
     results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES}
     varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
-    swept = [c for c in varied if c not in results]
+    swept: list[str] = []
+    for c in (c for c in varied if c not in results):
+        if c in follows or not any(_one_to_one(report.rows, k, c) for k in swept):
+            swept.append(c)
     with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
     return [
         f"{c} (with its {', '.join(with_it[c])})" if with_it[c] else c
         for c in swept
         if c not in follows or follows[c] not in swept
     ]
+
+
+def _one_to_one(rows: list[dict[str, Any]], a: str, b: str) -> bool:
+    """Whether the columns ``a`` and ``b`` of ``rows`` determine each other."""
+    pairs = {(str(r.get(a)), str(r.get(b))) for r in rows}
+    return len(pairs) == len({x for x, _ in pairs}) == len({y for _, y in pairs})
 
 
 def write_report(folder: Path) -> Report:

@@ -1129,6 +1129,28 @@ def test_a_dataset_choice_swept_is_swept_alone_not_each_key_of_its_file(tmp_path
     assert header.endswith("swept: dataset (with its encoding)."), header
 
 
+def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Path) -> None:
+    """A white-box sweep over λ said ``swept: lambda, source_lambda``: the crafting model's λ
+    (its target's) follows λ row for row, and no source was swept. A column that varies
+    otherwise stays named."""
+    sweep = tmp_path / "sweep"
+    lambda_sweep(sweep, {(lam, "stbp"): (80.0,) for lam in (0.5, 0.7, 1.0)})
+    for path in sweep.glob("*/metrics.json"):
+        record = json.loads(path.read_text())
+        for row in record["results"]:
+            row.update(source_lambda=record["config"]["lambda"], source_T=4)
+        path.write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: lambda."), header
+    record = json.loads((sweep / "0" / "metrics.json").read_text())
+    record["results"][0]["source_T"] = 8  # λ 0.5 crafted at T 8, the others at 4: its own
+    (sweep / "0" / "metrics.json").write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: lambda, source_T."), header
+
+
 def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -> None:
     """A job of an untargeted FGSM row and a targeted AE-Patch row (``targeted_asr``, over
     ``n_targeted``): Table 2 and the job's printed table show the targeted rate beside the
