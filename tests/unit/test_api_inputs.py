@@ -1268,6 +1268,19 @@ def test_samples_that_do_not_read_are_refused_naming_them_before_a_form_is_probe
     assert "accepted" in str(err.value) and "interop" not in caplog.text
 
 
+def test_images_without_a_channel_axis_are_named_as_the_cause(digits) -> None:
+    """Digits ``[B, 8, 8]`` (the channel axis forgotten) on a class that repeats its images over
+    T itself: the network returns no batch axis, which the refusal blamed on the network's
+    output alone (``returns [10] for one image of x (shape [1, 8, 8])``)."""
+    _, x, y = digits
+    with pytest.raises(UserError) as err:
+        snnattack.attack(OwnLoop().eval(), x[:, 0], y, T=2)
+    assert str(err.value).startswith(
+        "model=OwnLoop returns [10] for one image of x (shape [1, 8, 8]); its images are [8, 8], "
+        "without a channel axis: images [B, C, H, W] (x.unsqueeze(1)); accepted: logits [B, K]"
+    ), str(err.value)
+
+
 def test_legal_neighbours_run(digits) -> None:
     """Inputs that require grad, ``T`` equal to the model's, overrides as a tuple, labels of a
     Dataset of ``(image, int)`` items, images exactly 0 and 1: attacked as they are."""

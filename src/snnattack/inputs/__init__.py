@@ -534,8 +534,16 @@ def check_model(
         )
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or len(out) != 1:
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        # no batch axis out of images [1, H, W]: the network took an axis of theirs for it
+        flat = isinstance(out, torch.Tensor) and out.dim() == 1 and len(shape) == 3
+        unsqueezed = f" ({data}.unsqueeze(1))" if data == "x" else ""
+        lacks = (
+            f"; its images are {shape[1:]}, without a channel axis: images [B, C, H, W]{unsqueezed}"
+            if flat
+            else ""
+        )
         raise UserError(
-            f"{name} returns {got} for one image of {data} (shape {shape}); accepted: "
+            f"{name} returns {got} for one image of {data} (shape {shape}){lacks}; accepted: "
             "logits [B, K] (a network of another library: [T, B, K], time first; one "
             "returning [B, T, K]: out.transpose(0, 1))"
         )
