@@ -222,10 +222,10 @@ def evaluate(
     runs as it is built; ``tf32`` and ``deterministic`` hold for the call, as in a job's
     process), nor what a job writes into its folder (:data:`snnattack.inputs.FOLDER_KEYS`: a
     call has none), nor one of these arguments (``eps``, ``method``, ``attack``, ...: the
-    override would overrule the argument). Returns the record a job writes to ``metrics.json``, with
-    the masking checks unless ``masking=False``. ``progress`` shows the attacks' progress
-    (each row, ensemble component and batch) and the masking checks' on the terminal, as a
-    job does; ``progress=False`` is quiet.
+    override would overrule the argument). Returns the record a job writes to
+    ``metrics.json``, with the masking checks unless ``masking=False``. ``progress`` shows the
+    attacks' progress (each row, ensemble component and batch) and the masking checks' on the
+    terminal, as a job does; ``progress=False`` is quiet.
     """
     example = inputs.first_sample(data)  # a foreign network's form is probed on it
     if example is None and not is_streams(data):  # the data's mistake, not the adapter's

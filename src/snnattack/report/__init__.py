@@ -185,15 +185,17 @@ def _swept(report: Report) -> list[str]:
     """The columns other than results (and the examples' files, the reused rows' origin) that
     vary between rows (eps: shown as eps_255): what the user varied. A column that a swept
     group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
-    frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; one
-    whose values follow a column named before it, row for row and back (``source_lambda``,
-    the crafting model's λ, beside ``lambda``), is not named again."""
+    frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; a
+    crafting model's setting whose values follow a column named before it, row for row and
+    back (``source_lambda`` beside ``lambda``: the target's, or a source of the target's
+    settings), is not named again (two settings the user swept in step both are)."""
     follows = set_by_choice(report.jobs)
     results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES}
     varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
     swept: list[str] = []
     for c in (c for c in varied if c not in results):
-        if c in follows or not any(_one_to_one(report.rows, k, c) for k in swept):
+        derived = c.startswith("source_") and c not in follows
+        if not derived or not any(_one_to_one(report.rows, k, c) for k in swept):
             swept.append(c)
     with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
     return [

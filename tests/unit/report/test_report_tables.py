@@ -1149,6 +1149,13 @@ def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Pa
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
     assert header.endswith("swept: lambda, source_T."), header
+    for path in sweep.glob("*/metrics.json"):  # T swept in step with λ: both named
+        record = json.loads(path.read_text())
+        record["config"]["T"] = {0.5: 2, 0.7: 4, 1.0: 8}[record["config"]["lambda"]]
+        path.write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: T, lambda, source_T."), header
 
 
 def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -> None:
