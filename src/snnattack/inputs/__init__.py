@@ -387,6 +387,11 @@ def check_tensors(x: Any, y: Any) -> None:
     _refuse_empty(_tensors(x, y, "x", "y")[0], "x")
 
 
+def empty_data(argument: str) -> UserError:
+    """The line for ``argument``, a data set or loader that holds no image."""
+    return UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+
+
 def check_readable(data: Any, argument: str = "data") -> None:
     """Refuses ``data`` whose first sample :func:`first_sample` could not read (arrays or
     lists for tensors, batches that are no ``(images, labels)`` pair, a batch that does not
@@ -394,7 +399,7 @@ def check_readable(data: Any, argument: str = "data") -> None:
     samples decide is adapted without them (as :func:`check_tensors`); their form is judged
     later."""
     if next(_batches(data, argument, None), None) is None:
-        raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+        raise empty_data(argument)
 
 
 def check_batch(
@@ -534,14 +539,11 @@ def check_model(
         )
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or len(out) != 1:
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        # no batch axis out of images [1, H, W]: the network took an axis of theirs for it
-        flat = isinstance(out, torch.Tensor) and out.dim() == 1 and len(shape) == 3
-        unsqueezed = f" ({data}.unsqueeze(1))" if data == "x" else ""
-        lacks = (
-            f"; its images are {shape[1:]}, without a channel axis: images [B, C, H, W]{unsqueezed}"
-            if flat
-            else ""
-        )
+        lacks = ""
+        if isinstance(out, torch.Tensor) and out.dim() == 1 and len(shape) == 3:
+            # no batch axis out of images [1, H, W]: the network took an axis of theirs for it
+            lacks = f"; its images are {shape[1:]}, without a channel axis: images [B, C, H, W]"
+            lacks += f" ({data}.unsqueeze(1))" if data == "x" else ""
         raise UserError(
             f"{name} returns {got} for one image of {data} (shape {shape}){lacks}; accepted: "
             "logits [B, K] (a network of another library: [T, B, K], time first; one "
@@ -679,7 +681,7 @@ def check_evaluation(
                     shared |= hashes & test
             n += len(y)
         if n == 0:
-            raise UserError(f"{argument} is empty (0 images); accepted: {DATA}")
+            raise empty_data(argument)
     check_held_out(data, val_data, len(shared), n, len(test))
     if samples.image is not None and shape is not None and tuple(shape) != samples.image:
         _say_other_images(samples.dataset, samples.image, tuple(shape))
