@@ -296,6 +296,7 @@ def test_examples_on_a_full_disk_name_their_file_and_leave_no_part(small_disk: D
         "adv": torch.rand(64, 1, 8, 8),
         "labels": torch.zeros(64, dtype=torch.long),
         "preds": torch.zeros(64, dtype=torch.long),
+        "correct": torch.ones(64, dtype=torch.bool),
         "indices": torch.arange(64),
     }
     small_disk.fill()

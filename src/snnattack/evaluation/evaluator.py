@@ -384,6 +384,7 @@ class AttackEvaluator(L.LightningModule):
                         "adv": adv.detach().cpu(),
                         "labels": y.cpu(),
                         "preds": adv_pred.cpu(),
+                        "correct": correct.cpu(),  # the samples the row's ASR counts
                         "indices": first + torch.arange(len(y)),
                         # an event attack's figure marks the events it changed on the clean frames
                         **({"clean": x.detach().cpu()} if str(i) in self.budgets else {}),

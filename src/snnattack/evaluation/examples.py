@@ -38,9 +38,9 @@ from snnattack.records.files import write_atomic
 from snnattack.records.results import AttackRow
 from snnattack.settings import row_name
 
-# what a file says of the code and the row that made it, beside the row's attack (load: None
-# in a file written before them)
-MADE = ("row", "version", "git_commit")
+# keys added to the format after its first files (load: None in a file written before them):
+# the code and the row that made a file, and which samples the row's ASR counts
+LATER = ("row", "version", "git_commit", "correct")
 
 
 def save(
@@ -51,15 +51,16 @@ def save(
     git_commit: str | None,
 ) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
-    ``indices``) into ``folder`` atomically, with the row's name and the package ``version``
-    and ``git_commit`` of its job (its record's); returns the file name. A full disk or
-    read-only folder raises :class:`~snnattack.errors.WriteError` naming the file."""
+    ``correct``, ``indices``) into ``folder`` atomically, with the row's name and the package
+    ``version`` and ``git_commit`` of its job (its record's); returns the file name. A full
+    disk or read-only folder raises :class:`~snnattack.errors.WriteError` naming the file."""
     name = f"adv_{row.method}_{row.eps_255:g}_{row.box}.pt"  # e.g. adv_pgd_32_white.pt
     order = torch.cat([p["indices"] for p in parts]).argsort()
     data = {
         "adv_inputs": torch.cat([p["adv"] for p in parts])[order],
         "labels": torch.cat([p["labels"] for p in parts])[order],
         "preds": torch.cat([p["preds"] for p in parts])[order],
+        "correct": torch.cat([p["correct"] for p in parts])[order],
         "indices": torch.cat([p["indices"] for p in parts])[order],
         "save_type": "float",
         **{k: asdict(row)[k] for k in ("method", "box", "grad_mode", "eps", "eps_255")},
@@ -76,9 +77,9 @@ def save(
 def load(path: Path) -> dict[str, Any]:
     """A saved file's content (tensors on the CPU), read as tensors and plain values only:
     a file that would run code raises :class:`~snnattack.records.checkpoints.RefusedFile`.
-    The keys of :data:`MADE` are None in a file written before them."""
+    The keys of :data:`LATER` are None in a file written before them."""
     data = load_tensors(path)
     if isinstance(data, dict):
-        for key in MADE:
+        for key in LATER:
             data.setdefault(key, None)
     return data

@@ -234,11 +234,15 @@ def asr_vs_l0(jobs: list[Job], path: Path) -> Path | None:
 
 
 def example_of(saved: dict[str, Any]) -> int | None:
-    """The first sample whose example fooled the model and changed its frames, or None."""
+    """The first sample whose example fooled the model (classified right clean, wrong
+    adversarial) and changed its frames, or None. A file written before ``correct`` was saved
+    cannot tell a sample classified wrong already: there any changed sample classified wrong."""
     adv, clean = saved["adv_inputs"], saved.get("clean_inputs")
     if clean is None or adv.dim() != 5 or adv.shape[2] != 2:  # [n, T, polarity, H, W]
         return None
-    changed = (adv != clean).flatten(1).any(1) & (saved["preds"] != saved["labels"])
+    wrong = saved["preds"] != saved["labels"]
+    fooled = wrong if saved.get("correct") is None else wrong & saved["correct"]
+    changed = (adv != clean).flatten(1).any(1) & fooled
     hits = changed.nonzero()
     return int(hits[0]) if len(hits) else None
 

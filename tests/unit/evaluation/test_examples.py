@@ -61,6 +61,11 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
         assert torch.equal(preds, saved["preds"])
         accuracy = 100.0 * int((preds == saved["labels"]).sum()) / len(preds)
         assert accuracy == row.adv_acc  # evaluated again: the recorded number
+        with torch.no_grad():  # the samples the row's ASR counts: those classified right
+            assert torch.equal(saved["correct"], model(clean).argmax(1) == saved["labels"])
+        fooled = saved["correct"] & (preds != saved["labels"])
+        assert int(saved["correct"].sum()) == row.n_correct
+        assert 100.0 * int(fooled.sum()) / row.n_correct == pytest.approx(row.asr)
         (x, y), *_ = Attack.load(str(tmp_path / "job" / row.examples))
         assert torch.equal(x, saved["adv_inputs"][: len(x)]) and torch.equal(y, saved["labels"])
     key = record.models["target"]["key"]
@@ -77,9 +82,9 @@ def test_saved_examples_reload_and_give_the_recorded_adversarial_accuracy(
         ]
 
 
-def test_a_file_written_before_its_provenance_keys_loads_them_as_none(tmp_path: Path) -> None:
-    """Files saved before ``row``, ``version`` and ``git_commit`` were written read as files of
-    no known code, not as a KeyError in the reader."""
+def test_a_file_written_before_its_later_keys_loads_them_as_none(tmp_path: Path) -> None:
+    """Files saved before ``row``, ``version``, ``git_commit`` and ``correct`` were written read
+    as files of no known code and samples, not as a KeyError in the reader."""
     torch.save({"adv_inputs": torch.zeros(1, 2), "save_type": "float"}, tmp_path / "old.pt")
     saved = examples.load(tmp_path / "old.pt")
-    assert {k: saved[k] for k in examples.MADE} == dict.fromkeys(examples.MADE)
+    assert {k: saved[k] for k in examples.LATER} == dict.fromkeys(examples.LATER)

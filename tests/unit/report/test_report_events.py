@@ -129,8 +129,18 @@ def test_the_frames_figure_marks_the_inserted_and_deleted_events_of_a_fooled_sam
     adv[1, 0, 0, 1, 1] = 0.0  # sample 1: one ON event deleted at t 0 (row 1, column 1)
     adv[1, 1, 1, 2, 3] = 1.0  # and one OFF event inserted at t 1 (row 2, column 3)
     adv[2, 1, 0, 0, 0] = 1.0  # sample 2 is changed but not fooled
-    labels, preds = torch.tensor([4, 5, 6]), torch.tensor([4, 7, 6])
-    parts = [{"adv": adv, "labels": labels, "preds": preds, "indices": torch.arange(3)}]
+    adv[0, 1, 0, 3, 3] = 1.0  # sample 0 is changed and wrong, but was wrong before: not fooled
+    labels, preds = torch.tensor([4, 5, 6]), torch.tensor([3, 7, 6])
+    correct = torch.tensor([False, True, True])  # the target's class on the clean inputs
+    parts = [
+        {
+            "adv": adv,
+            "labels": labels,
+            "preds": preds,
+            "indices": torch.arange(3),
+            "correct": correct,
+        }
+    ]
     parts[0]["clean"] = clean
     row = AttackRow(
         method="sda", eps_255=0.0, box="white", grad_mode="stbp", asr=50.0, adv_acc=50, n_correct=2
