@@ -117,9 +117,13 @@ def event_budget_table(jobs: list[Job]) -> Table | None:
     worst = [c for c in found if c.name == WORST]
     several = len({c.job for c in worst}) > 1
     summary = "; ".join(
-        f"{f'job {c.job}, ' if several else ''}{c.box} box: the worst case fools "
-        f"{fmt(round(c.asr(float('inf')), 1))} % (≤ {fmt(grid[0])} "
-        f"event{'s' * (grid[0] != 1)}: {fmt(round(c.asr(grid[0]), 1))} %)"
+        f"{f'job {c.job}, ' if several else ''}{c.box} box: "
+        + (
+            f"the worst case fools {fmt(round(c.asr(float('inf')), 1))} % (≤ {fmt(grid[0])} "
+            f"event{'s' * (grid[0] != 1)}: {fmt(round(c.asr(grid[0]), 1))} %)"
+            if c.n_correct
+            else "no test sample classified right clean, none to fool"
+        )
         for c in worst
     )
     return Table("Event attacks: ASR against the L0 budget", columns, rows, note, summary=summary)

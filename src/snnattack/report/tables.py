@@ -105,7 +105,9 @@ def fmt_stat(
 
 
 def fmt(value: Any) -> str:
-    if value is None:
+    """A cell: "–" for a value none gave (None) or none defines (NaN, e.g. an ASR over no
+    clean-correct sample)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
         return f"{value:g}"

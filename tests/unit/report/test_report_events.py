@@ -5,6 +5,7 @@ each attack with the events it inserted and deleted marked."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,24 @@ def test_rows_copied_within_each_of_two_sweeps_are_shown_once_in_a_report_of_bot
         return len(table.rows)
 
     assert shown(tmp_path) == 2 * shown(tmp_path / "a") == 6
+
+
+def test_a_job_that_classified_no_sample_right_reports_dashes_not_nan(tmp_path: Path) -> None:
+    """No clean-correct sample leaves every ASR undefined: "–" as Table 2 has it, and the
+    finding says why, not "nan %"."""
+    event_job(tmp_path / "job")
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    record["clean_acc"] = 0.0
+    for r in record["results"]:
+        r.update(n_correct=0, asr=float("nan"), adv_acc=0.0)
+        r["l0_hist"] = None if r["l0_hist"] is None else {}
+    retime = _row("retime", "stbp", float("nan"), {}, retiming={"moved_hist": {}, "delay_hist": {}})
+    record["results"].append({**retime, "n_correct": 0, "adv_acc": 0.0})
+    record["event_worst_case"]["white"].update(n_correct=0, asr=float("nan"), l0_hist={})
+    (tmp_path / "job" / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "job")
+    (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+    assert table.summary == "white box: no test sample classified right clean, none to fool"
+    assert {row[-1] for row in table.rows} == {"–"}
+    markdown = (tmp_path / "job" / "report.md").read_text()
+    assert "Retiming" in markdown and not re.search(r"\bnan\b", markdown, re.IGNORECASE)
