@@ -26,6 +26,7 @@ from snnattack.report import figures
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
+    cell,
     extra_keys,
     load_jobs,
     paper_block,
@@ -223,7 +224,7 @@ def write_report(folder: Path) -> Report:
     table = io.StringIO(newline="")
     writer = csv.DictWriter(table, fieldnames=report.columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(report.rows)
+    writer.writerows({k: cell(v) for k, v in r.items()} for r in report.rows)
     files = {kind: folder / name for kind, name in _FILES.items()}
     write_atomic(files["csv"], table.getvalue().encode())
     write_atomic(files["md"], markdown(report))

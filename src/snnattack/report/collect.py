@@ -353,6 +353,12 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
+def cell(value: Any) -> Any:
+    """A value as results.csv and the report's W&B table hold it: a nested one (``l0_hist``,
+    ``tuned``, a swept list) as JSON text, as metrics.json writes it."""
+    return json.dumps(value) if isinstance(value, dict | list | tuple) else value
+
+
 def paper_block(jobs: list[Job]) -> dict[str, Any]:
     """The experiment file's ``paper:`` numbers (the first job that states them)."""
     return next((paper for job in jobs if (paper := job.config.get("paper"))), {})

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import user_tags
 from snnattack.report import Report, write_report
+from snnattack.report.collect import cell
 from snnattack.runtime.lifecycle import refused_launch
 
 
@@ -83,6 +84,8 @@ def _why(err: Exception) -> str:
 
 
 def _cell(value: Any) -> Any:
+    """A results.csv cell (:func:`~snnattack.report.collect.cell`) of a type W&B tables take."""
+    value = cell(value)
     return value if isinstance(value, int | float | str | bool) or value is None else str(value)
 
 

@@ -4,6 +4,7 @@ each attack with the events it inserted and deleted marked."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -91,6 +92,10 @@ def test_the_table_gives_asr_at_each_budget_and_the_worst_case_over_the_event_at
     assert "event_examples" not in kept  # no saved examples
     markdown = (tmp_path / "job" / "report.md").read_text()
     assert "## Event attacks: ASR against the L0 budget" in markdown
+    with open(tmp_path / "job" / "results.csv") as f:  # nested fields as metrics.json has them
+        hists = [row["l0_hist"] for row in csv.DictReader(f)]
+    assert [json.loads(h) for h in hists[:2]] == [{"2": 3, "5": 2}, {"1": 1, "8": 4}]
+    assert hists[2] == ""  # the L-infinity row has none
 
 
 def test_no_event_parts_without_event_rows(tmp_path: Path) -> None:
