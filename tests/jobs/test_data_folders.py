@@ -27,9 +27,8 @@ def stray_bin(data: Path) -> None:
     (data / "NMNIST" / "Train" / "00001.bin").write_bytes(b"")
 
 
-def one_training_recording(data: Path) -> None:
-    for recording in sorted((data / "NMNIST" / "Train").rglob("*.bin"))[1:]:
-        recording.unlink()
+def lost_digit_folder(data: Path) -> None:
+    shutil.rmtree(data / "NMNIST" / "Train" / "7")
 
 
 def foreign_folder(data: Path) -> None:
@@ -42,8 +41,7 @@ CASES = [
     ("nmnist", lambda data: shutil.rmtree(data / "NMNIST"), "no NMNIST recordings (*.bin) under"),
     ("nmnist", no_test_split, "no NMNIST recordings (*.bin) under {data}/NMNIST/Test "),
     ("nmnist", stray_bin, "{data}/NMNIST/Train/00001.bin is a .bin file that NMNIST does not"),
-    # counted from the file names: found while training, it left the store's lock file behind
-    ("nmnist", one_training_recording, "only 1 training recordings under {data}/NMNIST: too few"),
+    ("nmnist", lost_digit_folder, "{data}/NMNIST/Train has no recordings of the classes 7; "),
     ("dvs_gesture", foreign_folder, "{data}/DVSGesture/ibmGestureTrain/notes is a folder that"),
     ("cifar10_dvs", None, "no CIFAR10-DVS data at {data}/CIFAR10DVS "),  # no folder at all
 ]
@@ -75,6 +73,23 @@ def test_a_bad_data_folder_is_one_line_before_anything_is_written(
     )
     refused_untouched(done, tmp_path, f"error: {message.format(data=data)}")
     assert not list(data.glob("*_frames_*"))  # nothing cached either
+
+
+def test_too_few_training_recordings_are_one_line_before_anything_is_written(
+    cli: Callable, tmp_path: Path
+) -> None:
+    """Counted from the file names: found while training, it left the store's lock behind."""
+    data = tmp_path / "data"
+    write_nmnist(data, per_class=1, n_events=20)
+    done = cli(
+        "dataset=nmnist",
+        "model=vgg5",
+        f"dataset.params.root={data}",
+        "dataset.params.val_size=59000",  # 10 recordings: 10 of them held out for validation
+        f"store.dir={tmp_path / 'models'}",
+        f"hydra.run.dir={tmp_path / 'out'}",
+    )
+    refused_untouched(done, tmp_path, f"error: only 10 training recordings under {data}/NMNIST")
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,7 @@ class TooShort(ValueError):
 
     def __init__(self, events: int, span: int, frames: int, index: int = 0) -> None:
         super().__init__(
-            f"its {events} event{'s' if events != 1 else ''} span {span} µs, fewer than "
+            f"its {events} {'events span' if events != 1 else 'event spans'} {span} µs, fewer than "
             f"dataset.params.frames={frames}, so its bins of equal duration "
             f"(dataset.params.split_by=time) are 0 µs long and hold none"
         )

@@ -55,7 +55,8 @@ class RecordedEvents(FramedRecordings):
 
     splits: tuple[str, str]  # the training and test folders below <root>/<dataset name>/
     suffix: str
-    layout: str  # the regular expression of a recording's path below its split folder
+    layout: str  # the regular expression of a recording's path below its split folder, the
+    # label a group of it named `label`
     folders: str | None  # that of a folder below a split folder, where tonic parses their names
     accepted: str  # the layout below a split folder, in words
     full_train: int  # recordings of the complete training split
@@ -96,8 +97,9 @@ class RecordedEvents(FramedRecordings):
         """The dataset's folder after checking that both splits hold recordings, each where
         tonic reads its label from (``layout``), and no folder that tonic would misread
         (``folders``): a foreign file or folder is refused naming it, never skipped, since
-        tonic would fail on it or give it a wrong label; and that the training split holds
-        enough recordings for its validation split (:meth:`val_count`)."""
+        tonic would fail on it or give it a wrong label; that each split holds every class (a
+        lost class folder would bias the test numbers or leave a class untaught); and that the
+        training split holds enough recordings for its validation split (:meth:`val_count`)."""
         location = Path(self.root).expanduser() / self.dataset.__name__
         for split in self.splits:
             folder = location / split
@@ -108,19 +110,30 @@ class RecordedEvents(FramedRecordings):
                     f"extract {self.dataset.train_filename}, {self.dataset.test_filename} into "
                     f"{location} so that it holds {' and '.join(self.splits)} (docs/datasets.md)"
                 )
+            labels = set()
             for path in sorted(folder.rglob("*")):
                 relative = path.relative_to(folder).as_posix()
+                recording = re.fullmatch(self.layout, relative)
                 if self.folders and path.is_dir() and not re.fullmatch(self.folders, relative):
                     found = "a folder"
-                elif path.suffix == self.suffix and not re.fullmatch(self.layout, relative):
+                elif path.suffix == self.suffix and not recording:
                     found = f"a {self.suffix} file"
                 else:
-                    if path.suffix == self.suffix:
+                    if recording:
                         check_size(path, self.expected, self.event_bytes)
+                        labels.add(int(recording["label"]))
                     continue
                 raise DataError(
                     f"{path} is {found} that {self.dataset.__name__} does not have; accepted: "
                     f"{folder}/{self.accepted} only: move or delete it"
+                )
+            missing = sorted(set(range(self.FACTS["num_classes"])) - labels)
+            if missing:
+                raise DataError(
+                    f"{folder} has no recordings of the classes {', '.join(map(str, missing))}; "
+                    f"expected {folder}/{self.accepted} for every class: extract "
+                    f"{self.dataset.train_filename}, {self.dataset.test_filename} again "
+                    f"(docs/datasets.md)"
                 )
         self.val_count(len(list((location / self.splits[0]).rglob(f"*{self.suffix}"))), location)
         return location
@@ -158,7 +171,7 @@ class NMNISTDataModule(RecordedEvents):
     FACTS = MappingProxyType({"num_classes": 10, "in_channels": 2})
     splits = ("Train", "Test")
     suffix = ".bin"
-    layout = r"[0-9]/[^/]+\.bin"
+    layout = r"(?P<label>[0-9])/[^/]+\.bin"
     folders = None  # tonic reads the .bin files only, labelled by their folder's last character
     accepted = "<digit>/*.bin"
     full_train = 60_000
@@ -174,7 +187,7 @@ class DVSGestureDataModule(RecordedEvents):
     FACTS = MappingProxyType({"num_classes": 11, "in_channels": 2})
     splits = ("ibmGestureTrain", "ibmGestureTest")
     suffix = ".npy"
-    layout = r"user[0-9]+_[^/]+/(10|[0-9])\.npy"
+    layout = r"user[0-9]+_[^/]+/(?P<label>10|[0-9])\.npy"
     folders = r"user[0-9]+_[^/]+"  # tonic parses every folder's name as user<NN>_<lighting>
     accepted = "user<NN>_<lighting>/<label 0 to 10>.npy"
     full_train = 1_077
