@@ -23,6 +23,7 @@ from snnattack.records.checkpoints import (
     require_whole,
 )
 from snnattack.training.parse import model_settings
+from snnattack.training.store_key import store_key
 from snnattack.training.trained import load_from_file
 
 # The reference code's module names (putshua/SNN_attack_RGA, models/VGG.py and ResNet.py)
@@ -267,6 +268,35 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
         f"checkpoint={model_file} was trained as train.kind=stbp (its record's spec.train), but "
         "the config attacks it as train.kind=ann; accepted: train.kind=stbp, the file's"
     )
+    # another adversary than the file's: its rows and table would name a training it never had
+    with pytest.raises(CheckpointError) as err:
+        fgsm = model_settings(compose(*quick, "train.adversary.method=fgsm"))
+        load_from_file(fgsm, str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained without an adversary (its record's spec.train), "
+        "but the config says train.adversary.method=fgsm; accepted: "
+        "train.adversary.method=null, the file's"
+    )
+    pgd = ["train.adversary.method=pgd", "train.adversary.eps=4", "train.adversary.steps=3"]
+    payload = torch.load(model_file, weights_only=True)  # the record of a PGD-trained model
+    trained = store_key(model_settings(compose(*quick, *pgd)), 0)["train"]["adversary"]
+    payload["record"]["spec"]["train"]["adversary"] = trained
+    torch.save(payload, tmp_path / "pgd.pt")
+    for given, said in (
+        (["train.adversary.method=fgsm"], "train.adversary.method=fgsm"),
+        ([*pgd, "train.adversary.eps=8"], "train.adversary.eps=8"),
+    ):
+        with pytest.raises(CheckpointError) as err:
+            load_from_file(model_settings(compose(*quick, *given)), str(tmp_path / "pgd.pt"))
+        assert str(err.value).startswith(
+            f"checkpoint={tmp_path / 'pgd.pt'} was trained with train.adversary.method=pgd"
+        ) and f"but the config says {said}; accepted: " in str(err.value)
+    assert str(err.value).endswith(  # the setting it differs in
+        "accepted: train.adversary.eps=4, the file's, or train.adversary.method=null (its "
+        "record names its adversary)"
+    )
+    load_from_file(model_settings(compose(*quick)), str(tmp_path / "pgd.pt"))  # the record's
+    load_from_file(model_settings(compose(*quick, *pgd)), str(tmp_path / "pgd.pt"))  # as trained
     # tested on another split of its dataset: the test split may hold its training images
     with pytest.raises(CheckpointError) as err:
         load_from_file(

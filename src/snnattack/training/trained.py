@@ -12,6 +12,7 @@ from pathlib import Path
 import lightning as L
 from torch import nn
 
+from snnattack.config.compose import hydra_value
 from snnattack.data import DATAMODULES
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import check_external, external_model, factory_network, is_external
@@ -23,6 +24,7 @@ from snnattack.settings import JobSettings, ModelSettings, TrackingSettings, tha
 from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
+from snnattack.training.adversaries.recipe import adversary_spec
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.store_key import store_key
 
@@ -123,6 +125,8 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
             f"{where} was trained as train.kind={kind} (its record's spec.train), but the "
             f"config attacks it as train.kind={ours}; accepted: {accepted}"
         )
+    if own_file and "train" in spec:
+        _check_adversary(spec["train"].get("adversary"), tree, where)
     trained = spec.get("neuron") or {}
     differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
     if differ:
@@ -138,6 +142,34 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
             f"config runs it with {', '.join(ours)}; accepted: {accepted}"
         )
     _check_test_split(spec, tree, where)
+
+
+def _check_adversary(theirs: dict | None, tree: Mapping, where: str) -> None:
+    """Refuses a config that sets an adversary (``train.adversary.method``) other than the one
+    the file's record says it was trained with, or settings of it the record differs in: its
+    rows and tables would name a training the model never had. Without a method set, the
+    file's record names its adversary."""
+    ours = adversary_spec(tree["train"]["adversary"], STRATEGIES[tree["train"]["kind"]].trains_at_T)
+    if ours is None or ours == theirs:
+        return
+    record = "train.adversary.method=null (its record names its adversary)"
+    if theirs is None:
+        trained, accepted = "without an adversary", "train.adversary.method=null, the file's"
+        said = [f"method={ours['method']}"]
+    elif ours["method"] != theirs["method"]:
+        trained = f"with train.adversary.method={theirs['method']}"
+        said = [f"method={ours['method']}"]
+        accepted = f"{record}, or train.adversary.method={theirs['method']} as the file was trained"
+    else:
+        differ = [k for k in {**theirs, **ours} if ours.get(k) != theirs.get(k)]
+        said = [f"{k}={hydra_value(ours.get(k))}" for k in differ]
+        named = [f"train.adversary.{k}={hydra_value(theirs.get(k))}" for k in differ]
+        trained = f"with train.adversary.method={theirs['method']}, {', '.join(named)}"
+        accepted = f"{' '.join(named)}, the file's, or {record}"
+    raise CheckpointError(
+        f"{where} was trained {trained} (its record's spec.train), but the config says "
+        f"{', '.join(f'train.adversary.{n}' for n in said)}; accepted: {accepted}"
+    )
 
 
 def _check_test_split(spec: dict, tree: Mapping, where: str) -> None:
