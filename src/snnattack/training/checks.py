@@ -214,12 +214,15 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     if adversary["method"] is None:
         return without_adversary(adversary)
     ramp = adversary["ramp_epochs"] or 0
-    # the epochs the adversary trains: a kind that fine-tunes (hybrid) crafts in its fine-tuning
-    # only (train.hybrid.epochs), from a standard model trained over train.epochs
+    # the epochs the adversary trains: the trainer's (trainer.max_epochs, train.epochs unless
+    # set); a kind that fine-tunes (hybrid) crafts in its fine-tuning only (train.hybrid.epochs),
+    # from a standard model trained over train.epochs
     tuning = STRATEGIES[train["kind"]].fine_tuning(train)
     key, epochs = "train.epochs", train["epochs"]
     if tuning is not None:
         key, epochs = f"train.{train['kind']}.epochs", tuning["epochs"]
+    elif resolved["trainer"]["max_epochs"] != epochs:
+        key, epochs = "trainer.max_epochs", resolved["trainer"]["max_epochs"]
     if ramp > epochs:
         out.append(
             f"train.adversary.ramp_epochs={ramp} > {key}={epochs}: the training never reaches "

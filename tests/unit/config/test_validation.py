@@ -996,6 +996,13 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.adversary.ramp_epochs=3 > train.epochs=2: the training never reaches its full "
             "eps (its last epoch at 67% of it), though the model's record names the full eps",
         ),
+        (  # the epochs trained are the trainer's: the note compared with train.epochs only
+            "train.adversary.method=fgsm train.adversary.ramp_epochs=2 train.epochs=2 "
+            "trainer.max_epochs=1",
+            "train.adversary.ramp_epochs=2 > trainer.max_epochs=1: the training never reaches "
+            "its full eps (its last epoch at 50% of it), though the model's record names the "
+            "full eps",
+        ),
         (  # SNN-RAT's regulariser without an adversary: the standard model, stored as such
             "train.adversary.reg=0.004",
             "train.adversary.reg=0.004 is read by adversarial training only: "
