@@ -229,6 +229,12 @@ def mode_name(mode: str) -> str:
     return spec.title if spec else str(mode)
 
 
+def radius(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row``'s ``eps_255`` as a table states it: none for an attack on events (a row that
+    keeps its successes per L0, ``l0_hist``), which has no L∞ radius (recorded at eps 0)."""
+    return {"eps_255": None if row.get("l0_hist") is not None else row.get("eps_255")}
+
+
 def constant_keys(
     keys: Sequence[str], settings: Iterable[tuple], keep: Sequence[str] = ()
 ) -> tuple[list[str], str]:
@@ -238,7 +244,8 @@ def constant_keys(
     constant = [
         k for i, k in enumerate(keys) if k not in keep and len({fmt(s[i]) for s in settings}) == 1
     ]
-    text = ", ".join(f"{SHORT.get(k, k)} = {fmt(settings[0][keys.index(k)])}" for k in constant)
+    stated = [k for k in constant if settings[0][keys.index(k)] is not None]  # "–" states none
+    text = ", ".join(f"{SHORT.get(k, k)} = {fmt(settings[0][keys.index(k)])}" for k in stated)
     return constant, text
 
 
@@ -369,7 +376,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     """
     if not rows:
         return None
-    rows = [{**r, "time_extension": r.get("time_extension") or 1} for r in rows]
+    rows = [{**r, "time_extension": r.get("time_extension") or 1, **radius(r)} for r in rows]
     te = ["time_extension"] if any(r["time_extension"] != 1 for r in rows) else []
     keys = [*SETTING, *extra, *te, "method", "eps_255"]
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)

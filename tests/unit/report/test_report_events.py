@@ -312,3 +312,22 @@ def test_a_job_that_classified_no_sample_right_reports_dashes_not_nan(tmp_path: 
     assert {row[-1] for row in table.rows} == {"–"}
     markdown = (tmp_path / "job" / "report.md").read_text()
     assert "Retiming" in markdown and not re.search(r"\bnan\b", markdown, re.IGNORECASE)
+
+
+def test_table2_gives_an_event_attack_no_radius(tmp_path: Path) -> None:
+    """Its rows are recorded at eps 0: Table 2 gave 'ε (/255) = 0' as a setting of an event
+    job, and 0 beside an L-infinity row's radius; an attack without one has '–'."""
+    event_job(tmp_path / "mixed")
+    (table,) = [t for t in write_report(tmp_path / "mixed").tables if t.key == "table2"]
+    eps = table.columns.index("ε (/255)")
+    assert [(row[0], row[eps]) for row in table.rows] == [
+        ("sda", "–"),
+        ("spike_grad", "–"),
+        ("pgd", "16"),
+    ]
+    record = json.loads((tmp_path / "mixed" / "metrics.json").read_text())
+    record["results"] = record["results"][:2]  # the event attacks only
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path / "events").tables if t.key == "table2"]
+    assert "ε" not in table.settings and "ε (/255)" not in table.columns
