@@ -87,6 +87,16 @@ def check_layout(root: str | Path) -> Path:
             f"and extract it and its ten class zips so that the recordings lie at "
             f"{location}/<class>/*.aedat4 for the classes {', '.join(CIFAR10DVS.classes)}"
         )
+    for path in sorted(location.rglob("*.aedat4")):  # first: a renamed class folder is named
+        if path.parent.parent != location or path.parent.name not in CIFAR10DVS.classes:
+            raise DataError(
+                f"{path} lies outside the class folders {location}/<class>/; tonic labels a "
+                "recording by the name of its folder: move or delete it; accepted: <class> one "
+                f"of {', '.join(CIFAR10DVS.classes)}"
+            )
+        check_size(path, EXPECTED)
+        if path.is_file():  # tonic lists files only
+            check_header(path)
     missing = [c for c in CIFAR10DVS.classes if not any((location / c).glob("*.aedat4"))]
     if missing:
         raise DataError(
@@ -94,15 +104,6 @@ def check_layout(root: str | Path) -> Path:
             f"expected {location}/<class>/*.aedat4 (extract each class zip, e.g. airplane.zip, "
             f"inside {location})"
         )
-    for path in location.rglob("*.aedat4"):
-        if path.parent.parent != location or path.parent.name not in CIFAR10DVS.classes:
-            raise DataError(
-                f"{path} lies outside the class folders {location}/<class>/; tonic labels a "
-                "recording by the name of its folder: move or delete it"
-            )
-        check_size(path, EXPECTED)
-        if path.is_file():  # tonic lists files only
-            check_header(path)
     return location
 
 

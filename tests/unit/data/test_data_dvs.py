@@ -306,6 +306,16 @@ def test_missing_root_or_class_folders_raise_data_error(tmp_path: Path, root: Pa
     stray = (folder / "cat" / "cifar10_cat_0.aedat4").rename(folder / "x.aedat4")
     with pytest.raises(DataError, match=f"{stray} lies outside the class folders"):
         datamodule(root)
+    stray.unlink()
+    (folder / "airplane").rename(folder / "airplanes")  # a class folder renamed: named as such
+    with pytest.raises(DataError) as refused:
+        datamodule(root)
+    assert str(refused.value).startswith(
+        f"{folder / 'airplanes'}/cifar10_airplane_0.aedat4 lies outside the class folders "
+    ) and str(refused.value).endswith(
+        "accepted: <class> one of airplane, automobile, bird, cat, deer, dog, frog, horse, "
+        "ship, truck"
+    )
 
 
 def test_too_few_recordings_for_the_splits_are_refused_by_the_file_check(root: Path) -> None:
