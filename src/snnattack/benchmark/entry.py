@@ -270,12 +270,13 @@ def fractions(values: list[float]) -> bool:
 
 def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
     """Refuses, in one UserError line naming ``argument``, reported numbers that are not
-    percentages by name, or that look like fractions, or a name that reads as ``clean``, as
-    one of ``rows`` (the protocol's, listed; None: any) or as any row a protocol makes, written
-    otherwise (``Clean``, ``pgd_10``, ``MI-FGSM``): it would count as another attack's robust
-    accuracy. Matched against every row a protocol makes, as an entry's names are when it is
-    written and read, a name a job took as it started keeps its entry once it ran. Another
-    attack of the paper keeps its own name (``pgd20``, ``autoattack``)."""
+    percentages by name, or that look like fractions, or a name that reads as ``clean``
+    (``clean_acc``, ``natural``), as one of ``rows`` (the protocol's, listed; None: any) or as
+    any row a protocol makes, written otherwise (``Clean``, ``pgd_10``, ``MI-FGSM``): it would
+    count as another attack's robust accuracy. Matched against every row a protocol makes, as
+    an entry's names are when it is written and read, a name a job took as it started keeps its
+    entry once it ran. Another attack of the paper keeps its own name (``pgd20``,
+    ``autoattack``)."""
     if reported is None:
         return
     if not _percents(reported):
@@ -287,6 +288,7 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
     known = (*accepted, *sorted(rows_made() - set(accepted)))  # the protocol's first
     for key in reported:
         meant = [name for name in known if _plain(name) == _plain(key) != key]
+        meant = ["clean"] if key != "clean" and _CLEAN.fullmatch(_plain(key)) else meant
         if key not in known and meant:
             raise UserError(
                 f"{argument} names {_key(key)}, which reads as {meant[0]}; accepted: "
@@ -298,6 +300,10 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
             f"{argument}={reprlib.repr(reported)} looks like fractions; accepted: percentages in "
             "[0, 100] (90.7 for 90.7 %)"
         )
+
+
+_CLEAN = re.compile(r"(clean|natural|nat)(acc|accuracy)?|acc|accuracy")
+"""A plain name that means the clean accuracy (``clean_acc``, ``Clean Acc.``, ``natural``)."""
 
 
 def _plain(name: str) -> str:

@@ -19,7 +19,16 @@ from snnattack.errors import UserError
 ROWS = "clean, fgsm, rfgsm, pgd, pgd10, pgd40, bim, apgd, apgd_dlr, ensemble, fgsm/transfer"
 
 
-@pytest.mark.parametrize("key,meant", [("Clean", "clean"), ("pgd_10", "pgd10")])
+@pytest.mark.parametrize(
+    "key,meant",
+    [
+        ("Clean", "clean"),
+        ("pgd_10", "pgd10"),
+        ("clean_acc", "clean"),  # the clean accuracy by another name: shown as a robust number
+        ("Clean-Acc", "clean"),
+        ("natural", "clean"),
+    ],
+)
 def test_a_reported_name_of_no_row_is_refused_before_any_work(key: str, meant: str) -> None:
     with pytest.raises(UserError) as err:
         snnattack.benchmark.evaluate(
