@@ -3,6 +3,9 @@ shuffle modes, and paper rows without a run of ours listed as "not run"."""
 
 from __future__ import annotations
 
+from harness import ROOT
+from omegaconf import OmegaConf
+
 from snnattack.records.results import JobRecord
 from snnattack.report.collect import Job
 from snnattack.report.tables import table1, table2
@@ -185,3 +188,19 @@ def test_table1_of_records_without_a_shuffled_accuracy_has_no_summary_and_does_n
     table = table1([job], [])
     assert table.summary == ""
     assert project(table, ["shuffled", "Δ"]) == [["–", "–"]]
+
+
+def test_the_eps_sweeps_paper_rows_follow_only_our_rows_at_the_papers_eps() -> None:
+    """digits_eps sweeps ε; the paper reports ε = 8/255 alone: its row stands beside our
+    ε = 8 row, not beside every ε as if the paper had measured each."""
+    paper = OmegaConf.to_container(OmegaConf.load(ROOT / "experiments/digits_eps.yaml").paper)
+    rows = [
+        {**row(mode, 80.0, None), "eps_255": e} for e in (8.0, 16.0) for mode in ("stbp", "rga")
+    ]
+    table = table2(rows, [], paper["table2"])
+    assert project(table, ["ε (/255)", "method", "seeds"]) == [
+        ["8", "fgsm", "1"],
+        ["8", "fgsm (paper)", ""],
+        ["16", "fgsm", "1"],
+        ["8", "pgd (paper)", "not run"],
+    ]
