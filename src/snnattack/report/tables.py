@@ -672,7 +672,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
     """The gradient-mode parameters chosen on validation data (``attack.tune``): per row, and
     per tuned ensemble component, each once (a row copied from another job of the report
     under the job that computed it). None when nothing was tuned."""
-    rows, copied = [], copied_here(jobs)
+    rows, copied, grids = [], copied_here(jobs), {}
     for job in jobs:
         for r in map(asdict, job.record.results):
             if copied(r["reused_from"], job):
@@ -681,6 +681,7 @@ def tuning_table(jobs: list[Job]) -> Table | None:
             if t := r.get("tuned"):
                 scored = [f"{t['val_asr']:.2f}", str(t["val_n"])]
                 rows.append([*where, r["grad_mode"], r["method"], _chosen(t["params"]), *scored])
+                grids[_grid(job, r["grad_mode"])] = None
             for c in r.get("components") or []:
                 t = c.get("tuned")
                 if isinstance(t, dict):
@@ -690,17 +691,35 @@ def tuning_table(jobs: list[Job]) -> Table | None:
                 else:
                     continue
                 rows.append([*where, c["grad_mode"], f"ensemble: {c['name']}", chosen, *scored])
+                grids[_grid(job, c["grad_mode"])] = None
     if not rows:
         return None
+    searched = "; ".join(filter(None, grids))
     return Table(
         "Tuned gradient-mode parameters",
         ["job", "box", "ε (/255)", "mode", "method", "chosen", "val ASR %", "val n"],
         rows,
-        "Chosen per row by the highest ASR on validation images (never test); "
-        "HART's γ on its authors' grid 0.10..2.45; none (all tied): every point scored alike, "
-        "the configured parameters kept.",
+        "Chosen per row by the highest ASR on validation images (never test)"
+        + (f", on the grids of attack.tune.grids: {searched}" if searched else "")
+        + "; none (all tied): every point scored alike, the configured parameters kept.",
         key="tuning",
     )
+
+
+def _grid(job: Job, mode: str) -> str:
+    """The grid ``job`` tuned ``mode`` on, as its config gives it (``hart: gamma 0.1..2.45 step
+    0.05``); empty where its record holds none (a record before grids were configurable)."""
+    axes = (((job.record.config.get("attack") or {}).get("tune") or {}).get("grids") or {}).get(
+        mode
+    )
+    shown = [
+        f"{key} {fmt(spec['start'])}..{fmt(spec['stop'])} step {fmt(spec['step'])}"
+        if isinstance(spec, dict)
+        else f"{key} {', '.join(map(fmt, spec))}"
+        for key, spec in (axes or {}).items()
+        if spec is not None
+    ]
+    return f"{mode}: {' × '.join(shown)}" if shown else ""
 
 
 def _chosen(params: dict[str, Any] | None) -> str:

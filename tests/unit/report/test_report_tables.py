@@ -666,6 +666,13 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     single.update(tuned=tuned)
     tied = {"params": None, "val_asr": 12.5, "val_n": 200}  # every point: its configured kept
     record["results"].append({**single, "method": "pgd", "box": "black", "tuned": tied})
+    record["config"]["attack"]["tune"] = {  # a grid of one's own, not the HART authors'
+        "grids": {
+            "hart": {"gamma": {"start": 0.2, "stop": 1.0, "step": 0.1}},
+            "rga": {"beta": [2.0, 4.0], "gamma": [0.0, 0.5]},
+            "stbp": {"width": [0.5], "alpha": None},  # a mode no row tuned: unsaid
+        }
+    }
     record["results"].append(
         {
             **single,
@@ -697,6 +704,9 @@ def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
         ["0", "white", "48", "rga", "ensemble: apgd/rga", "none (all tied)", "0.00", "200"],
         ["0", "white", "48", "hart", "ensemble: apgd_dlr/hart", "gamma=0.5", "–", "–"],
     ]
+    assert "on the grids of attack.tune.grids: hart: gamma 0.2..1 step 0.1; rga: beta 2, 4 × " in (
+        tables["tuning"].note
+    )
 
 
 def test_one_modes_finding_gives_the_range_of_the_tables_cells_not_of_single_seeds(
