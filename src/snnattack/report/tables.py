@@ -821,8 +821,8 @@ def _cost_sentence(measured: list[Job]) -> str:
         times = [t for t, _ in ratios[mode]]
         memory = [m for _, m in ratios[mode] if math.isfinite(m)]
         what = "the forward pass" if mode == "forward" else f"the {mode_name(mode)} step"
-        also = f" and {_span(memory)} its peak memory" if memory else ""
-        parts.append(f"{what} {_span(times)} its time{also}")
+        also = f" and uses {_span(memory)} its peak memory" if memory else ""
+        parts.append(f"{what} takes {_span(times)} its time{also}")
     if not parts:
         return ""
     targets = [(j, j.record.models.get("target") or {}) for j in measured]

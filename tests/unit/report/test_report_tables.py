@@ -748,9 +748,9 @@ def test_the_cost_sentence_counts_the_models_measured_not_the_jobs(tmp_path: Pat
         )  # fmt: skip
     table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
     assert table.summary == (
-        "Against one STBP attack step, the forward pass 0.50× its time and 0.40× its peak "
-        "memory; the RGA step 0.60× its time and 0.80× its peak memory (2 model(s) measured by "
-        "4 jobs)."
+        "Against one STBP attack step, the forward pass takes 0.50× its time and uses 0.40× its "
+        "peak memory; the RGA step takes 0.60× its time and uses 0.80× its peak memory (2 "
+        "model(s) measured by 4 jobs)."
     )
 
 
@@ -770,7 +770,7 @@ def test_the_cost_sentence_gives_one_number_where_its_range_rounds_to_one(
             models=models,
         )  # fmt: skip
     table = next(t for t in write_report(tmp_path / "sweep").tables if t.key == "cost")
-    assert "the RGA step 0.93× its time and 0.80–0.90× its peak memory" in table.summary
+    assert "the RGA step takes 0.93× its time and uses 0.80–0.90× its peak memory" in table.summary
 
 
 def _neurons(*lams: float) -> dict:
