@@ -34,6 +34,7 @@ from snnattack.report.tables import (  # noqa: E402
     mode_order,
     per_seed,
     ranked,
+    setting_text,
 )
 
 DPI = 110
@@ -127,7 +128,7 @@ def _setting(key: str, value: Any) -> str:
     (:func:`eps_text`), any other as key=value."""
     if key == "grad_mode":
         return fmt(value)
-    return eps_text(value) if key == "eps_255" else f"{_label(key)}={fmt(value)}"
+    return eps_text(value) if key == "eps_255" else f"{_label(key)}={setting_text(key, value)}"
 
 
 def _order(setting: tuple) -> tuple:

@@ -31,6 +31,7 @@ SHORT = {
     "attack.params.beta": "β",
     "attack.params.gamma": "γ",
 }  # column names of well-known keys
+UNSET = {"encoding_levels": "analog"}  # what a key's null means, where it means a setting
 SPEC_NAMES = {"neuron.lambda": "λ"}  # how a store spec's well-known keys are named
 
 
@@ -112,6 +113,12 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def setting_text(key: str, value: Any) -> str:
+    """A setting's cell: its value, or what its null means (``encoding_levels``: analog
+    input, no quantisation), "–" where null means none given."""
+    return UNSET[key] if value is None and key in UNSET else fmt(value)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -244,8 +251,9 @@ def constant_keys(
     constant = [
         k for i, k in enumerate(keys) if k not in keep and len({fmt(s[i]) for s in settings}) == 1
     ]
-    stated = [k for k in constant if settings[0][keys.index(k)] is not None]  # "–" states none
-    text = ", ".join(f"{SHORT.get(k, k)} = {fmt(settings[0][keys.index(k)])}" for k in stated)
+    values = {k: settings[0][keys.index(k)] for k in constant}
+    stated = [k for k in constant if setting_text(k, values[k]) != "–"]  # "–" states none
+    text = ", ".join(f"{SHORT.get(k, k)} = {setting_text(k, values[k])}" for k in stated)
     return constant, text
 
 
@@ -400,7 +408,10 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         """A row of the paper's numbers, shown with the setting ``key`` where the paper's row
         states it ("–" where it does not: its number is not at our value), its differences
         to the first mode those of the modes ``compared``, "–" in the targeted columns."""
-        label = [fmt(key[i]) if keys[i] in ref or keys[i] == "method" else "–" for i in shown]
+        label = [
+            setting_text(keys[i], key[i]) if keys[i] in ref or keys[i] == "method" else "–"
+            for i in shown
+        ]
         label[shown.index(keys.index("method"))] += " (paper)"  # kept: never constant
         theirs = [fmt(ref.get("clean"))]
         for box, _ in boxes:
@@ -457,7 +468,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             robust = [mean_std(per_seed(cell[m], "adv_acc").values()) for m in modes]
             cells += [fmt_stat(stat, seeds=seeds) for stat in robust]
         n = _samples(r.get("n") for r in members)
-        out.append([*(fmt(key[i]) for i in shown), *cells, n, str(seeds)])
+        out.append([*(setting_text(keys[i], key[i]) for i in shown), *cells, n, str(seeds)])
         if ref is not None:
             out.append(paper_row(ref, key, ""))
     out += [paper_row(ref, key, "not run") for ref, key in zip(unrun, unrun_keys, strict=True)]
@@ -561,10 +572,11 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         if delta is not None:
             deltas.append(delta[0])
         accs = [fmt_stat(mean_std(s.get(f"{k}_acc") for _, s in members)) for k in measures]
-        cells = [*(fmt(key[i]) for i in shown), *accs, fmt_delta(delta), str(len(members))]
+        cells = [*(setting_text(keys[i], key[i]) for i in shown), *accs, fmt_delta(delta)]
+        cells.append(str(len(members)))
         made.append((refs[key] or {}, [*cells, _samples(s.get("n") for _, s in members)]))
     for ref, key in zip(unrun, unrun_keys, strict=True):
-        cells = [fmt(key[i]) if keys[i] in ref else "–" for i in shown]
+        cells = [setting_text(keys[i], key[i]) if keys[i] in ref else "–" for i in shown]
         made.append((ref, [*cells, "–", "–", "–", "not run", "–"]))
     out = [[*cells, *(fmt(ref.get(k)) for k in measures)] for ref, cells in made]
     heads = (SHORT.get(keys[i], keys[i]) for i in shown)

@@ -204,3 +204,12 @@ def test_the_eps_sweeps_paper_rows_follow_only_our_rows_at_the_papers_eps() -> N
         ["16", "fgsm", "1"],
         ["8", "pgd (paper)", "not run"],
     ]
+
+
+def test_an_unquantised_encoding_reads_analog_not_as_a_value_none_gave() -> None:
+    """``encoding_levels=null`` is analog input (ECCV 2020's unquantised rows): a cell and the
+    settings line say so, where "–" would read as a number missing."""
+    rows = [{**row("stbp", 80.0, None), "encoding_levels": lv} for lv in (None, 4)]
+    table = table2(rows, ["encoding_levels"], [])
+    assert project(table, ["encoding_levels", "seeds"]) == [["analog", "1"], ["4", "1"]]
+    assert "encoding_levels = analog" in table2(rows[:1], ["encoding_levels"], []).settings
