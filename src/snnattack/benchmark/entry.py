@@ -374,10 +374,20 @@ def _check(data: Any, fields: dict[str, Any], prefix: str, where: str | Path) ->
             continue
         test, accepted = rule
         if not test(data[key]):
+            field, value = f"{prefix}{key}", data[key]
+            bad = [(k, v) for k, v in _rows(value) if not (_text(k) and _percent(v))]
+            if bad:  # one row of a dict of percentages: named, not lost in a shortened dict
+                (name, value), accepted = bad[0], "a percentage in [0, 100] under a row's name"
+                field = f"{field}.{_key(name) if isinstance(name, str) else repr(name)}"
             raise UserError(
-                f"{where}: field {prefix}{key}={reprlib.repr(data[key])} is invalid; "
-                f"accepted: {accepted}"
+                f"{where}: field {field}={reprlib.repr(value)} is invalid; accepted: {accepted}"
             )
+
+
+def _rows(value: Any) -> list[tuple[Any, Any]]:
+    """The rows of a non-empty dict, none of anything else (a dict of percentages names its
+    bad row)."""
+    return list(value.items()) if isinstance(value, dict) else []
 
 
 def slug(name: str) -> str:

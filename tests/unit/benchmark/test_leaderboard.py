@@ -205,6 +205,14 @@ def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
         ),
         (lambda e: e["provenance"].update(date=None), "field provenance.date=None is invalid"),
         (lambda e: e.update(schema=1), "field schema=1 is invalid; accepted: 3, or 2 (read as"),
+        (  # the bad row named, where the shortened dict hid it
+            lambda e: e["robust_acc"].update({f"row{i}": 1.0 for i in range(9)}, row9=150),
+            "field robust_acc.row9=150 is invalid; accepted: a percentage in [0, 100] under a ",
+        ),
+        (
+            lambda e: e.update(reported={"clean": 90, "pgd": "45 %"}),
+            "field reported.pgd='45 %' is invalid; accepted: a percentage in [0, 100] under a ",
+        ),
     ],
 )
 def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(
