@@ -239,7 +239,7 @@ def test_a_job_whose_entry_cannot_be_made_exits_2_its_results_and_the_old_entry_
     path = folder.absolute() / "entry.json"
     assert [line for line in run.stderr.splitlines() if "error" in line] == [
         f"error: no benchmark entry: benchmark.name='STBP digits_net': {path} holds the entry "
-        f"of 'STBP digits_net' (weights params:{'0' * 16}), which this entry would replace; "
+        f"of 'STBP digits_net' (weights params:{'0' * 16}, T=4), which this entry would replace; "
         "accepted: another hydra.run.dir (for a sweep another hydra.sweep.dir), or "
         f"{path} removed to replace it"
     ]

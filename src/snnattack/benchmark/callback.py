@@ -213,7 +213,7 @@ def job_entry(cfg: DictConfig, folder: Path, started: Started) -> Path | None:
         record = read_record(metrics)
         entry = from_record(record, started.protocol_sha256, started.overrides)
         own = {"name": entry["model"]["name"], "weights": entry["provenance"]["weights"]}
-        replaced(folder, own, entry["model"]["name"])  # the weights known now
+        replaced(folder, {**own, "T": entry["model"]["T"]}, own["name"])  # the weights known now
         path = write_entry(entry, folder / "entry.json")
     except UserError as err:
         raise UserError(f"no benchmark entry: {err}") from None

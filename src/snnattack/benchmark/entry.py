@@ -398,8 +398,9 @@ def slug(name: str) -> str:
 def check_replaced(path: Path, own: dict[str, Any], argument: str, accepted: str) -> None:
     """Refuses, in one UserError line naming ``argument`` (``key=value``) and ``accepted``
     (where else the entry may go), to write over ``path`` anything but the entry of the same
-    model (``own``: its ``name`` and, once known, its ``weights`` hash): another model's entry
-    or a file that is not an entry would be lost; the same model's is the same result, rewritten."""
+    model run alike (``own``: its ``name`` and, once known, its ``weights`` hash and ``T``):
+    another model's entry, the same weights' at another T or a file that is not an entry would
+    be lost; the same model's is the same result, rewritten."""
     if not path.exists():
         return
     try:
@@ -407,10 +408,14 @@ def check_replaced(path: Path, own: dict[str, Any], argument: str, accepted: str
     except UserError:
         held = "a file that is not an entry"
     else:
-        found = {"name": old["model"]["name"], "weights": old["provenance"]["weights"]}
+        found = {
+            "name": old["model"]["name"],
+            "weights": old["provenance"]["weights"],
+            "T": old["model"]["T"],
+        }
         if all(found[k] == v for k, v in own.items()):
             return
-        held = f"the entry of {found['name']!r} (weights {found['weights']})"
+        held = f"the entry of {found['name']!r} (weights {found['weights']}, T={found['T']})"
     raise UserError(
         f"{argument}: {path} holds {held}, which this entry would replace; accepted: "
         f"{accepted}, or {path} removed to replace it"

@@ -191,7 +191,7 @@ def evaluate(
     refuse_unattackable(settings.attack, list(settings.specs), net)
     check_replaced(  # another model's entry there is kept: refused before any work
         destination,
-        {"name": name, "weights": about["weights"]},
+        {"name": name, "weights": about["weights"], "T": steps},
         f"path={str(path)!r}" if path is not None else f"name={name!r}",
         "another name= or path=",
     )

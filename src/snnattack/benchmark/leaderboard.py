@@ -8,7 +8,8 @@ without a rank, saying why: :func:`reasons`) when its masking checks fired, when
 with an older version of its protocol, with a protocol file other than the released one
 (:mod:`snnattack.benchmark.release`), with settings of the protocol overridden, on data of
 its own, when its rows, radii or number of test images are not its protocol file's (an entry
-edited by hand, or cut short), or when the same weights are ranked under the protocol already.
+edited by hand, or cut short), or when the same weights, run at the same T and input, are
+ranked under the protocol already.
 A folder without entries, an entry that does not match the schema, names an unknown protocol
 or a version that has no protocol file is refused with one line naming the folder or file. It
 writes ``leaderboard.md`` and ``leaderboard.html`` (one static page, offline, sortable and
@@ -142,7 +143,7 @@ def board(
 ) -> list[Row]:
     """The rows of the leaderboard of :func:`entries`: by protocol (name order), ranked ones
     by worst case (highest first; ties by name), then the ones ranked apart. Entries of the
-    same weights and protocol file are ranked once: the one of the lowest worst case."""
+    same weights, T, input and protocol file are ranked once: the one of the lowest worst case."""
     versions = available(protocols)
     hashes = recorded(protocols)
     rows = []
@@ -168,20 +169,28 @@ def board(
     return ranked
 
 
+def _run_alike(row: Row) -> tuple:
+    """What makes two entries one model's result: its weights, run at the same T and input
+    (encoding, levels), on the same protocol file. The same weights at another T are another
+    model as deployed: ranked on their own."""
+    model = row.entry["model"]
+    settings = (model["T"], model.get("encoding"), model.get("levels"))
+    return (row.entry["provenance"]["weights"], *settings, row.protocol)
+
+
 def duplicates(rows: list[Row]) -> list[Row]:
-    """``rows`` (ranked ones first, by worst case) with every ranked entry of the same weights
-    and protocol file as a later one (a lower worst case) marked apart: ranked once, at its
+    """``rows`` (ranked ones first, by worst case) with every ranked entry of the same weights,
+    T, input and protocol file as a later one (a lower worst case) marked apart: ranked once, at its
     lowest. An entry without a weights hash has no duplicate."""
-    lowest: dict[tuple[str, str], Row] = {}
+    lowest: dict[tuple, Row] = {}
     for row in rows:
-        weights = row.entry["provenance"]["weights"]
-        if weights is not None and not row.apart:
-            lowest[(weights, row.protocol)] = row
+        if row.entry["provenance"]["weights"] is not None and not row.apart:
+            lowest[_run_alike(row)] = row
     marked = []
     for row in rows:
-        kept = lowest.get((row.entry["provenance"]["weights"], row.protocol))
+        kept = lowest.get(_run_alike(row))
         if kept is not None and kept is not row and not row.apart:
-            note = f"same weights and protocol as {kept.path.name}, ranked once"
+            note = f"same weights, T and protocol as {kept.path.name}, ranked once"
             row = Row(row.entry, row.path, None, (note,))
         marked.append(row)
     marked.sort(key=lambda r: (r.entry["protocol"], bool(r.apart)))  # stable: order kept

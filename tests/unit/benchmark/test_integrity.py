@@ -162,7 +162,18 @@ def test_the_same_weights_under_the_same_protocol_are_ranked_once(tmp_path: Path
     ranks = {r.entry["model"]["name"]: r.rank for r in rows}
     assert ranks == {"Other": 1, "Again": 2, "None 1": 3, "None 2": 4, "First": None}
     first = next(r for r in rows if r.entry["model"]["name"] == "First")
-    assert first.apart == ("same weights and protocol as again.json, ranked once",)
+    assert first.apart == ("same weights, T and protocol as again.json, ranked once",)
+
+
+def test_the_same_weights_at_another_T_are_ranked_on_their_own(tmp_path: Path) -> None:
+    """Run at T=8, the weights of a T=4 entry are another model as deployed: both ranked."""
+    folder = tmp_path / "e"
+    write(folder, "t4", entry("At 4", 40.0, weights="params:00000000000000aa"))
+    at8 = entry("At 8", 30.0, weights="params:00000000000000aa")
+    at8["model"]["T"] = 8
+    write(folder, "t8", at8)
+    rows = leaderboard.board(folder, protocols(tmp_path / "p", digits=[1]))
+    assert {r.entry["model"]["name"]: r.rank for r in rows} == {"At 4": 1, "At 8": 2}
 
 
 @pytest.mark.parametrize("files", [[], ["metrics.json"], ["0/metrics.json"]])

@@ -76,6 +76,21 @@ def test_the_same_weights_under_the_same_name_rewrite_their_entry(net, tmp_path:
         snnattack.benchmark.evaluate(net, protocol="digits", name="my-snn")
 
 
+def test_the_same_weights_at_another_T_keep_their_entry(net, tmp_path: Path) -> None:
+    """The entry of these weights run at T=8 is another result than one at T=4: it was
+    silently written over."""
+    held = own_entry("my-snn", net)
+    held["model"]["T"] = 8
+    old = write(tmp_path / "entries", "my-snn_digits_v1", held).read_text()
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(net, protocol="digits", name="my-snn", T=4)
+    assert str(err.value).startswith(
+        "name='my-snn': entries/my-snn_digits_v1.json holds the entry of 'my-snn' (weights "
+        f"params:{weights(net)[:16]}, T=8), which this entry would replace; accepted: "
+    )
+    assert (tmp_path / "entries" / "my-snn_digits_v1.json").read_text() == old
+
+
 @pytest.mark.parametrize(
     "path,message",
     [
