@@ -62,7 +62,7 @@ from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
-from snnattack.values import Rule, as_python, is_number, near
+from snnattack.values import Rule, as_python, is_number, keywords_checked, near
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,7 @@ def _prepare_attack(
     )
 
 
+@keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
 @torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 @numerics.kept_generators()  # the data's loaders draw from torch's generator as they start
 def evaluate(

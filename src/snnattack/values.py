@@ -15,10 +15,12 @@ runs (it imports no kind's module: its docstring).
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 import numbers
 import re
+import reprlib
 import sys
 import types
 import typing
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
 from snnattack.registry import Registry
 
 
@@ -436,6 +438,26 @@ def near(name: str, names: Collection[str]) -> str:
     found = [n for n in names if n.casefold() == name.casefold()]
     found = found or difflib.get_close_matches(name, list(names), n=1)
     return f" (did you mean {found[0]}?)" if found else ""
+
+
+def keywords_checked(func: Callable) -> Callable:
+    """``func``, whose keyword that is none of its parameters (misspelt: ``reportd=``) is one
+    UserError line naming it, the parameter it stands for and those accepted, where Python's
+    TypeError named no alternative."""
+    kinds = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    names = [n for n, p in inspect.signature(func).parameters.items() if p.kind not in kinds]
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for key, value in kwargs.items():
+            if key not in names:
+                raise UserError(
+                    f"{key}={reprlib.repr(value)} is not an argument of {func.__name__}()"
+                    f"{near(key, names)}; accepted: {', '.join(names)}"
+                )
+        return func(*args, **kwargs)
+
+    return checked
 
 
 def params_known(

@@ -60,7 +60,7 @@ from snnattack.records.store import ModelStore
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
-from snnattack.values import as_python, member_of
+from snnattack.values import as_python, keywords_checked, member_of
 
 # keys a protocol sets that snnattack.evaluate() takes as arguments
 ARGUMENTS = ("eps", "boxes", "seed")
@@ -107,6 +107,7 @@ def surrogate(source: ModelSettings, seed: int, store: Path, key: str = "store.d
     return model
 
 
+@keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
 @torch.inference_mode(False)  # called in a validation loop's block: the attacks differentiate
 @kept_generators()  # the user's random generators as they were, as snnattack.evaluate keeps them
 def evaluate(

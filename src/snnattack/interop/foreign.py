@@ -26,7 +26,7 @@ from snnattack.interop.common import (
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models.base import SpikingNet
 from snnattack.records.checkpoints import require_finite
-from snnattack.values import as_python, integer
+from snnattack.values import as_python, integer, keywords_checked
 
 
 def supported() -> list[str]:
@@ -50,6 +50,7 @@ def form_needs_samples(net: object) -> bool:
     return len(owners) == 1 and owners[0].has_own_loop(net) is None
 
 
+@keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
 def adapt(
     net: nn.Module,
     *,

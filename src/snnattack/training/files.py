@@ -28,7 +28,17 @@ from snnattack.settings import FORMATS
 from snnattack.snn.encoding import ENCODINGS
 from snnattack.snn.neurons import RESETS
 from snnattack.training.base import STRATEGIES
-from snnattack.values import Rule, as_python, integer, is_real, member_of, one_of, optional, real
+from snnattack.values import (
+    Rule,
+    as_python,
+    integer,
+    is_real,
+    keywords_checked,
+    member_of,
+    one_of,
+    optional,
+    real,
+)
 
 SEQUENCE = Rule(
     lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
@@ -58,6 +68,7 @@ UNSET = {  # what each neuron setting is in the reference codes, for the message
 }
 
 
+@keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
 def load(
     arch: str,
     path: str | os.PathLike,
