@@ -303,20 +303,32 @@ def _kind_name(kind: str) -> str:
         "SNN, backpropagated SNN): a panel per method and ε."
     ),
 )
-def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
+def kinds_bars(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
     """The caption's bars per target kind (black box: per source kind), mean ± std over seeds,
-    as the ECCV 2020 study compares them. None when fewer than 2 target kinds are present."""
+    as the ECCV 2020 study compares them. A setting that varies within one kind (the gradient
+    mode, a swept λ) gets panels of its own rather than being averaged as if it were seeds;
+    one that changes only with the kind (each kind's own T) does not. None when fewer than 2
+    target kinds are present."""
     rows = [r for r in rows if r.get("target_kind") and r.get("method") and r.get("box")]
     targets = sorted({r["target_kind"] for r in rows}, key=_kind_order)
     if len(targets) < 2:
         return None
+    others = tuple(
+        k
+        for k in ("grad_mode", *series("target_kind"))
+        if k != "eps_255"
+        and any(len({r.get(k) for r in rows if r["target_kind"] == t}) > 1 for t in targets)
+    )
     sources = sorted({r.get("source_kind") for r in rows if r["box"] == "black"}, key=_kind_order)
     bars = [("clean", None), ("white", None), *(("black", s) for s in sources)]
     width = 0.8 / len(bars)
     fig, panels = _grid(
-        rows, ("method", "eps_255"), by_box=False, size=(1.1 + 0.52 * len(targets) * len(bars), 3.2)
+        rows,
+        ("method", "eps_255", *others),
+        by_box=False,
+        size=(1.1 + 0.52 * len(targets) * len(bars), 3.2),
     )
-    for ax, (method, eps), _, cell in panels:
+    for ax, (method, eps, *setting), _, cell in panels:
         for b, (what, source) in enumerate(bars):
             bar = [
                 r
@@ -338,8 +350,12 @@ def kinds_bars(rows: list[dict[str, Any]], path: Path) -> Path | None:
                 color="0.75" if what == "clean" else f"C{b - 1}",
             )
         ax.set_xticks(range(len(targets)), [_kind_name(t) for t in targets])
-        ax.set_title(f"{method.upper()} {eps_text(eps)}: accuracy by network kind", fontsize=9)
-        spread = spread_label(cell, ("method", "eps_255", "target_kind", "box", "source_kind"))
+        named = "".join(f", {_setting(k, v)}" for k, v in zip(others, setting, strict=True))
+        ax.set_title(
+            f"{method.upper()} {eps_text(eps)}{named}: accuracy by network kind", fontsize=9
+        )
+        points = ("method", "eps_255", *others, "target_kind", "box", "source_kind")
+        spread = spread_label(cell, points)
         ax.set_ylabel(f"accuracy (%{spread})")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3, axis="y")

@@ -256,6 +256,24 @@ def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
     }
 
 
+def test_kinds_bars_keep_gradient_modes_apart_in_panels_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``attack=rga,stbp`` beside the kinds: each mode its panel, not its bars averaged over
+    both modes as if they were seeds (with an error bar of their difference)."""
+    kept = drawn_axes(monkeypatch)
+    jobs = [(k, mode) for k in ("hybrid", "ann") for mode in ("stbp", "rga")]
+    for i, (kind, mode) in enumerate(jobs):
+        acc = (20.0 if kind == "ann" else 50.0) + (10.0 if mode == "rga" else 0.0)
+        _eccv_job(tmp_path / "sweep" / str(i), 0, 4, None, kind, [("white", None, acc)], mode=mode)
+    write_report(tmp_path / "sweep")
+    panels = {ax.get_title(): bar_data(ax)["white box"] for ax in kept["kinds"]}
+    assert panels == {
+        "FGSM ε=32/255, rga: accuracy by network kind": [(30.0, 0.0), (60.0, 0.0)],
+        "FGSM ε=32/255, stbp: accuracy by network kind": [(20.0, 0.0), (50.0, 0.0)],
+    }
+
+
 def test_kinds_at_their_own_T_draw_no_trend_against_T(tmp_path: Path) -> None:
     """The ECCV kinds sweep runs each kind of network at its own T (ANN 1, hybrid 16,
     converted 64; here 1, 4, 8): T changes with the network, and a figure against T would
