@@ -392,7 +392,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     groups = in_order(group((tuple(r.get(k) for k in keys), r) for r in rows))
     refs, unrun, unrun_keys = paper_matches(paper, {"time_extension": 1}, keys, groups)
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
-    settings = ", ".join(filter(None, (settings, black_box_source(rows))))
+    settings = ", ".join(filter(None, (settings, trained(rows), black_box_source(rows))))
     shown = [i for i, k in enumerate(keys) if k not in constant]
     compared = _compared(groups.values(), boxes, modes)
     aimed = {r.get("box") for r in rows if r.get("targeted_asr") is not None}
@@ -497,6 +497,14 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
         summary=summary,
         bold=bold,
     )
+
+
+def trained(rows: list[dict[str, Any]]) -> str:
+    """The settings line's words for the kind of training of every row's target
+    (``trained = hybrid``: the ECCV study's leak sweep fine-tunes hybrid SNNs alone); empty
+    where the rows' targets differ by it (a swept ``train.kind``, a column) or none says."""
+    kinds = {r.get("target_kind") for r in rows}
+    return f"trained = {kinds.pop()}" if len(kinds) == 1 and None not in kinds else ""
 
 
 def black_box_source(rows: Iterable[dict[str, Any]]) -> str:

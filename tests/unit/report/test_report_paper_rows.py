@@ -213,3 +213,11 @@ def test_an_unquantised_encoding_reads_analog_not_as_a_value_none_gave() -> None
     table = table2(rows, ["encoding_levels"], [])
     assert project(table, ["encoding_levels", "seeds"]) == [["analog", "1"], ["4", "1"]]
     assert "encoding_levels = analog" in table2(rows[:1], ["encoding_levels"], []).settings
+
+
+def test_the_settings_line_states_the_kind_of_training_every_target_shares() -> None:
+    """digits_eccv_leak fine-tunes hybrid SNNs alone: its Table 2 said nothing of it."""
+    rows = [{**row(m, 80.0, None), "target_kind": "hybrid"} for m in ("stbp", "rga")]
+    assert "trained = hybrid" in table2(rows, [], []).settings
+    mixed = [rows[0], {**rows[1], "target_kind": "ann"}]  # a swept train.kind: its column
+    assert "trained" not in table2(mixed, ["train.kind"], []).settings
