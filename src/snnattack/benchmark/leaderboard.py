@@ -107,7 +107,8 @@ def entries(
     """Every entry below ``folder`` (its :func:`candidates` matching ``pattern``, none below
     ``left_out``), checked (UserError naming the first bad file), with the protocol file it
     names; a folder without one is refused too. Each protocol file is read once, however many
-    entries name it."""
+    entries name it, and so is each protocol's latest file, whose version ranks the others
+    apart: its block must say the version its name does."""
     if not folder.is_dir():
         raise UserError(f"DIR={str(folder)!r} is not a folder; accepted: a folder of entries")
     known: dict[tuple[str, int], Protocol] = {}  # by (protocol, version): the files read
@@ -127,6 +128,10 @@ def entries(
                 "provenance.protocol_version)"
             )
         found.append((path, entry, known[label]))
+    latest = {(name, versions[-1]) for name, versions in available(protocols).items()}
+    for name, version in sorted(latest - set(known)):
+        if any(label[0] == name for label in known):  # its block checked against its file name
+            protocol(name, version, folder=protocols)
     if not found:
         raise UserError(
             f"DIR={str(folder)!r} holds no entry (*.json below it, a job's metrics.json aside); "

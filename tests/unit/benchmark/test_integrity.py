@@ -342,3 +342,19 @@ def test_a_record_row_whose_asr_counts_no_whole_images_makes_no_entry(asr: float
         f"n_correct=4 samples ({asr * 4 / 100:g}); accepted: a metrics.json as its job wrote "
         "it (the job again, its metrics.json removed)"
     )
+
+
+def test_a_newer_protocol_file_whose_block_says_another_version_is_refused(
+    tmp_path: Path,
+) -> None:
+    """digits_v2.yaml saying version 1 would rank every v1 entry apart as "older" by a file
+    that is no version 2: refused naming it, as any reader of that file refuses it."""
+    known = protocols(tmp_path / "p", digits=[1])
+    (known / "digits_v2.yaml").write_text("benchmark:\n  protocol: digits\n  version: 1\n")
+    write(tmp_path / "e", "a", entry("A", 20.0))
+    with pytest.raises(UserError) as err:
+        leaderboard.board(tmp_path / "e", known)
+    assert str(err.value) == (
+        f"{known / 'digits_v2.yaml'}: benchmark.protocol='digits' and benchmark.version=1 "
+        "differ from its file name; accepted: protocol: digits, version: 2"
+    )
