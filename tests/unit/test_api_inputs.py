@@ -246,6 +246,15 @@ CASES = [
         "on its second axis: one axis too many in front)",
         "accepted: as many labels as images",
     ),
+    (  # a network's own time loop takes [T, B, ...]: it said "4 images but 16 labels" alone
+        "images repeated over the time steps in front",
+        attack(x=lambda m, x, y: x[None].repeat(4, 1, 1, 1, 1)),
+        UserError,
+        "x has 4 images but y has 16 labels (its shape [4, 16, 1, 8, 8] holds a batch of 16 "
+        "on its second axis: time steps first, [T=4, B, ...]? The batch comes first: images "
+        "[B, C, H, W] (the model runs its T steps on them), event frames [B, T, C, H, W])",
+        "accepted: as many labels as images",
+    ),
     # images
     ("x numpy", attack(x=lambda m, x, y: x.numpy()), UserError, "x=ndarray", NOT_TENSOR),
     ("x NaN", attack(x=lambda m, x, y: pixel_nan(x)), UserError, "x holds NaN or infinite", IMAGES),

@@ -181,10 +181,15 @@ def _lengths(x: torch.Tensor, y: torch.Tensor, images: str, labels: str) -> None
         name = images if x.dim() == 0 else labels
         raise UserError(f"{name} is a scalar; accepted: a batch [B, ...] of B >= 1 samples")
     if len(x) != len(y):
-        axis = (  # x[None]: the batch on the second axis
-            f" (its shape {list(x.shape)} holds a batch of {len(y)} on its second axis: one "
-            "axis too many in front)"
-            if len(x) == 1 and x.dim() > 1 and x.shape[1] == len(y)
+        front = (  # x[None], or the time steps first as a network's own loop takes them
+            "one axis too many in front"
+            if len(x) == 1
+            else f"time steps first, [T={len(x)}, B, ...]? The batch comes first: images "
+            "[B, C, H, W] (the model runs its T steps on them), event frames [B, T, C, H, W]"
+        )
+        axis = (
+            f" (its shape {list(x.shape)} holds a batch of {len(y)} on its second axis: {front})"
+            if x.dim() > 1 and x.shape[1] == len(y)
             else ""
         )
         raise UserError(
