@@ -26,6 +26,7 @@ from snnattack.report import figures
 from snnattack.report.collect import (
     SETTING_KEYS,
     Job,
+    analyses_swept,
     cell,
     extra_keys,
     load_jobs,
@@ -189,7 +190,9 @@ def _swept(report: Report) -> list[str]:
     frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; a
     crafting model's setting whose values follow a column named before it, row for row and
     back (``source_lambda`` beside ``lambda``: the target's, or a source of the target's
-    settings), is not named again (two settings the user swept in step both are)."""
+    settings), is not named again (two settings the user swept in step both are). An analysis's
+    key that varies between jobs is named too (:func:`~snnattack.report.collect.analyses_swept`:
+    no attack row differs by it, Table 1's shuffle modes do)."""
     follows = set_by_choice(report.jobs)
     results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES}
     varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
@@ -200,9 +203,12 @@ def _swept(report: Report) -> list[str]:
             swept.append(c)
     with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
     return [
-        f"{c} (with its {', '.join(with_it[c])})" if with_it[c] else c
-        for c in swept
-        if c not in follows or follows[c] not in swept
+        *(
+            f"{c} (with its {', '.join(with_it[c])})" if with_it[c] else c
+            for c in swept
+            if c not in follows or follows[c] not in swept
+        ),
+        *analyses_swept(report.jobs),
     ]
 
 

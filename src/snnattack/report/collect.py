@@ -231,6 +231,14 @@ def swept_keys(jobs: list[Job]) -> list[str]:
     return [k for k in keys if len({json.dumps(j.flat.get(k), sort_keys=True) for j in jobs}) > 1]
 
 
+def analyses_swept(jobs: list[Job]) -> list[str]:
+    """The analyses' config keys (``analysis.*``, which no attack row differs by and the jobs'
+    settings leave out) whose value differs between jobs: ``analysis.shuffle.mode``."""
+    flat = [{k: v for k, v in flatten(j.config).items() if k.startswith("analysis.")} for j in jobs]
+    keys = sorted({k for f in flat for k in f})
+    return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
+
+
 def follow_choice(jobs: list[Job]) -> set[str]:
     """Swept keys under a group node (:data:`CHOICES`: ``dataset.``, ``model.``) that vary only
     with the group's choice: ``dataset=digits,digits_events`` changes ``dataset.in_channels``

@@ -1267,3 +1267,17 @@ def test_the_settings_line_names_a_black_box_source_other_than_the_targets_confi
         assert "BB source" not in table.settings
     else:
         assert table.settings.endswith(f", BB source = {said}")
+
+
+def test_an_analysis_setting_swept_is_named_swept(tmp_path: Path) -> None:
+    """``analysis.shuffle.mode=layer,global``: no attack row differs by it, and the header
+    left it out (``swept: nothing`` where nothing else varied)."""
+    sweep = tmp_path / "sweep"
+    lambda_sweep(sweep, {(1.0, "stbp"): (80.0, 82.0)})
+    for i, path in enumerate(sorted(sweep.glob("*/metrics.json"))):
+        record = json.loads(path.read_text())
+        record["config"]["analysis"] = {"shuffle": {"mode": ("layer", "global")[i % 2]}}
+        path.write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("swept: seed, analysis.shuffle.mode."), header
