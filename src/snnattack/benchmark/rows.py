@@ -75,6 +75,14 @@ def encoding(model: dict[str, Any]) -> str | None:
     return model["encoding"] + ("" if levels is None else f", {levels} levels")
 
 
+def cited(paper: str | None, venue: str | None) -> str | None:
+    """The paper column: ``Me et al. (ICLR 2027)``; the paper alone where it names its venue
+    already (``Bu et al., CVPR 2023``), the venue alone without a paper."""
+    if not paper or not venue:
+        return paper or venue
+    return paper if venue in paper else f"{paper} ({venue})"
+
+
 def cells(row: Row, columns: list[str]) -> dict[str, Any]:
     """The values of a row by column (numbers as they are, text as text)."""
     e = row.entry
@@ -82,7 +90,7 @@ def cells(row: Row, columns: list[str]) -> dict[str, Any]:
     return {
         "rank": row.rank,
         "model": model["name"],
-        "paper": " ".join(x for x in (model["paper"], model["venue"]) if x) or None,
+        "paper": cited(model["paper"], model["venue"]),
         "protocol": row.protocol,
         "architecture": model["architecture"],
         "T": model["T"],

@@ -135,7 +135,7 @@ def test_a_name_of_two_lines_keeps_its_row_on_one_line(tmp_path: Path) -> None:
     rows = [Row(odd, tmp_path / "a.json", 1, ()), Row(entry("D", 10.0), tmp_path / "d.json", 2, ())]
     table = [x for x in leaderboard.markdown(rows).splitlines() if x.startswith("|")]
     assert len(table) == 4  # the head, its rule and the two rows
-    assert table[2].startswith("| 1 | A B \\| C | Me et al. CVPR | digits_v1 |")
+    assert table[2].startswith("| 1 | A B \\| C | Me et al. (CVPR) | digits_v1 |")
 
 
 def test_a_row_named_like_a_column_blanks_no_other_entrys_cells(tmp_path: Path) -> None:
@@ -469,3 +469,16 @@ def test_a_sweep_of_nested_job_folders_ranks_their_entries(
     assert line.startswith(f"error: no benchmark entry: the job a/s1 of {sweep} ran and made none")
     assert failed == [line.removeprefix("error: ")]
     assert "| 1 | B |" in (sweep / "leaderboard.md").read_text()
+
+
+def test_the_paper_column_names_the_venue_once_apart_from_the_citation(tmp_path: Path) -> None:
+    """It read ``Me et al. ICLR 2027`` and ``Bu et al., CVPR 2023 CVPR``."""
+    own = entry("Own", 20.0)
+    own["model"].update(paper="Me et al.", venue="ICLR 2027")
+    rows = [
+        Row(own, tmp_path / "a.json", 1, ()),
+        Row(entry("Bu", 10.0), tmp_path / "b.json", 2, ()),
+    ]
+    table = [x for x in leaderboard.markdown(rows).splitlines() if x.startswith("| ")]
+    assert "| Own | Me et al. (ICLR 2027) |" in table[1]
+    assert "| Bu | Bu et al., CVPR 2023 |" in table[2]
