@@ -57,6 +57,7 @@ from snnattack.preparation.config import job_config, job_settings
 from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
+from snnattack.runtime.console import libraries_quieted
 from snnattack.settings import DataSettings, ModelSettings
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.trained import trained_model
@@ -102,8 +103,10 @@ def protocol_data(data: DataSettings) -> tuple[Dataset, Dataset]:
 def surrogate(source: ModelSettings, seed: int, store: Path, key: str = "store.dir") -> nn.Module:
     """The protocol's standard surrogate (``source``: its ``source_*`` keys, trained with
     ``seed``), from the checkpoint store ``store`` (named ``key`` in the messages: the
-    argument or config key that gave it) or trained into it first."""
-    model, _ = trained_model(source, seed, ModelStore(store, key), [])
+    argument or config key that gave it) or trained into it first, without Lightning's banners,
+    tips and known warnings (as a job trains)."""
+    with libraries_quieted():
+        model, _ = trained_model(source, seed, ModelStore(store, key), [])
     return model
 
 
