@@ -48,6 +48,8 @@ class AdaptedNet(SpikingNet):
     T) turns the body's ``[T, B, K]`` into logits ``[B, K]``. Its first forward counts the
     calls of each neuron (:func:`_called_once`)."""
 
+    foreign_body = True
+
     def __init__(
         self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
     ) -> None:

@@ -89,6 +89,8 @@ class OwnLoopNet(SpikingNet):
     """A :class:`SpikingNet` whose body is the user's network (adapted copy), called on the
     images; its output decoded as the module docstring says."""
 
+    foreign_body = True
+
     def __init__(
         self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
     ) -> None:

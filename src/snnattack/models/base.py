@@ -32,6 +32,8 @@ class SpikingNet(nn.Module):
     backward are kept as bytes (:mod:`snnattack.snn.binary`) and BN outputs fed to a fused LIF are
     recomputed (:mod:`snnattack.cpu.recompute`)."""
 
+    foreign_body = False  # True: the body is an adapted copy of a user's network (interop)
+
     def __init__(
         self,
         encoder: nn.Module,
@@ -50,6 +52,13 @@ class SpikingNet(nn.Module):
     def T(self) -> int:
         """Number of simulation time steps."""
         return self.encoder.T
+
+    def shown(self, name: str, module: nn.Module) -> str:
+        """A refusal's words for its module ``name``: as the user's network names it (an
+        adapted body's path without ``body.``) with the class it stands for (``shown_as``: an
+        adapter's layer names the user's, ``BatchNorm2d`` for ``FoldedBatchNorm2d``)."""
+        path = name.removeprefix("body.") if self.foreign_body else name
+        return f"{path or 'model'} ({getattr(module, 'shown_as', type(module).__name__)})"
 
     @T.setter
     def T(self, value: int) -> None:

@@ -116,6 +116,8 @@ class FoldedAvgPool2d(_FoldsTime, nn.AvgPool2d):
     :mod:`snnattack.interop.spikingjelly`): on the CPU, ``c`` pools in one pass of the C kernel
     where it applies (:mod:`snnattack.cpu.pooling`)."""
 
+    shown_as = "AvgPool2d"  # the user's layer, as a refusal names it
+
     def __init__(self, pool: nn.AvgPool2d, backend: str = "c") -> None:
         super().__init__(
             pool.kernel_size,
@@ -135,6 +137,8 @@ class FoldedConv2d(_FoldsTime, nn.Conv2d):
     """spikingjelly's multi-step ``layer.Conv2d`` (the adapter's map of that layer), sharing
     its parameters: in an attack on the CPU the frozen convolution (:mod:`snnattack.cpu.frozen`),
     on a GPU :mod:`snnattack.cuda.convolution`."""
+
+    shown_as = "Conv2d"  # the user's layer, as a refusal names it
 
     def __init__(self, conv: nn.Conv2d, backend: str = "c") -> None:
         super().__init__(
@@ -162,6 +166,8 @@ class FoldedBatchNorm2d(_FoldsTime, nn.BatchNorm2d):
     one channels-last sample with an ambiguous batch stride, whose input gradient ATen's CPU
     batch-norm backward gets wrong (:func:`_samples`); in an attack on the CPU, the frozen BN
     (:mod:`snnattack.cpu.frozen`)."""
+
+    shown_as = "BatchNorm2d"  # the user's layer, as a refusal names it
 
     def __init__(self, bn: nn.BatchNorm2d, backend: str = "c") -> None:
         super().__init__(

@@ -842,6 +842,26 @@ def test_rga_gives_rga_layerwise_gradient_on_the_zoos_layers(layers: Callable) -
     assert relative(rate_domain, input_gradient(adapted, "rga_layerwise", {})) <= 1e-10
 
 
+def test_a_training_mode_batchnorm_is_named_as_the_users_network_names_it() -> None:
+    """It named the adapter's copy, ``body.1 (FoldedBatchNorm2d)``, which the user never
+    wrote: their network's path and class."""
+    from spikingjelly.activation_based import functional, layer, neuron
+
+    net = nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1),
+        layer.BatchNorm2d(4),
+        neuron.LIFNode(),
+        layer.Flatten(),
+        layer.Linear(256, 10),
+    )
+    functional.set_step_mode(net, "m")
+    with pytest.raises(UserError) as err, snnattack.gradient_mode(net, "rga", T=4) as m:
+        m(torch.rand(2, 1, 8, 8))
+    assert "needs the model in eval mode, but its 1 (BatchNorm2d) is in training mode" in str(
+        err.value
+    )
+
+
 def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -> None:
     """spikingjelly's ``TemporalWiseAttention`` weighs each step by all of them: ``ann``'s
     pass of one time-averaged step cannot run it (it failed with a bare shape error), so it
@@ -863,7 +883,7 @@ def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -
         snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode="ann", T=4)
     (line,) = str(err.value).splitlines()
     assert line.startswith("gradient mode 'ann' runs the network on one time-averaged step")
-    assert "body.2 (TemporalWiseAttention) mixes the time steps; accepted:" in line
+    assert "its 2 (TemporalWiseAttention) mixes the time steps; accepted:" in line
     assert "rga_layerwise" in line and "stbp" in line
     modes = ("stbp", "rga", "rga_layerwise")
     adv = {m: snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode=m, T=4) for m in modes}
