@@ -6,6 +6,7 @@ preparation through ``snnattack.evaluate``, no record patched after)."""
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import warnings
 from pathlib import Path
 
@@ -356,21 +357,26 @@ def test_an_iterable_data_set_is_read_and_counted(tmp_path: Path) -> None:
 
 
 def test_the_surrogates_training_shows_no_library_banner_or_known_warning(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Lightning's "GPU available", its 💡 tip and the _pytree deprecation printed around the
     progress of ``snnattack.benchmark.evaluate``'s surrogate training (a job's were dropped)."""
+    lightning = logging.getLogger("lightning.pytorch.utilities.rank_zero")
 
     def noisy(*args: object) -> tuple[torch.nn.Module, None]:
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("GPU available: False")
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("💡 Tip: try litlogger")
+        lightning.info("GPU available: False")
+        lightning.info("💡 Tip: try litlogger")
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated", FutureWarning, stacklevel=1)
         return torch.nn.Linear(1, 1), None
 
+    # seen on the logger itself: Lightning stops propagation when imported before any handler
+    shown = logging.handlers.BufferingHandler(capacity=100)
+    monkeypatch.setattr(lightning, "handlers", [shown])
+    monkeypatch.setattr(lightning, "filters", [])  # as a fresh process: an earlier job quiets
     monkeypatch.setattr(evaluation, "trained_model", noisy)
-    with caplog.at_level(logging.INFO), warnings.catch_warnings(record=True) as warned:
+    with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
         evaluation.surrogate(None, 0, tmp_path)
-    assert caplog.records == [] and warned == []
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").info("GPU available: False")
-    assert len(caplog.records) == 1  # after the call: the user's own Lightning as it was
+    assert shown.buffer == [] and warned == []
+    lightning.info("GPU available: False")
+    assert len(shown.buffer) == 1  # after the call: the user's own Lightning as it was
