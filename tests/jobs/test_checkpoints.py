@@ -225,6 +225,33 @@ def test_a_state_dict_of_another_network_names_its_key_and_what_is_accepted(
     )
 
 
+def test_a_store_file_given_another_encoding_or_surrogate_than_its_training_is_refused(
+    run_job: Callable, digits_store: Path
+) -> None:
+    """A file trained with the triangle's half-width 1 attacked with train.surrogate_width=0.5
+    (its STBP gradient silently another), or trained on direct input and attacked through a
+    Poisson or quantising encoding, was accepted, and its rows named settings it never had."""
+    a = run_job(*QUICK, "boxes=[white]", out="a")
+    model_file = digits_store / a["models"]["target"]["key"] / "model.pt"
+    for given, file_s in (
+        ("train.surrogate_width=0.5", "train.surrogate_width=1.0"),
+        ("encoding=poisson", "encoding=direct"),
+        ("encoding_levels=8", "encoding_levels=null"),
+    ):
+        with pytest.raises(CheckpointError) as err:
+            load_from_file(model_settings(compose(*QUICK, given)), str(model_file))
+        assert str(err.value) == (
+            f"checkpoint={model_file} was trained with {file_s} (its record's spec), but the "
+            f"config runs it with {given}; accepted: {file_s}, the file's"
+        )
+    with pytest.raises(CheckpointError) as err:  # a source file is built as the target
+        settings = model_settings(compose(*QUICK, "encoding=poisson"))
+        load_from_file(settings, str(model_file), "source_checkpoint")
+    assert str(err.value).endswith(
+        "accepted: a file trained with encoding=poisson, the target's (it is built as the target)"
+    )
+
+
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     tmp_path: Path, run_job: Callable, cli: Callable, digits_store: Path
 ) -> None:
@@ -247,8 +274,8 @@ def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     with pytest.raises(CheckpointError) as err:  # the job's load, before any work
         load_from_file(model_settings(compose(*quick, "lambda=0.5", "T=8")), str(model_file))
     assert str(err.value) == (
-        f"checkpoint={model_file} was trained with T=4, lambda=1.0 (its record's spec.neuron), "
-        "but the config runs it with T=8, lambda=0.5; accepted: T=4 lambda=1.0, the file's (a "
+        f"checkpoint={model_file} was trained with T=4, lambda=1.0 (its record's spec), but "
+        "the config runs it with T=8, lambda=0.5; accepted: T=4 lambda=1.0, the file's (a "
         "longer simulation at attack time: attack.time_extension)"
     )
     with pytest.raises(CheckpointError) as err:  # T's alone is what time_extension lengthens

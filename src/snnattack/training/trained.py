@@ -17,10 +17,10 @@ from snnattack.data import DATAMODULES
 from snnattack.errors import CheckpointError
 from snnattack.interop.external import check_external, external_model, factory_network, is_external
 from snnattack.models.reference import namings
-from snnattack.records.checkpoints import load_model_file
+from snnattack.records.checkpoints import load_model_file, read_model_file
 from snnattack.records.results import neuron_text
 from snnattack.records.store import ModelStore
-from snnattack.settings import JobSettings, ModelSettings, TrackingSettings, thaw
+from snnattack.settings import JobSettings, ModelSettings, TrackingSettings, dotted_value, thaw
 from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
@@ -102,9 +102,13 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
         net = set_backend(external_model(model.tree, net), model.tree["backend"])
     else:
         net = build_model(model)
+        payload = read_model_file(Path(path), key)
+        stored = payload.get("record") if isinstance(payload, dict) else None
+        if isinstance(stored, dict):  # before its weights: another encoding builds no normalize
+            _check_trained_as(stored, model.tree, f"{key}={Path(path)}")
         given = ("dataset.mean", "dataset.std") if model.tree["encoding"] == "direct" else None
-        record = load_model_file(path, net, key, namings(model.name, net), normalization=given)
-        _check_trained_as(record, model.tree, f"{key}={path}")
+        names = namings(model.name, net)
+        record = load_model_file(path, net, key, names, payload, normalization=given)
     return net.eval(), {**record, "kind": model.kind}
 
 
@@ -127,21 +131,33 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
         )
     if own_file and "train" in spec:
         _check_adversary(spec["train"].get("adversary"), tree, where)
-    trained = spec.get("neuron") or {}
-    differ = [k for k, v in trained.items() if k in tree and tree[k] != v]
-    if differ:
-        theirs, ours = ([f"{k}={values[k]}" for k in differ] for values in (trained, tree))
+    trained = {k: v for k, v in _trained_with(spec).items() if dotted_value(tree, k) != v}
+    if trained:
+        theirs = [f"{k}={hydra_value(v)}" for k, v in trained.items()]
+        ours = [f"{k}={hydra_value(dotted_value(tree, k))}" for k in trained]
         longer = " (a longer simulation at attack time: attack.time_extension)"  # T's alone
         accepted = (
-            f"{' '.join(theirs)}, the file's{longer if 'T' in differ else ''}"
+            f"{' '.join(theirs)}, the file's{longer if 'T' in trained else ''}"
             if own_file
             else f"a file trained with {' '.join(ours)}, the target's (it is built as the target)"
         )
         raise CheckpointError(
-            f"{where} was trained with {', '.join(theirs)} (its record's spec.neuron), but the "
+            f"{where} was trained with {', '.join(theirs)} (its record's spec), but the "
             f"config runs it with {', '.join(ours)}; accepted: {accepted}"
         )
     _check_test_split(spec, tree, where)
+
+
+def _trained_with(spec: dict) -> dict[str, object]:
+    """The settings a store file's record (``spec``) says the model ran and learned with, by
+    config key: its neurons (T, λ, θ, reset), its input encoding and quantisation, and the
+    surrogate width its STBP gradient is attacked with (a record without them: none)."""
+    trained = dict(spec.get("neuron") or {})
+    if "encoding" in spec:
+        trained |= {"encoding": spec["encoding"], "encoding_levels": spec.get("encoding_levels")}
+    if "surrogate_width" in (spec.get("train") or {}):
+        trained["train.surrogate_width"] = spec["train"]["surrogate_width"]
+    return trained
 
 
 def _check_adversary(theirs: dict | None, tree: Mapping, where: str) -> None:
