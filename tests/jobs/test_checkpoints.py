@@ -252,6 +252,48 @@ def test_a_store_file_given_another_encoding_or_surrogate_than_its_training_is_r
     )
 
 
+@pytest.mark.parametrize(
+    ("trained", "given"),
+    [
+        ("event_encoding=binary", "event_encoding=counts"),
+        ("split_by=time", "split_by=number"),
+        ("size=8", "size=6"),
+        ("count_scale=4.0", "count_scale=2.0"),  # the scaled frames' unit: one event in 4, in 2
+    ],
+)
+def test_an_event_model_file_framed_otherwise_than_its_training_is_refused(
+    tmp_path: Path, trained: str, given: str
+) -> None:
+    """A model trained on binary frames by time attacked on counts, frames of equal event
+    numbers or another frame size ran on inputs it never saw, its accuracy and robustness
+    another model's; only the params of the test split were checked."""
+    scaled = ["dataset=digits_events", "encoding=frames", "dataset.params.event_encoding=scaled"]
+    record_of = model_settings(compose(*QUICK, *scaled, f"dataset.params.{trained}"))
+    model_file = tmp_path / "model.pt"
+    torch.save({"state_dict": {}, "record": {"spec": store_key(record_of, 0)}}, model_file)
+    with pytest.raises(CheckpointError) as err:
+        settings = model_settings(compose(*QUICK, *scaled, f"dataset.params.{given}"))
+        load_from_file(settings, str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained on digits_events with dataset.params.{trained} "
+        "(its record's spec.dataset), but the config frames its inputs with "
+        f"dataset.params.{given}, which it never saw; accepted: dataset.params.{trained}, the "
+        "file's"
+    )
+
+
+def test_count_scale_of_binary_frames_is_not_compared(tmp_path: Path) -> None:
+    """Binary frames do not read ``count_scale``: a file trained on them is not refused for
+    another (the framing check passes; its empty weights are what is refused)."""
+    binary = ["dataset=digits_events", "encoding=frames", "dataset.params.event_encoding=binary"]
+    model_file = tmp_path / "model.pt"
+    spec = store_key(model_settings(compose(*QUICK, *binary)), 0)
+    torch.save({"state_dict": {}, "record": {"spec": spec}}, model_file)
+    other = model_settings(compose(*QUICK, *binary, "dataset.params.count_scale=2"))
+    with pytest.raises(CheckpointError, match="does not fit the configured model: missing key"):
+        load_from_file(other, str(model_file))
+
+
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(
     tmp_path: Path, run_job: Callable, cli: Callable, digits_store: Path
 ) -> None:

@@ -234,6 +234,13 @@ class SplitDataModule(L.LightningDataModule):
     # another value would fail, or attack a 20-way network on 10 classes (none: a user's data)
     FACTS: Mapping[str, int] = MappingProxyType({})
 
+    @staticmethod
+    def input_form(params: Mapping[str, object]) -> dict[str, object]:
+        """The ``params`` (its ``dataset.params``) that decide the values of the model's
+        inputs, as a model trained on them saw them: at others it would run on inputs it never
+        saw (none here: a sample is the dataset's own)."""
+        return {}
+
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, num_workers: int) -> None:
         super().__init__()
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size

@@ -38,7 +38,7 @@ from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
 from snnattack.data.digits import CLASSES, check_splits, split_indices
-from snnattack.data.events import Framing, TooShort
+from snnattack.data.events import Framing, TooShort, framed_form
 from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
 
@@ -156,6 +156,7 @@ class DigitsEventsDataModule(SplitDataModule):
 
     TEST_SPLIT = ("test_fraction", "split_seed")
     FACTS = MappingProxyType({"num_classes": CLASSES, "in_channels": 2})
+    input_form = staticmethod(framed_form)
 
     def __init__(
         self,

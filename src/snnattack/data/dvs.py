@@ -60,7 +60,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnattack.data.base import Reads, SplitDataModule, register
-from snnattack.data.events import Framing, TooShort
+from snnattack.data.events import Framing, TooShort, framed_form
 from snnattack.data.recordings import Recordings, check_size, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.process.workers import quiet_lost_receiver
@@ -293,6 +293,7 @@ class FramedRecordings(SplitDataModule):
     (:class:`FrameSplit` s of :class:`CachedFrames`): CIFAR10-DVS here, N-MNIST and DVS-Gesture
     in :mod:`snnattack.data.recorded`."""
 
+    input_form = staticmethod(framed_form)
     dataset: type[Extracted]
     expected: str  # what a recording is, and the fix of one that does not decode
     train_set: FrameSplit

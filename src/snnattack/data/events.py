@@ -31,6 +31,7 @@ what they record together), so the values stay whole events.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -163,6 +164,16 @@ class TooShort(ValueError):
             f"cannot frame {name}: {self}; accepted: dataset.params.split_by=number (bins of "
             "an equal number of events), or a dataset without the recording"
         )
+
+
+def framed_form(params: Mapping[str, object]) -> dict[str, object]:
+    """The framing ``params`` that decide a frame's values (``count_scale``: the unit of
+    ``scaled`` frames only; ``frames`` is the model's T): an event datamodule's
+    :meth:`~snnattack.data.base.SplitDataModule.input_form`."""
+    form = {k: params.get(k) for k in ("size", "split_by", "event_encoding")}
+    if params.get("event_encoding") == "scaled":
+        form["count_scale"] = params.get("count_scale")
+    return form
 
 
 @dataclass(frozen=True)

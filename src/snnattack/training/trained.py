@@ -145,7 +145,7 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
             f"{where} was trained with {', '.join(theirs)} (its record's spec), but the "
             f"config runs it with {', '.join(ours)}; accepted: {accepted}"
         )
-    _check_test_split(spec, tree, where)
+    _check_dataset(spec, tree, where)
 
 
 def _trained_with(spec: dict) -> dict[str, object]:
@@ -188,29 +188,38 @@ def _check_adversary(theirs: dict | None, tree: Mapping, where: str) -> None:
     )
 
 
-def _check_test_split(spec: dict, tree: Mapping, where: str) -> None:
+def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
     """Refuses a file (its record's ``spec``) trained on this dataset with other values of the
     params that decide its test split (its datamodule's ``TEST_SPLIT``): the config's test
     split may hold samples it was trained on, and the attack would report a robustness
-    measured on training data."""
+    measured on training data. Likewise of those that decide its inputs' values
+    (``input_form``: an event dataset's framing): it would be attacked on inputs it never saw."""
     theirs = spec.get("dataset") or {}
     ours = tree["dataset"]
     if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
         return
-    params = theirs.get("params") or {}
-    keys = getattr(DATAMODULES[ours["name"]], "TEST_SPLIT", ())
-    differ = [k for k in keys if k in params and params[k] != ours["params"].get(k)]
-    if differ:
-        trained_on, tested_on = (
-            [f"dataset.params.{k}={values[k]}" for k in differ]
-            for values in (params, ours["params"])
-        )
-        raise CheckpointError(
-            f"{where} was trained on {ours['name']} with {', '.join(trained_on)} (its record's "
-            f"spec.dataset), but the config tests it with {', '.join(tested_on)}, whose test "
-            f"split may hold samples it was trained on; accepted: {' '.join(trained_on)}, the "
-            "file's"
-        )
+    params, module = theirs.get("params") or {}, DATAMODULES[ours["name"]]
+    split = {k: params[k] for k in module.TEST_SPLIT if k in params}
+    form = {k: v for k, v in module.input_form(params).items() if k in params}
+    for trained, config, what in (
+        (
+            split,
+            ours["params"],
+            "tests it with {}, whose test split may hold samples it was trained on",
+        ),
+        (form, module.input_form(ours["params"]), "frames its inputs with {}, which it never saw"),
+    ):
+        differ = [k for k, v in trained.items() if config.get(k) != v]
+        if differ:
+            theirs_, ours_ = (
+                [f"dataset.params.{k}={hydra_value(values.get(k))}" for k in differ]
+                for values in (trained, config)
+            )
+            raise CheckpointError(
+                f"{where} was trained on {ours['name']} with {', '.join(theirs_)} (its record's "
+                f"spec.dataset), but the config {what.format(', '.join(ours_))}; accepted: "
+                f"{' '.join(theirs_)}, the file's"
+            )
 
 
 def built_models(model: ModelSettings) -> Built:
