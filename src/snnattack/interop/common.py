@@ -157,6 +157,18 @@ def unwrapped(model: Any) -> Any:
             return model
 
 
+# modules of classes a library ships as its tutorials' code, written as its users write theirs
+TUTORIALS = ("spikingjelly.activation_based.examples.",)
+
+
+def library_class(cls: type, library: str) -> bool:
+    """Whether ``cls`` is torch's or of ``library`` (the module prefix of its classes), not of
+    its tutorials (:data:`TUTORIALS`), whose classes are read as the user's: a user copies
+    them, or imports them as they are."""
+    module = cls.__module__
+    return module.startswith(("torch.", library)) and not module.startswith(TUTORIALS)
+
+
 def holds_users_class(net: nn.Module, library: str, neurons: tuple[str, ...]) -> bool:
     """Whether a module inside ``net`` is of a class of the user's (neither torch's nor of
     ``library``, the module prefix of the library's classes, and with a ``forward`` of its
@@ -164,7 +176,7 @@ def holds_users_class(net: nn.Module, library: str, neurons: tuple[str, ...]) ->
     itself, put in a container (``nn.Sequential(normalize, net)``), which is then no body of
     layers (a layer of the user's around the library's layers, no neuron, is one)."""
     return any(
-        not type(m).__module__.startswith(("torch.", library))
+        not library_class(type(m), library)
         and type(m).forward is not nn.Module.forward
         and any(type(n).__module__.startswith(neurons) for n in m.modules())
         for m in net.modules()

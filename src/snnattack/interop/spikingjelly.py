@@ -62,6 +62,7 @@ from snnattack.interop.common import (
     PerSimulation,
     holds_users_class,
     in_mode_of,
+    library_class,
     looks_like_neuron,
     refuse,
     scalar,
@@ -215,7 +216,7 @@ def has_own_loop(net: nn.Module) -> bool | None:
     cls = type(net)
     if _repeats_images(net):
         return True
-    if cls.__module__.startswith(("torch.", "spikingjelly.")) or cls.forward is nn.Module.forward:
+    if library_class(cls, "spikingjelly.") or cls.forward is nn.Module.forward:
         return None if holds_users_class(net, "spikingjelly.", NEURONS) else False
     return None
 

@@ -141,6 +141,27 @@ def test_the_tutorial_class_gives_the_library_logits_and_gradient(cls: type) -> 
     assert relative(ours, x.grad) <= 1e-12
 
 
+def test_the_tutorial_class_as_spikingjelly_ships_it_is_its_users_not_a_zoo_body() -> None:
+    """``spikingjelly.activation_based.examples.conv_fashion_mnist.CSNN`` imported as it
+    ships: its module's name made it a library class, so a multi-step body, and its forward
+    fed ``[T, B, ...]`` failed in a bare RuntimeError of torch's ``expand``. Its samples
+    decide, as for the same class written by the user."""
+    from spikingjelly.activation_based.examples.conv_fashion_mnist import CSNN as Shipped
+
+    net = Shipped(T=T, channels=8)
+    net.conv_fc = conv_fc()  # digits-sized layers that spike; its forward is the shipped one
+    functional.set_step_mode(net, step_mode="m")
+    adapted = adapt(net, T=T, example=images()).eval()
+    assert isinstance(adapted, OwnLoopNet)
+    with torch.no_grad():
+        logits = library_logits(net, images())
+        assert 0.05 < logits.mean() < 0.95
+        torch.testing.assert_close(adapted(images()), logits, rtol=1e-12, atol=1e-12)
+    x = images()
+    crafted = snnattack.attack(net, x, library_logits(net, x).argmax(1), eps=8, T=T, steps=1)
+    assert crafted.shape == x.shape and 0 < (crafted - x).abs().max() <= 8 / 255 + 1e-12
+
+
 class StateReset(nn.Module):
     """torchattacks' view of a spikingjelly network: its state reset before each forward
     (torchattacks calls the model once per step; spikingjelly keeps the membranes between
