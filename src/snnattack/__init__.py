@@ -9,6 +9,7 @@ file into a native model; ``snnattack.benchmark`` (:mod:`snnattack.benchmark`) i
 """
 
 import importlib
+import random
 
 from snnattack.package import __version__
 
@@ -20,14 +21,18 @@ __all__ = ["__version__", *API, *LOADERS, *PACKAGES]
 
 
 def __getattr__(name: str) -> object:
-    if name in API:
-        from snnattack import api
+    if name not in (*API, *LOADERS, *PACKAGES):
+        raise AttributeError(f"module 'snnattack' has no attribute {name!r}")
+    drawn = random.getstate()  # a library imported on first use draws from it (rich's ids)
+    try:
+        if name in API:
+            from snnattack import api
 
-        return getattr(api, name)
-    if name in LOADERS:
-        from snnattack.training import files
+            return getattr(api, name)
+        if name in LOADERS:
+            from snnattack.training import files
 
-        return getattr(files, name)
-    if name in PACKAGES:
+            return getattr(files, name)
         return importlib.import_module(f"snnattack.{name}")
-    raise AttributeError(f"module 'snnattack' has no attribute {name!r}")
+    finally:  # the user's seeded draws as without the call
+        random.setstate(drawn)

@@ -61,6 +61,26 @@ def test_import_snnattack_does_not_import_torch_and_serves_its_documented_calls(
     assert out.stdout.split() == ["False", "True", "True"]
 
 
+def test_the_first_call_leaves_pythons_random_generator_as_it_was() -> None:
+    """The first ``snnattack.attack`` of a process loads the API, whose import of rich drew
+    24 bits of Python's ``random`` (rich.style's ids), after the user had seeded it: the
+    user's next draws differed from a run without the call (a second call's did not)."""
+    code = (
+        "import random, torch, snnattack; from snnattack.models import build; "
+        "net = build('digits_net', num_classes=10, in_channels=1, T=2); "
+        "x, y = torch.rand(2, 1, 8, 8), torch.arange(2); draws = []\n"
+        "for _ in range(2):\n"
+        "    random.seed(0); snnattack.attack(net, x, y, eps=8, steps=1); "
+        "draws.append(random.random())\n"
+        "random.seed(0); print(draws == [random.random()] * 2)"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split()[-1] == "True"
+
+
 def test_evaluate_gives_a_row_per_eps_and_method_the_ensemble_and_the_masking_checks(
     digits,
 ) -> None:
