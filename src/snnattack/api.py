@@ -339,7 +339,12 @@ def _check_own_keywords(params: dict[str, Any]) -> None:
 
 @contextmanager
 def gradient_mode(
-    model: nn.Module, mode: str = "stbp", *, T: int | None = None, **params: float
+    model: nn.Module,
+    mode: str = "stbp",
+    *,
+    T: int | None = None,
+    frames: bool = False,
+    **params: float,
 ) -> Iterator[SpikingNet]:
     """Within the block, the yielded network (``model``, or its adapter for another
     library's network) computes the same forward and differentiates by ``mode`` with
@@ -348,6 +353,10 @@ def gradient_mode(
     ``(spk_rec, mem_rec)`` or ``[T, B, K]``, the mean over T of the first, not the tuple.
 
     ``with snnattack.gradient_mode(net, "rga", beta=2.0) as m: loss(m(x), y).backward()``
+
+    ``frames=True``: the samples are event frames ``[B, T, C, H, W]`` (an event dataset's, as
+    :func:`attack` takes them under ``overrides=['dataset=...']``), fed to another library's
+    network time first, not repeated over T as images are; a native model must read frames.
 
     A network whose form its first samples decide (a spikingjelly class with its own time
     loop: :func:`snnattack.interop.adapt`) is adapted at the first forward of the yielded
@@ -362,8 +371,14 @@ def gradient_mode(
     (docs/interop.md, "What the adapter guarantees").
     """
     model = unwrapped(model)  # nn.DataParallel: the network in it
+    if not isinstance(frames, bool):
+        raise UserError(f"frames={as_python(frames)}: accepted: True or False")
+
+    def reading(net: SpikingNet) -> SpikingNet:  # frames time first; images as they are
+        return with_encoding(net, "frames", "model", model) if frames else net
+
     if not form_needs_samples(model):
-        with _in_mode(as_spiking_net(model, T), mode, params) as net:
+        with _in_mode(reading(as_spiking_net(model, T)), mode, params) as net:
             yield net
         return
     check_foreign(model, T)
@@ -375,7 +390,7 @@ def gradient_mode(
     with ExitStack() as block:
 
         def prepare(x: torch.Tensor | None, made: Callable[[SpikingNet], SpikingNet]) -> SpikingNet:
-            net = made(as_spiking_net(model, T, example=x))
+            net = made(reading(as_spiking_net(model, T, example=x)))
             if in_block:
                 block.enter_context(_in_mode(net, mode, params))
             return net

@@ -82,6 +82,24 @@ def sensor_net(channels: int, side: int) -> nn.Module:
     return net.eval()
 
 
+@pytest.mark.parametrize("mode", ["stbp", "rga"])
+def test_gradient_mode_reads_event_frames_time_first_as_attack_does(mode: str) -> None:
+    """``gradient_mode(net, mode, T=4, frames=True)`` runs a user's network on event frames
+    ``[B, T, 2, H, W]`` as their own loop does; without a way to say so, the frames were
+    repeated over T as images and a bare ValueError of a layer was all that came back."""
+    net = tutorial_net().eval()
+    x, _ = frames()
+    with snnattack.gradient_mode(net, mode, T=4, frames=True) as m:
+        torch.testing.assert_close(m(x), own_logits(net, x))
+    native = build("digits_net", num_classes=10, in_channels=1, T=4)  # reads images
+    with pytest.raises(UserError, match=r"model=SpikingNet reads images \(its encoder is"):
+        with snnattack.gradient_mode(native, mode, frames=True):
+            pass
+    with pytest.raises(UserError, match=r"^frames='yes': accepted: True or False$"):
+        with snnattack.gradient_mode(net, mode, T=4, frames="yes"):
+            pass
+
+
 @pytest.mark.parametrize(
     ("dataset", "channels", "side"), [("nmnist", 2, 34), ("dvs_gesture", 2, 128)]
 )
