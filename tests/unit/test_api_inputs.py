@@ -177,6 +177,13 @@ def pixel_nan(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def hair_above_one(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with one pixel at the float32 just above 1 (a rescaling's rounding)."""
+    out = x.clone()
+    out[0, 0, 0, 0] = torch.nextafter(torch.tensor(1.0), torch.tensor(2.0))
+    return out
+
+
 def first_label(y: torch.Tensor, label: int) -> torch.Tensor:
     out = y.clone()
     out[0] = label
@@ -267,6 +274,13 @@ CASES = [
         "divide by 255",
     ),
     ("x negative", attack(x=lambda m, x, y: x - 0.5), UserError, "x holds values in [-0.5", IMAGES),
+    (  # its bound was rounded to "1", inside the range it was refused for
+        "x a hair above 1",
+        attack(x=lambda m, x, y: hair_above_one(x)),
+        UserError,
+        "x holds values in [0, 1.0000001]",
+        IMAGES,
+    ),
     (
         "x uint8",
         attack(x=lambda m, x, y: (x * 255).to(torch.uint8)),

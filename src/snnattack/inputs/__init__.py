@@ -311,6 +311,14 @@ def _summary(x: torch.Tensor, samples: Samples) -> list[torch.Tensor]:
     return [x.isfinite().all(), x.amin(), x.amax(), *off]
 
 
+def _beside(value: float, limit: float) -> str:
+    """``value`` in 6 significant digits, or as many more as tell it from the ``limit`` it
+    was refused for (the float32 just above 1 is ``1.0000001``, not ``1``)."""
+    value += 0.0  # no "-0" in the line
+    digits = next((d for d in range(6, 17) if float(f"{value:.{d}g}") != limit), 17)
+    return f"{value:.{digits}g}"
+
+
 def _check_values(summary: list[float], images: str, samples: Samples) -> None:
     """Finite samples, images in [0, 1] or event frames non-negative, of the encoding's
     values, judged on their :func:`_summary` as read."""
@@ -321,17 +329,17 @@ def _check_values(summary: list[float], images: str, samples: Samples) -> None:
             raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
         if low < 0 or high > 1:
             raise UserError(
-                f"{images} holds values in [{low:g}, {high:g}]; accepted: {IMAGES} (images in "
+                f"{images} holds values in [{_beside(low, 0)}, {_beside(high, 1)}]; accepted: "
+                f"{IMAGES} (images in "
                 "[0, 255]: divide by 255; normalised images: pass the normalisation inside the "
                 "model)"
             )
         return
     if not finite:
         raise UserError(f"{images} holds NaN or infinite values; accepted: {accepted}")
-    low, high = low + 0.0, high + 0.0  # + 0.0: no "-0" in the line
     if low < 0 or any(off) or (samples.values == "scaled" and high > 1):
         raise UserError(
-            f"{images} holds values in [{low:g}, {high:g}] that are not "
+            f"{images} holds values in [{_beside(low, 0)}, {_beside(high, 1)}] that are not "
             f"{FRAME_VALUES[samples.values]}; accepted: {accepted} (another encoding: "
             "overrides=['dataset.params.event_encoding=binary|counts|scaled'])"
         )
