@@ -3,12 +3,15 @@ state dicts load into the configured model with the same logits; misfits are ref
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
+import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import harness
 import pytest
 import torch
 from harness import QUICK, compose
@@ -292,6 +295,41 @@ def test_count_scale_of_binary_frames_is_not_compared(tmp_path: Path) -> None:
     other = model_settings(compose(*QUICK, *binary, "dataset.params.count_scale=2"))
     with pytest.raises(CheckpointError, match="does not fit the configured model: missing key"):
         load_from_file(other, str(model_file))
+
+
+def test_a_store_and_a_model_file_under_home_written_with_a_tilde_are_home_s(
+    tmp_path: Path, digits_store: Path
+) -> None:
+    """``store.dir='~/store'`` made a folder named ``~`` in the working folder (while Lightning
+    wrote its .partial under the real home), and ``checkpoint='~/...'`` was "not a file": a
+    path of the config is read as a shell reads one. Unquoted, Hydra's grammar refuses the
+    ``~``, and the line says how to quote it."""
+    home = tmp_path / "home"
+    harness.run_job(*QUICK, "boxes=[white]", output_dir=tmp_path / "first", store=digits_store)
+    shutil.copytree(digits_store, home / "store")  # holding the model the jobs below reuse
+    quick, env = [*harness.QUIET, *QUICK, "boxes=[white]"], {"HOME": str(home)}
+
+    def job(*overrides: str, out: str) -> dict:
+        args = [*quick, *overrides, f"hydra.run.dir={tmp_path / out}"]
+        done = harness.cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads((tmp_path / out / "metrics.json").read_text())
+
+    a = job("store.dir='~/store'", out="a")
+    assert a["models"]["target"]["cached"] and not (tmp_path / "~").exists()
+    assert sorted(p.name for p in (home / "store").iterdir()) == sorted(
+        p.name for p in digits_store.iterdir()
+    )  # reused, nothing trained or left beside it
+    model_file = f"~/store/{a['models']['target']['key']}/model.pt"
+    b = job(f"checkpoint='{model_file}'", f"store.dir={tmp_path / 'none'}", out="b")
+    assert b["results"] == a["results"] and not (tmp_path / "none").exists()
+    assert b["models"]["target"]["checkpoint"] == str(home / model_file[2:])
+    unquoted = harness.cli(*quick, "store.dir=~/store", cwd=tmp_path, env=env)
+    assert (
+        unquoted.returncode == 2
+        and "or a path from your home: store.dir='~/store'"
+        in (unquoted.stderr.strip().splitlines()[-1])
+    )
 
 
 def test_run_attacks_a_model_file_with_the_numbers_of_the_stored_model(

@@ -101,13 +101,13 @@ def _model_files_exist(resolved: dict[str, Any]) -> None:
         path = resolved.get(key)
         if path is None:
             continue
-        if not Path(path).is_file():
+        if not Path(path).expanduser().is_file():  # '~/x.pt' as a shell reads it
             raise ConfigError(
                 f"{key}={path!r} is not a file; accepted: null or the path of a model file "
                 f"({FORMATS})"
             )
         if key == "checkpoint" or "black" in resolved["boxes"]:
-            require_whole(Path(path), key)
+            require_whole(Path(path).expanduser(), key)
 
 
 @NOTES.register("model_files")

@@ -125,7 +125,7 @@ def job_files(resolved: dict[str, Any]) -> None:
             "of models/, e.g. digits_net or vgg11>, or model=external (a network of your code)"
         )
     data_files(resolved)
-    writable(Path(resolved["store"]["dir"]), "store.dir", must_exist=False)
+    writable(Path(resolved["store"]["dir"]).expanduser(), "store.dir", must_exist=False)
 
 
 def check_sweep(

@@ -70,10 +70,11 @@ def spec_key(spec: dict[str, Any]) -> str:
 
 class ModelStore:
     """Folder of trained models, one sub-folder per training-spec hash. ``key`` is the
-    caller's name for ``root`` (a config key, an argument), which its messages give."""
+    caller's name for ``root`` (a config key, an argument), which its messages give; a
+    ``~`` in it is the user's home, as a shell reads it."""
 
     def __init__(self, root: str | os.PathLike, key: str = "store.dir") -> None:
-        self.root, self.key = Path(root), key
+        self.root, self.key = Path(root).expanduser(), key
 
     def path(self, spec: dict[str, Any]) -> Path:
         return self.root / spec_key(spec)

@@ -657,10 +657,12 @@ def _grammar_line(err: HydraException) -> str | None:
     said = [ln.strip() for ln in err.message.splitlines()]
     why = [ln for ln in said if ln.strip("^") and not ln.startswith(("See ", "Error parsing"))]
     page = re.search(r"https://\S+", err.message)  # Hydra's page of its grammar
+    key, _, value = str(err.override).partition("=")
+    home = f", or a path from your home: {key}='{value}'" if value.startswith("~") else ""
     return (
         f"{err.override} cannot be parsed ({why[0] if why else 'Hydra says no more'}); "
         "accepted: key=value in Hydra's override grammar (a list [a,b], a dict {k:v}; quoted "
-        "where the value holds spaces: 'key=a b'" + (f"; {page.group()})" if page else ")")
+        f"where the value holds spaces: 'key=a b'{home}" + (f"; {page.group()})" if page else ")")
     )
 
 

@@ -95,7 +95,9 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     :mod:`snnattack.records.checkpoints`, ``key`` the config key that names it): a native
     architecture also reads the reference codes' files (:mod:`snnattack.models.reference`),
     ``model=external`` the factory's own network before adapting it. A file whose
-    normalisation is not the dataset's is refused: loaded, it would silently replace it."""
+    normalisation is not the dataset's is refused: loaded, it would silently replace it. A
+    ``~`` in ``path`` is the user's home, as a shell reads it."""
+    path = str(Path(path).expanduser())
     if is_external(model.tree):
         net = factory_network(model.tree)
         record = load_model_file(path, net, key)
