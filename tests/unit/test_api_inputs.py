@@ -1132,6 +1132,13 @@ CASES = [
         "overrides='method.pgd.steps=2' is not a list",
         "accepted: a list",
     ),
+    (  # it asked for T first, as if the network would run once given one
+        "a plain CNN without T",
+        lambda m, x, y: snnattack.attack(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), x, y),
+        UserError,
+        "interop: Sequential has no known neuron",
+        "an ANN is trained and attacked as train.kind=ann",
+    ),
 ]
 
 # foreign networks (spikingjelly), on the digits' images: (id, network, call, error, start, part)

@@ -33,7 +33,7 @@ from torch import nn
 from snnattack.errors import ConfigError, UserError
 from snnattack.inputs import check_model
 from snnattack.interop.common import AdaptedNet, unwrapped
-from snnattack.interop.foreign import adapt, refuse_held_spiking_net, steps_problem
+from snnattack.interop.foreign import adapt, library_of, refuse_held_spiking_net, steps_problem
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.models import MODELS
 from snnattack.models.base import SpikingNet
@@ -121,6 +121,7 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
             "SpikingNet itself (overrides=['compile=true'] compiles the copy it attacks)"
         )
     refuse_held_spiking_net(model, argument)
+    library_of(model)  # an ANN says so, not that its T is missing
     if T is None:
         raise UserError(
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "

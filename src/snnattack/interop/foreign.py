@@ -50,6 +50,27 @@ def form_needs_samples(net: object) -> bool:
     return len(owners) == 1 and owners[0].has_own_loop(net) is None
 
 
+def library_of(net: nn.Module) -> Any:
+    """The adapter of the one library whose neurons ``net`` holds; a network of none (an ANN),
+    of several, or holding a neuron that no adapter knows is refused in one line, before its
+    time steps are asked for."""
+    owners = _owners(net)
+    if not owners:
+        refuse_held_spiking_net(net, "interop: net")
+        for path, module in net.named_modules():
+            if looks_like_neuron(module):
+                raise refuse(path, module, "is not a neuron the adapter knows", supported())
+    if len(owners) != 1:
+        found = "neurons of several libraries" if owners else "no known neuron"
+        raise UserError(
+            f"interop: {type(net).__qualname__} has {found}; accepted: a network of "
+            f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
+            f"{', '.join(supported())}, or this project's SpikingNet (snnattack.load; an ANN "
+            "is trained and attacked as train.kind=ann)"
+        )
+    return owners[0]
+
+
 @keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
 def adapt(
     net: nn.Module,
@@ -84,21 +105,7 @@ def adapt(
     require_finite(net, f"interop: the network {type(net).__qualname__}")
     if isinstance(net, SpikingNet):
         return net
-    owners = _owners(net)
-    if not owners:
-        refuse_held_spiking_net(net, "interop: net")
-        for path, module in net.named_modules():
-            if looks_like_neuron(module):
-                raise refuse(path, module, "is not a neuron the adapter knows", supported())
-    if len(owners) != 1:
-        found = "neurons of several libraries" if owners else "no known neuron"
-        raise UserError(
-            f"interop: {type(net).__qualname__} has {found}; accepted: a network of "
-            f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
-            f"{', '.join(supported())}, or this project's SpikingNet (snnattack.load; an ANN "
-            "is trained and attacked as train.kind=ann)"
-        )
-    (library,) = owners
+    library = library_of(net)
     if own_loop is None:
         own_loop = library.has_own_loop(net)
     with surrogates.warned_once():  # each form tried converts the neurons

@@ -13,6 +13,7 @@ from pathlib import Path
 import fixtures_digits
 import pytest
 import torch
+from foreign_nets import spikingjelly_plif
 from harness import ROOT
 
 import snnattack
@@ -102,10 +103,10 @@ def test_the_config_is_composed_at_the_wrapped_networks_steps_and_a_foreign_T_is
     net = build("digits_net", num_classes=10, in_channels=1, T=4)
     assert steps_of(torch.nn.DataParallel(net), None) == 4
     with pytest.raises(UserError) as refused:
-        steps_of(torch.nn.DataParallel(torch.nn.Linear(4, 3)), None)
+        steps_of(torch.nn.DataParallel(spikingjelly_plif()), None)
     assert str(refused.value) == (
-        "T=None: model=Linear is not a snnattack SpikingNet, so its time steps are not known; "
-        "accepted: T=<time steps>, an integer >= 1"
+        "T=None: model=Sequential is not a snnattack SpikingNet, so its time steps are not "
+        "known; accepted: T=<time steps>, an integer >= 1"
     )
 
 
