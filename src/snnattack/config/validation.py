@@ -14,6 +14,8 @@ parses itself (:mod:`snnattack.attacks.parse`, :mod:`snnattack.training.parse`).
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,7 +32,7 @@ from snnattack.config.preflight import data_files, writable
 from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.failures import refused_jobs_line
-from snnattack.settings import PASSED
+from snnattack.settings import PASSED, dotted_value
 from snnattack.values import CHECKS, KEYS, MACHINE, NOTES, RULES, Rule
 
 __all__ = [
@@ -99,7 +101,8 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
             f"{', '.join(missing)} is not imported: import snnattack.job or snnattack.api (or "
             "the package) first"
         )
-    check_keys(OmegaConf.to_container(cfg, resolve=False))
+    unresolved = OmegaConf.to_container(cfg, resolve=False)
+    check_keys(unresolved)
     resolved = resolve(cfg)
     read = {key: listed(key, resolved.get(key)) for key in LISTS}  # eps=8: a list of one
     resolved.update((key, list(value)) for key, value in read.items())  # a Bare as a plain list
@@ -107,12 +110,31 @@ def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     for name, check in CHECKS.items():  # which keys each kind takes, before their values
         if order[name] < KEYS:
             check(resolved)
-    check_rules((key, read.get(key, value)) for key, value in flat(resolved))
+    try:
+        check_rules((key, read.get(key, value)) for key, value in flat(resolved))
+    except ConfigError as err:
+        raise ConfigError(f"{err}{from_environment(str(err), unresolved)}") from None
     for name, check in CHECKS.items():  # the combinations, then the machine
         if KEYS <= order[name] and (machine or order[name] < MACHINE):
             check(resolved)
     spell_config(cfg, resolved)
     return resolved
+
+
+def from_environment(line: str, unresolved: dict[str, Any]) -> str:
+    """Where the refused key of ``line`` took its value from an environment variable that
+    stands in for a default (its config's ``${oc.env:VAR,default}``, as ``store.dir`` does),
+    the words that say so, else nothing: the user set the variable, not the key."""
+    key = line.split("=", 1)[0]
+    said = dotted_value(unresolved, key)
+    found = re.fullmatch(r"\$\{oc\.env:(\w+),.*\}", said) if isinstance(said, str) else None
+    if found is None or found.group(1) not in os.environ:
+        return ""
+    variable = found.group(1)
+    return (
+        f" (from the environment variable {variable}={os.environ[variable]!r}: unset it for "
+        f"the default, or set it to an accepted value)"
+    )
 
 
 def job_files(resolved: dict[str, Any]) -> None:

@@ -2204,3 +2204,20 @@ def test_the_default_job_folder_in_a_folder_that_cannot_be_written_names_its_key
             check_hydra_folders(argv, CONF)
         check_hydra_folders([*argv, "--cfg", "job"], CONF)
     check_hydra_folders([f"hydra.run.dir={tmp_path.parent}/job"], CONF)
+
+
+def test_a_key_refused_for_an_empty_environment_variable_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``SNNATTACK_STORE= python run.py`` said ``store.dir=''`` is out of range, a key the
+    user never set: the line names the variable that set it."""
+    monkeypatch.setenv("SNNATTACK_STORE", "")
+    with pytest.raises(ConfigError) as err:
+        validate(compose())
+    assert str(err.value) == (
+        "store.dir='' is out of range; accepted: a non-empty name (from the environment "
+        "variable SNNATTACK_STORE='': unset it for the default, or set it to an accepted value)"
+    )
+    with pytest.raises(ConfigError) as err:  # given on the command line: no variable named
+        validate(compose("store.dir=''"))
+    assert str(err.value) == "store.dir='' is out of range; accepted: a non-empty name"
