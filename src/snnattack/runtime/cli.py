@@ -185,9 +185,14 @@ def check_given_once(argv: list[str]) -> None:
         values = [o.input_line.split("=", 1)[1] for o in (first, override)]
         if values[0] != values[1]:
             name = override.key_or_group
+            sweep = (  # Hydra's own settings are the run's, not a job's: none sweeps
+                ""
+                if name.startswith("hydra")
+                else f", or a sweep of them with -m ({name}={','.join(values)})"
+            )
             raise ConfigError(
                 f"{name} is given twice ({first.input_line}, {override.input_line}); accepted: "
-                f"one value per key, or a sweep of them with -m ({name}={','.join(values)})"
+                f"one value per key{sweep}"
             )
 
 
