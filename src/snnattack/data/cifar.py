@@ -7,6 +7,7 @@ fixed ``split_seed``; the official test batch is used for final numbers only.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,8 +65,14 @@ class _FileUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-# (path, size, mtime) of the files read safely: their images (0: the meta file)
-_checked: dict[tuple[str, int, int], int] = {}
+# (path, size, mtime) of the files read safely: their images (0: the meta file) and a digest of
+# each image's pixels
+_checked: dict[tuple[str, int, int], tuple[int, frozenset[bytes]]] = {}
+
+
+def _digests(data: np.ndarray) -> frozenset[bytes]:
+    """A short digest of each image (row) of ``data``: which images two batches share."""
+    return frozenset(hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in data)
 
 
 def _unpickled(path: Path) -> object:
@@ -141,7 +148,9 @@ class _CheckedFiles:
         cls._refuse_missing(folder)
         for path in cls._read(folder, train=False):
             cls._check(path)
-        return sum(cls._check(path) for path in cls._read(folder, train=True))
+        n_train = sum(cls._check(path) for path in cls._read(folder, train=True))
+        cls.refuse_copied_test(folder)
+        return n_train
 
     @classmethod
     def _read(cls, folder: Path, train: bool) -> list[Path]:
@@ -156,6 +165,11 @@ class _CheckedFiles:
         does not unpickle, or holds what no file of this dataset has (:meth:`_problem`), is
         refused naming it. An unchanged file is read once per process (the preflight, then the
         datamodule's three openings of the training split; a batch takes about 0.2 s)."""
+        return cls._checked_entry(path)[0]
+
+    @classmethod
+    def _checked_entry(cls, path: Path) -> tuple[int, frozenset[bytes]]:
+        """:meth:`_check`'s images of ``path`` and the digests of its images (none: meta)."""
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key in _checked:
@@ -174,8 +188,27 @@ class _CheckedFiles:
             problem = "is empty (0 bytes)" if empty else f"is corrupt or truncated ({err!r})"
         if problem is not None:
             raise cls._refused(path, problem)
-        _checked[key] = 0 if path.name == cls.meta["filename"] else len(entry["data"])
+        meta = path.name == cls.meta["filename"]
+        _checked[key] = (0, frozenset()) if meta else (len(entry["data"]), _digests(entry["data"]))
         return _checked[key]
+
+    @classmethod
+    def refuse_copied_test(cls, folder: Path) -> None:
+        """Refuses a test batch of which more than half the images are training images (a
+        training batch copied over it): a test on it would measure the robustness of what the
+        model learned, not of unseen images (a few exact duplicates are the real data's)."""
+        train = [folder / name for name, _ in cls.train_list]
+        seen = frozenset().union(*(cls._checked_entry(path)[1] for path in train))
+        for name, _ in cls.test_list:
+            count, rows = cls._checked_entry(folder / name)
+            shared = len(rows & seen)
+            if 2 * shared > count:
+                raise cls._refused(
+                    folder / name,
+                    f"holds {shared} of its {count} images in the training batches "
+                    f"({', '.join(p.name for p in train)}): a copy of training data, on which a "
+                    "test would measure what the model learned",
+                )
 
     @classmethod
     def _names(cls) -> list[str]:
@@ -372,6 +405,9 @@ class _CIFARDataModule(SplitDataModule):
         self.train_set = Subset(train_source, order[self.val_size :])
         self.val_set = Subset(val_source, order[: self.val_size])
         self.test_set = self.dataset_cls(self.root, train=False, transform=transforms.ToTensor())
+        self.dataset_cls.refuse_copied_test(
+            Path(self.root).expanduser() / self.test_set.base_folder
+        )
 
     def _check_val_size(self, n_train: int) -> None:
         """Refuses a validation split that leaves no training image of the ``n_train``."""

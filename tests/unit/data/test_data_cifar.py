@@ -258,6 +258,23 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage, problem):
     )
 
 
+def test_a_test_batch_copied_from_a_training_batch_is_refused_naming_it(tmp_path):
+    """``cp data_batch_1 test_batch`` was accepted: every robustness was then measured on
+    training images. The preflight and the datamodule both refuse it."""
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    (fake.folder / "test_batch").write_bytes((fake.folder / "data_batch_1").read_bytes())
+    line = (
+        f"CIFAR-10 file {fake.folder / 'test_batch'} holds 2 of its 2 images in the training "
+        "batches (data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5): a copy "
+        "of training data, on which a test would measure what the model learned; delete it and "
+        "set dataset.params.download=true to download it again"
+    )
+    for step in ("check_files", "setup"):
+        with pytest.raises(DataError) as info:
+            getattr(_module(root=str(tmp_path), val_size=2), step)()
+        assert str(info.value) == line
+
+
 def test_failed_download_names_the_url_and_leaves_nothing(tmp_path, monkeypatch):
     def offline(url: str, root: str, filename: str, **kwargs: object) -> None:
         Path(root).mkdir(parents=True)  # as torchvision: the folder, then part of the archive
