@@ -164,8 +164,22 @@ def first_sample(data: Any) -> torch.Tensor | None:
     return x[:1].detach() if isinstance(x, torch.Tensor) and x.dim() > 0 and len(x) else None
 
 
+def _is_stream(value: Any) -> bool:
+    """Whether ``value`` is an event stream as tonic gives one (a NumPy structured array)."""
+    return getattr(getattr(value, "dtype", None), "fields", None) is not None and hasattr(
+        value, "__array_interface__"
+    )
+
+
 def _tensors(x: Any, y: Any, images: str, labels: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` and ``y`` if both are tensors."""
+    if isinstance(x, list | tuple) and x and all(_is_stream(s) for s in x):
+        raise UserError(
+            f"{images}=list of {len(x)} event streams: attack crafts on their frames "
+            "[B, T, C, H, W]; accepted: the frames as a tensor, or snnattack.evaluate(model, "
+            "(streams, labels), methods=[...], overrides=['dataset=<the event dataset>']), which "
+            "frames the streams as the dataset does and attacks the recordings too (gsattack)"
+        )
     for name, value in ((images, x), (labels, y)):
         if not isinstance(value, torch.Tensor):
             raise UserError(

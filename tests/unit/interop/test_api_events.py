@@ -327,6 +327,20 @@ def test_gsattack_changes_the_raw_event_streams_a_user_passes() -> None:
     assert sum(changes["changed_hist"].values()) == round(row.asr * row.n_correct / 100)
 
 
+def test_event_streams_given_to_attack_are_refused_naming_the_frames_it_takes() -> None:
+    """attack's line for a list of event streams was "torch.as_tensor(...) of a list",
+    which fails on tonic's structured arrays; evaluate is the door that takes streams."""
+    _, tests, _, _ = event_streams(2, 0)
+    with pytest.raises(UserError) as err:
+        snnattack.attack(tutorial_net(), tests, torch.tensor([0, 1]), T=4, overrides=EVENTS)
+    assert str(err.value) == (
+        "x=list of 2 event streams: attack crafts on their frames [B, T, C, H, W]; accepted: "
+        "the frames as a tensor, or snnattack.evaluate(model, (streams, labels), methods=[...], "
+        "overrides=['dataset=<the event dataset>']), which frames the streams as the dataset "
+        "does and attacks the recordings too (gsattack)"
+    )
+
+
 @pytest.mark.parametrize(
     ("streams", "overrides", "message"),
     [
