@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fixtures_digits import trained
+from foreign_nets import spikingjelly_plif
 from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -644,7 +645,8 @@ def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None
         (lambda m, x, y: snnattack.evaluate("net", (x, y)), "model=str"),
         (lambda m, x, y: snnattack.attack(m, x, y, "pgd", steps=0), "steps"),
         (lambda m, x, y: snnattack.attack(m, x, y, "pgd", stepz=3), "stepz"),
-        (lambda m, x, y: snnattack.evaluate(torch.nn.Linear(2, 2), (x, y)), "T=None"),
+        (lambda m, x, y: snnattack.evaluate(spikingjelly_plif(), (x, y)), "T=None"),
+        (lambda m, x, y: snnattack.evaluate(torch.nn.Linear(2, 2), (x, y)), "no known neuron"),
         (lambda m, x, y: snnattack.evaluate(m, (x, y), overrides=["lamda=0.5"]), "'lamda'"),
     ],
 )

@@ -121,8 +121,8 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
             "SpikingNet itself (overrides=['compile=true'] compiles the copy it attacks)"
         )
     refuse_held_spiking_net(model, argument)
-    library_of(model)  # an ANN says so, not that its T is missing
     if T is None:
+        library_of(model)  # an ANN says so, not that its T is missing
         raise UserError(
             f"T=None: {argument}={type(model).__name__} is not a snnattack SpikingNet, so its "
             "time steps are not known; accepted: T=<time steps>, an integer >= 1"
