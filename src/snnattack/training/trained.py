@@ -97,20 +97,20 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
     ``model=external`` the factory's own network before adapting it. A file whose
     normalisation is not the dataset's is refused: loaded, it would silently replace it. A
     ``~`` in ``path`` is the user's home, as a shell reads it."""
-    path = str(Path(path).expanduser())
+    file = Path(path).expanduser()
     if is_external(model.tree):
         net = factory_network(model.tree)
-        record = load_model_file(path, net, key)
+        record = load_model_file(file, net, key)
         net = set_backend(external_model(model.tree, net), model.tree["backend"])
     else:
         net = build_model(model)
-        payload = read_model_file(Path(path), key)
+        payload = read_model_file(file, key)
         stored = payload.get("record") if isinstance(payload, dict) else None
         if isinstance(stored, dict):  # before its weights: another encoding builds no normalize
-            _check_trained_as(stored, model.tree, f"{key}={Path(path)}")
+            _check_trained_as(stored, model.tree, f"{key}={file}")
         given = ("dataset.mean", "dataset.std") if model.tree["encoding"] == "direct" else None
         names = namings(model.name, net)
-        record = load_model_file(path, net, key, names, payload, normalization=given)
+        record = load_model_file(file, net, key, names, payload, normalization=given)
     return net.eval(), {**record, "kind": model.kind}
 
 
@@ -213,14 +213,14 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
     ):
         differ = [k for k, v in trained.items() if config.get(k) != v]
         if differ:
-            theirs_, ours_ = (
+            file_s, config_s = (
                 [f"dataset.params.{k}={hydra_value(values.get(k))}" for k in differ]
                 for values in (trained, config)
             )
             raise CheckpointError(
-                f"{where} was trained on {ours['name']} with {', '.join(theirs_)} (its record's "
-                f"spec.dataset), but the config {what.format(', '.join(ours_))}; accepted: "
-                f"{' '.join(theirs_)}, the file's"
+                f"{where} was trained on {ours['name']} with {', '.join(file_s)} (its record's "
+                f"spec.dataset), but the config {what.format(', '.join(config_s))}; accepted: "
+                f"{' '.join(file_s)}, the file's"
             )
 
 
