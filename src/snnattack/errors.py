@@ -97,6 +97,16 @@ class WorkerLost(Exception):
     exit_code = 3  # neither a user's mistake (2) nor a signal of this process's (128 + n)
 
 
+def module_named(model: object, name: str, module: object) -> str:
+    """A refusal's words for ``model``'s module at path ``name``: as the model shows it
+    (:meth:`snnattack.models.base.SpikingNet.shown`: the user's layer and class), else the
+    path and class."""
+    shown = getattr(model, "shown", None)
+    if shown is not None:
+        return shown(name, module)
+    return f"{name or 'model'} ({type(module).__name__})"
+
+
 def class_name(obj: object) -> str:
     """``obj``'s class with its module path, as a message names it (e.g.
     ``snntorch._neurons.leaky.Leaky``)."""

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from torch import nn
 
-from snnattack.errors import UserError
+from snnattack.errors import UserError, module_named
 from snnattack.registry import Registry
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import MIXES_TIME, temporal_modules
@@ -189,17 +189,18 @@ def require_eval(model: nn.Module, mode: str) -> None:
     pass of one time-averaged step failed with a shape error): ``mode`` needs time-invariant
     layers."""
     others = ", ".join(n for n, spec in GRADIENT_MODES.items() if not spec.time_invariant)
-    shown = getattr(model, "shown", lambda name, m: f"{name or 'model'} ({type(m).__name__})")
     for name, m in model.named_modules():
         if getattr(m, MIXES_TIME, False):
+            shown = module_named(model, name, m)
             raise UserError(
                 f"gradient mode {mode!r} runs the network on one time-averaged step, but its "
-                f"{shown(name, m)} mixes the time steps; accepted: a gradient mode "
+                f"{shown} mixes the time steps; accepted: a gradient mode "
                 f"that runs every step ({others})"
             )
         if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.Dropout) and m.training:
+            shown = module_named(model, name, m)
             raise UserError(
-                f"gradient mode {mode!r} needs the model in eval mode, but its {shown(name, m)} "
+                f"gradient mode {mode!r} needs the model in eval mode, but its {shown} "
                 "is in training mode, which is not time-invariant; "
                 f"accepted: model.eval() first, or a gradient mode that runs in training mode "
                 f"({others})"

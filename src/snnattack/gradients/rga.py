@@ -32,7 +32,7 @@ from torch import nn
 from snnattack.cpu import native
 from snnattack.cpu.guard import applies
 from snnattack.cuda import guard as gpu
-from snnattack.errors import UserError
+from snnattack.errors import UserError, module_named
 from snnattack.gradients.adjoint import adjoint_only
 from snnattack.gradients.base import overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
@@ -160,7 +160,9 @@ def _require_curves(model: nn.Module, beta: float, gamma: float) -> None:
         if isinstance(lif, LIF):
             problem = curve_complaint(lif.lam, lif.theta, {"beta": beta, "gamma": gamma})
             if problem is not None:
-                where = f"the spiking layer {name}" if name else "the neuron"
+                where = (
+                    f"the spiking layer {module_named(model, name, lif)}" if name else "the neuron"
+                )
                 raise UserError(f"RGA on {where}: {problem.replace('{prefix}', '')}")
 
 

@@ -197,7 +197,7 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     the legacy ``weight_norm``) is a tensor of the last forward's graph, which no deep copy
     takes: the copy starts from its values, and its own hook computes it again. A replaced
     module with hooks is refused: the module in its place would not call them; the module in
-    its place takes its mode."""
+    its place takes its mode and bears its class's name (``shown_as``)."""
     for old, new in replacements.items():
         if kinds := hook_kinds(old):  # a defence's hook: the attack would craft on another net
             path = next(p for p, m in net.named_modules() if m is old) or "the network itself"
@@ -209,6 +209,8 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
             )
     memo: dict[int, object] = {id(p): shadow(p) for p in net.parameters()}
     memo.update({id(b): b.detach() for b in net.buffers()})
+    for old, new in replacements.items():
+        new.shown_as = type(old).__name__  # a refusal names the user's layer (SpikingNet.shown)
     memo.update({id(old): new.train(old.training) for old, new in replacements.items()})
     held = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
     memo.update({id(t): t.detach() for t in held if t.grad_fn is not None})  # computed

@@ -56,7 +56,15 @@ class SpikingNet(nn.Module):
     def shown(self, name: str, module: nn.Module) -> str:
         """A refusal's words for its module ``name``: as the user's network names it (an
         adapted body's path without ``body.``) with the class it stands for (``shown_as``: an
-        adapter's layer names the user's, ``BatchNorm2d`` for ``FoldedBatchNorm2d``)."""
+        adapter's layer names the user's, ``BatchNorm2d`` for ``FoldedBatchNorm2d``). A module
+        inside one that stands for a user's layer (an adapted neuron's LIF after its input
+        scale) is named as that layer."""
+        parts = name.split(".")
+        for end in range(1, len(parts)):
+            outer = self.get_submodule(".".join(parts[:end]))
+            if "shown_as" in vars(outer):  # an adapter's module in place of the user's
+                name, module = ".".join(parts[:end]), outer
+                break
         path = name.removeprefix("body.") if self.foreign_body else name
         return f"{path or 'model'} ({getattr(module, 'shown_as', type(module).__name__)})"
 

@@ -862,6 +862,24 @@ def test_a_training_mode_batchnorm_is_named_as_the_users_network_names_it() -> N
     )
 
 
+@pytest.mark.parametrize("decay_input", [True, False])  # a LIF after an input scale, or alone
+def test_rgas_curve_refusal_names_the_users_neuron_layer_and_class(decay_input: bool) -> None:
+    """It named the adapter's path, ``body.2.1`` (the LIF after a LIFNode's input scale),
+    which the user never wrote: their network's path and class."""
+    net = nn.Sequential(
+        layer.Flatten(),
+        layer.Linear(64, 32),
+        neuron.LIFNode(tau=2.0, decay_input=decay_input, v_threshold=10.0),
+        layer.Linear(32, 10),
+        neuron.IFNode(),
+    )
+    functional.set_step_mode(net, "m")
+    x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
+    with pytest.raises(UserError) as err:  # the default gamma: a rate of 1 at the onset
+        snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode="rga", T=2)
+    assert str(err.value).startswith("RGA on the spiking layer 2 (LIFNode): gamma=0.2 ")
+
+
 def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -> None:
     """spikingjelly's ``TemporalWiseAttention`` weighs each step by all of them: ``ann``'s
     pass of one time-averaged step cannot run it (it failed with a bare shape error), so it
