@@ -770,6 +770,11 @@ def _other_choice_line(err: HydraException, conf_dir: Path, shown_by: str) -> st
     if not held[1]:
         return None
     group, have = held
+    if f"Key '{group}' is not in struct" in str(err.__cause__):  # no choice: ~group removed it
+        return (
+            f"{key} sets a key of the {group} group, which an override removed (~{group}); "
+            f"accepted: {group}=<one of {', '.join(have)}> with it, which every job reads"
+        )
     return (
         f"{key} is not a key of the chosen {group}= (it is one of {group}={', '.join(have)}); "
         f"accepted: {group}=<one of {', '.join(have)}> with it, or the keys of the chosen "

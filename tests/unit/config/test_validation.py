@@ -1669,6 +1669,11 @@ THROUGH_RUN_PY = [
         "error: dataset.params.root is not a key of the chosen dataset= (it is one of "
         "dataset=cifar10, cifar100, cifar10_dvs, dvs_gesture, nmnist); accepted: dataset=<one of",
     ),
+    (  # a key of a group that ~train removed: not "of the chosen train=", none is chosen
+        "~train train.epochs=1",
+        "error: train.epochs sets a key of the train group, which an override removed (~train); "
+        "accepted: train=<one of digits, paper> with it, which every job reads",
+    ),
     (  # an analysis that is not chosen: its options with Hydra's '+', or without
         "analysis.shuffle.mode=neuron",
         "error: analysis.shuffle sets mode of shuffle, which is not in the chosen analysis=[...]; "
