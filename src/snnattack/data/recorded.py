@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import tonic
 import torch
 
@@ -43,7 +44,29 @@ class NMNIST(Extracted, tonic.datasets.NMNIST):
 
 
 class DVSGesture(Extracted, tonic.datasets.DVSGesture):
-    """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason)."""
+    """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason). A
+    recording whose values tonic's integer and bool event fields would change silently is
+    refused (:func:`check_gesture`): a damaged file would be framed and attacked as another."""
+
+    def __getitem__(self, index: int) -> tuple[object, int]:
+        check_gesture(np.load(self.data[index]))
+        return super().__getitem__(index)
+
+
+def check_gesture(events: np.ndarray) -> None:
+    """Refuses a preprocessed DVS-Gesture array that is not ``[N, 4]`` numbers (x, y, p, t),
+    or whose values tonic casts into others: NaN or infinite ones (to arbitrary integers),
+    fractional pixels, polarities other than 0 and 1 (to True)."""
+    if events.ndim != 2 or events.shape[1] != 4 or events.dtype.kind not in "iuf":
+        raise ValueError(f"it is an array of {events.dtype} of shape {list(events.shape)}")
+    for column, name in enumerate("xypt"):
+        values = events[:, column]
+        if not np.isfinite(values).all():
+            raise ValueError(f"its {name} column holds NaN or infinite values")
+        if name != "t" and (values != np.floor(values)).any():
+            raise ValueError(f"its {name} column holds fractional values")
+    if not set(np.unique(events[:, 2]).tolist()) <= {0, 1}:
+        raise ValueError("its polarities (p) are not all 0 or 1")
 
 
 class RecordedEvents(FramedRecordings):

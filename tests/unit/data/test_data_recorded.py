@@ -201,6 +201,32 @@ def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
         dm.check_files()
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        (3, np.nan, "its t column holds NaN or infinite values"),  # was cast to any integer
+        (0, np.inf, "its x column holds NaN or infinite values"),
+        (1, 3.5, "its y column holds fractional values"),  # was cut to 3
+        (2, 7.0, "its polarities (p) are not all 0 or 1"),  # was cast to True
+    ],
+)
+def test_a_gesture_whose_values_tonic_would_cast_is_refused_naming_it(
+    tmp_path: Path, column: int, value: float, why: str
+) -> None:
+    """tonic casts the array into integer and bool fields: a damaged file was framed (and
+    attacked) silently as other events."""
+    write_dvs_gesture(tmp_path, per_class=2)
+    path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+    events = np.load(path)
+    events[5, column] = value
+    np.save(path, events)
+    dm = datamodule("dvs_gesture", tmp_path)
+    with pytest.raises(DataError) as refused:
+        next(iter(dm.test_dataloader()))
+    assert str(refused.value).startswith(f"cannot decode {path}: {why}; expected ")
+    assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
+
+
 def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path) -> None:
     """A file that decodes to no events is refused, never attacked as a blank input."""
     write_dvs_gesture(tmp_path, per_class=2)
