@@ -28,6 +28,7 @@ from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.interop import adapt
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
 from snnattack.preparation import config as preparation_config
@@ -290,7 +291,15 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
     # and how the images enter its steps
     lifs = [(m.lam, m.theta) for m in source.modules() if isinstance(m, LIF)]
     for described in record.models.values():
-        assert list(described) == ["kind", "class", "architecture", "encoding", "levels", "neurons"]
+        assert list(described) == [
+            "kind",
+            "class",
+            "architecture",
+            "T",
+            "encoding",
+            "levels",
+            "neurons",
+        ]
         assert (described["encoding"], described["levels"]) == ("direct", None)
     neurons = record.models["source"]["neurons"]
     assert [(n["lambda"], n["theta"]) for n in neurons] == lifs
@@ -307,12 +316,19 @@ def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_
     model, x, y = digits
     foreign, steps = spikingjelly_plif().eval(), model.T + 2
     settings = {"eps": [16], "methods": ["fgsm"], "boxes": ["white", "black"], "T": steps}
-    for target, source, T in ((model, foreign, model.T), (foreign, model, steps)):
+    adapted = adapt(foreign, T=steps)  # as the user adapts it: their class in the record
+    cases = [(model, foreign, steps), (foreign, model, steps), (model, adapted, None)]
+    for target, source, T in [*cases, (adapted, model, None)]:
         record = snnattack.evaluate(
-            target, (x[:16], y[:16]), source=source, masking=False, **settings
+            target, (x[:16], y[:16]), source=source, masking=False, **settings | {"T": T}
         )
         assert [r.box for r in record.results] == ["white", "black"]
-        assert record.config["T"] == T
+        assert record.config["T"] == getattr(target, "T", T)
+        # each row names the T of the model it crafts on (the source's was the target's)
+        assert [r.source_T for r in record.results] == [
+            getattr(m, "T", T) for m in (target, source)
+        ]
+        assert type(foreign).__qualname__ in [r.source_model for r in record.results]
     assert model.T == steps - 2
     longer = copy.deepcopy(model)
     longer.T = steps  # two SpikingNets: T must be each one's own, the message names source's

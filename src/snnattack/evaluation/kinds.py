@@ -18,7 +18,8 @@ def with_kinds(
     """Result rows with the target's kind and the crafting model's kind, architecture, λ and T
     (white box: the target's; black box: the source's). λ is the model's own where its record
     lists its neurons (``model=external``, a model passed to the API: the config's ``lambda``
-    is unused there), and so is the architecture of a model passed to the API."""
+    is unused there), and so are the architecture and T of a model passed to the API (a
+    black-box source may run at another T than the target, whose T the config holds)."""
     out = []
     for r in rows:
         model = crafting[r.box]
@@ -34,7 +35,7 @@ def with_kinds(
                 source_lambda=own_setting(record, "lambda", model.tree["lambda"])
                 if spiking
                 else None,
-                source_T=model.tree["T"] if spiking else None,
+                source_T=record.get("T", model.tree["T"]) if spiking else None,
             )
         )
     return out

@@ -192,9 +192,10 @@ def model_description(
 ) -> dict[str, Any] | None:
     """What the record says of a model passed in (it has no training record): its kind of
     training as the config names it (``train.kind``, as a ``model=external`` job's record
-    does), its class and its architecture (a zoo model's name, else its class's: the config's
-    ``model.name`` is ``passed``), and the input encoding of ``net``, the network the attacks
-    run, which a benchmark entry states (the config's may be the protocol's). The preparation
+    does), its class and its architecture (a zoo model's name, an adapted network's user's
+    class, else its class's: the config's ``model.name`` is ``passed``), and the time steps
+    ``T`` and input encoding of ``net``, the network the attacks run, which a benchmark entry
+    states (the config's may be the protocol's; a black-box source may run at another T). The preparation
     adds that network's neurons (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
     if model is None:
         return None
@@ -202,7 +203,7 @@ def model_description(
         "kind": kind,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "architecture": getattr(model, "architecture", None) or type(model).__qualname__,
-        **({} if net is None else input_encoding(net)),
+        **({} if net is None else {"T": net.T, **input_encoding(net)}),
     }
 
 

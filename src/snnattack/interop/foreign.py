@@ -125,6 +125,7 @@ def adapt(
             adapted: SpikingNet = OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
+    adapted.architecture = type(net).__qualname__  # a record names the user's class
     # the modules it made around its copy of net (its encoding) in net's mode
     # (common.in_mode_of); the user's normalize keeps its own
     for module in adapted.children():
