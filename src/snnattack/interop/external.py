@@ -195,8 +195,9 @@ def model_description(
     does), its class and its architecture (a zoo model's name, an adapted network's user's
     class, else its class's: the config's ``model.name`` is ``passed``), and the time steps
     ``T`` and input encoding of ``net``, the network the attacks run, which a benchmark entry
-    states (the config's may be the protocol's; a black-box source may run at another T). The preparation
-    adds that network's neurons (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
+    states (the config's may be the protocol's; a black-box source may run at another T). The
+    preparation adds that network's neurons
+    (:func:`snnattack.preparation.evaluation.prepared_evaluation`)."""
     if model is None:
         return None
     return {

@@ -305,19 +305,29 @@ def _kind_name(kind: str) -> str:
 )
 def kinds_bars(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
     """The caption's bars per target kind (black box: per source kind), mean ± std over seeds,
-    as the ECCV 2020 study compares them. A setting that varies within one kind (the gradient
+    as the ECCV 2020 study compares them. A setting that varies within one bar (the gradient
     mode, a swept λ) gets panels of its own rather than being averaged as if it were seeds;
-    one that changes only with the kind (each kind's own T) does not. None when fewer than 2
-    target kinds are present."""
+    one that changes only with the kind (each kind's own T), with the source (a black box's
+    gradient mode, a swept ``source_train``: the black bars' sources) or with the box does
+    not. None when fewer than 2 target kinds are present."""
     rows = [r for r in rows if r.get("target_kind") and r.get("method") and r.get("box")]
     targets = sorted({r["target_kind"] for r in rows}, key=_kind_order)
     if len(targets) < 2:
         return None
-    others = tuple(
+    bars_of: dict[tuple, list[dict[str, Any]]] = {}  # the rows of one bar of one panel
+    for r in rows:
+        source = r.get("source_kind") if r["box"] == "black" else None
+        key = (r["method"], r.get("eps_255"), r["target_kind"], r["box"], source)
+        bars_of.setdefault(key, []).append(r)
+    others = tuple(  # a white box reads no source: a swept source_* repeats its rows
         k
         for k in ("grad_mode", *series("target_kind"))
         if k != "eps_255"
-        and any(len({r.get(k) for r in rows if r["target_kind"] == t}) > 1 for t in targets)
+        and any(
+            len({r.get(k) for r in bar}) > 1
+            for (*_, box, _), bar in bars_of.items()
+            if box == "black" or not k.startswith("source_")
+        )
     )
     sources = sorted({r.get("source_kind") for r in rows if r["box"] == "black"}, key=_kind_order)
     bars = [("clean", None), ("white", None), *(("black", s) for s in sources)]

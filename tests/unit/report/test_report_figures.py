@@ -91,8 +91,12 @@ def _eccv_job(
     kind: str,
     results: list[tuple[str, str | None, float]],
     mode: str = "stbp",
+    source_train: str | None = None,
+    ann_mode: str | None = None,
 ) -> None:
-    """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy)."""
+    """A job of the ECCV study: ``results`` are (box, source kind, adversarial accuracy);
+    ``source_train`` the config's, ``ann_mode`` the gradient mode of the rows crafted on an
+    ANN (None: ``mode``), as a record's are."""
     folder.mkdir(parents=True)
     config = {
         "dataset": {"name": "digits"},
@@ -105,6 +109,7 @@ def _eccv_job(
         "encoding_levels": levels,
         "train": {"kind": kind},
         "attack": {"grad_mode": mode},
+        "source_train": source_train,
     }
     record = {
         "clean_acc": 90.0 + seed + T,
@@ -115,7 +120,7 @@ def _eccv_job(
                 "method": "fgsm",
                 "eps_255": 32.0,
                 "box": box,
-                "grad_mode": mode,
+                "grad_mode": ann_mode if ann_mode and (source or kind) == "ann" else mode,
                 "asr": 99.0,
                 "adv_acc": acc,
                 "n_correct": 90,
@@ -253,6 +258,31 @@ def test_kinds_bars_group_clean_white_and_black_box_accuracy_by_network_kind(
         "white box": [(22.0, 2.828), (52.0, 2.828)],
         "black box from ANN": [(31.0, 1.414), (61.0, 1.414)],
         "black box from converted SNN": [(41.0, 1.414), (71.0, 1.414)],
+    }
+
+
+def test_kinds_bars_of_a_swept_source_kind_stay_one_panel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``train.kind=ann,conversion source_train=ann,conversion``: the black bars' sources
+    and the gradient mode of the model each row crafts on (an ANN's own) split the figure
+    into panels of a few bars each."""
+    kept = drawn_axes(monkeypatch)
+    jobs = [(k, s) for k in ("conversion", "ann") for s in ("ann", "conversion")]
+    for i, (kind, source) in enumerate(jobs):
+        base = 20.0 if kind == "ann" else 50.0
+        black = base + (10.0 if source == "ann" else 20.0)
+        results = [("white", None, base), ("black", source, black)]
+        folder = tmp_path / "sweep" / str(i)
+        _eccv_job(folder, 0, 4, None, kind, results, source_train=source, ann_mode="ann-autograd")
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["kinds"]
+    assert ax.get_title() == "FGSM ε=32/255: accuracy by network kind"
+    assert bar_data(ax) == {
+        "clean": [(94.0, 0.0), (94.0, 0.0)],
+        "white box": [(20.0, 0.0), (50.0, 0.0)],
+        "black box from ANN": [(30.0, 0.0), (60.0, 0.0)],
+        "black box from converted SNN": [(40.0, 0.0), (70.0, 0.0)],
     }
 
 
