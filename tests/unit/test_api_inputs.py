@@ -621,6 +621,27 @@ CASES = [
         "(did you mean overrides?)",
         "accepted: model, x, y",
     ),
+    (  # its value was spelt as an override: 3,000 characters failing Hydra's grammar
+        "evaluate's val_data given to attack, as a method's parameter",
+        lambda m, x, y: snnattack.attack(m, x, y, method="ensemble", val_data=(x, y)),
+        ConfigError,
+        "val_data=<tuple> is unknown for method=ensemble",
+        "accepted: components, poisson_eot_samples",
+    ),
+    (  # gradient_mode takes it as a keyword; attack's keywords are the method's
+        "a gradient mode's parameter as attack's keyword",
+        lambda m, x, y: snnattack.attack(m, x, y, grad_mode="rga", beta=2.0),
+        ConfigError,
+        "beta=2.0 is unknown for method=pgd (grad_mode=rga's: grad_params={'beta': 2.0})",
+        "accepted: steps, alpha, eps_per_alpha, random_start",
+    ),
+    (
+        "evaluate's progress given to attack",
+        lambda m, x, y: snnattack.attack(m, x, y, progress=False),
+        ConfigError,
+        "progress=False is unknown for method=pgd (an argument of snnattack.evaluate)",
+        "accepted: steps, alpha, eps_per_alpha, random_start",
+    ),
     (  # sparsefool's lam (>= 1), not the neurons' leak, which the model holds
         "the leak as a method's parameter",
         lambda m, x, y: snnattack.attack(m, x, y, lam=0.5),

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import yaml
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
@@ -45,7 +46,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import as_python, in_python_words, near
+from snnattack.values import SET_ELSEWHERE, accepted_params, as_python, in_python_words, near
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -183,6 +184,7 @@ def job_config(
                 "method's parameters each its own keyword (steps=20), the gradient mode's in "
                 "grad_params={...}"
             )
+    _check_method_params(methods, method_params or {}, grad_mode, names)
     for m in methods:
         for k, v in (method_params or {}).items():
             argument("method_params", f"method.{m}.{k}", hydra_value(v), k)
@@ -193,6 +195,49 @@ def job_config(
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+
+
+def _check_method_params(
+    methods: Sequence[str],
+    params: Mapping[str, Any],
+    grad_mode: str,
+    names: Mapping[str, str | None] | None,
+) -> None:
+    """Refuses a parameter that a method of ``methods`` does not take by its name, before its
+    value is spelt as an override: a tensor's text (``val_data=(x, y)``, evaluate's) ran to
+    thousands of characters and failed Hydra's grammar. A gradient mode's parameter is
+    named as ``grad_params``'s."""
+    caller = (names or {}).get("method_params") or "method_params"
+    for m in methods:
+        accepted = _method_params(m)
+        for k, v in params.items():
+            if k in accepted:
+                continue
+            shown = caller.format(key=k) if "{key}" in caller else f"{caller}[{k!r}]"
+            spelt = repr(v) if len(repr(v)) <= 40 else f"<{type(v).__name__}>"
+            hint = near(str(k), accepted)
+            if grad_mode in GRADIENT_MODES and k in mode_params(grad_mode):
+                hint = f" (grad_mode={grad_mode}'s: grad_params={{{k!r}: {spelt}}})"
+            elif names is not None and k in names and names[k] is None:
+                hint = " (an argument of snnattack.evaluate)"
+            raise ConfigError(
+                f"{shown}={spelt} is unknown for method={m}{hint}; accepted: "
+                f"{', '.join(accepted) or 'no parameters'}"
+            )
+
+
+@functools.cache
+def _method_params(method: str) -> tuple[str, ...]:
+    """The parameters that the ``conf/method`` choice ``method`` takes: its algorithm's (those
+    no other key sets), or an ensemble's own keys."""
+    from snnattack.attacks.ensemble import ENSEMBLE_KEYS
+    from snnattack.attacks.methods.base import METHODS
+
+    file = CONF_DIR / "method" / f"{method}.yaml"
+    name = (yaml.safe_load(file.read_text()) or {}).get("name", method)
+    if name not in METHODS:
+        return tuple(k for k in ENSEMBLE_KEYS if k != "name")
+    return tuple(p for p in accepted_params(METHODS[name].make, 2) if p not in SET_ELSEWHERE)
 
 
 def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:
