@@ -407,6 +407,7 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
         return attack_batch(*args, **kwargs)
 
     monkeypatch.setattr(core, "attack_batch", recorded)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # the user's: unset
     before = _gpu_numerics()
     users = (not allowed, not allowed, not on, on)  # the opposite of the config's, everywhere
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = users[:2]
@@ -416,9 +417,11 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
         snnattack.attack(model, x, y, "fgsm", eps=8, overrides=overrides)
         assert crafted == [expected]
         assert _gpu_numerics() == users
+        assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # set for deterministic kernels
         record = snnattack.evaluate(model, (x, y), masking=False, overrides=overrides)
         assert (record.tf32, record.deterministic) == (allowed, on)  # what held, recorded
         assert _gpu_numerics() == users
+        assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[:2]
         torch.use_deterministic_algorithms(before[2], warn_only=True)

@@ -97,9 +97,9 @@ def set_determinism(on: bool) -> None:
 def held(tf32: bool, on: bool) -> Iterator[None]:
     """TF32 allowed as ``tf32`` says and deterministic kernels as ``on`` says (:func:`set_tf32`,
     :func:`set_determinism`) within the block, the process's own flags and random generators
-    (:func:`kept_generators`) again after it. cuBLAS's workspace variable stays set: cuBLAS
-    read it at its first handle."""
-    saved = _flags()
+    (:func:`kept_generators`) again after it, and the environment's cuBLAS workspace variable
+    as it was (it matters only to deterministic kernels, which are the process's own again)."""
+    saved, workspace = _flags(), os.environ.get(CUBLAS_WORKSPACE[0])
     set_tf32(tf32)
     set_determinism(on)
     try:
@@ -107,6 +107,10 @@ def held(tf32: bool, on: bool) -> Iterator[None]:
             yield
     finally:
         _set(saved)
+        if workspace is None:
+            os.environ.pop(CUBLAS_WORKSPACE[0], None)
+        else:
+            os.environ[CUBLAS_WORKSPACE[0]] = workspace
 
 
 @contextmanager
