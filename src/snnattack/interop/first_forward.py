@@ -28,7 +28,8 @@ class OnFirstForward(nn.Module):
     on it are applied to the network when it is made (else the forward would run in the model's
     flag, not the one the user set); a ``zero_grad()`` has no gradient to clear (an attack loop
     calls it before each forward). Its parameters are refused, since an optimiser made over none
-    would train nothing (the adapter's parameters are its own objects, made at that forward)."""
+    would train nothing (the adapter's parameters are its own objects, made at that forward),
+    and so are its buffers and state dict, empty until then."""
 
     def __init__(
         self,
@@ -68,15 +69,32 @@ class OnFirstForward(nn.Module):
             super().zero_grad(set_to_none)
 
     def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, nn.Parameter]]:
+        self._made("parameters", "parameters()", "an optimiser over them would train nothing")
+        return super().named_parameters(*args, **kwargs)
+
+    def named_buffers(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, torch.Tensor]]:
+        self._made("buffers", "buffers()", "they would read as none")
+        return super().named_buffers(*args, **kwargs)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._made("tensors", "state_dict()", "it would save an empty state dict")
+        return super().state_dict(*args, **kwargs)
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._made("tensors", "load_state_dict()", "a state dict would load into none")
+        return super().load_state_dict(*args, **kwargs)
+
+    def _made(self, what: str, call: str, why: str) -> None:
+        """Refuses ``call``, which reads its ``what``, before the first forward made the
+        network: ``why`` the module's own, none, would mislead."""
         if self.net is None:
             raise UserError(
                 f"gradient_mode({self._model}) yields a module that adapts {self._model} at "
-                "its first forward, on its samples, and has no parameters before it (an "
-                "optimiser over them would train nothing); accepted: its parameters() after "
-                "the first forward m(x), or the model adapted first, "
-                "snnattack.interop.adapt(model, T=..., example=x), passed to gradient_mode"
+                f"its first forward, on its samples, and has no {what} before it ({why}); "
+                f"accepted: its {call} after the first forward m(x), or the model adapted "
+                "first, snnattack.interop.adapt(model, T=..., example=x), passed to "
+                "gradient_mode"
             )
-        return super().named_parameters(*args, **kwargs)
 
     def network(self, x: torch.Tensor | None) -> SpikingNet:
         """The network, made of the samples ``x`` if this is the first call (a forward's, or

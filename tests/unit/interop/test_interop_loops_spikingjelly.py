@@ -239,14 +239,22 @@ def test_gradient_mode_on_the_tutorial_class_refuses_its_parameters_before_its_f
     None
 ):
     """Before its first forward the yielded module has no network, so an optimiser over its
-    parameters would train nothing: refused in one line; made after that forward, it trains
-    the model."""
+    parameters would train nothing (its buffers and state dict are none): refused in one line;
+    made after that forward, it trains the model."""
     net = CSNN(T)
     x, y = images(), torch.arange(6) % 10
     weight = net.conv_fc[0].weight.clone()
     with snnattack.gradient_mode(net, "stbp", T=T) as m:
         with pytest.raises(UserError, match=r"^gradient_mode\(CSNN\) .* no parameters before it"):
             torch.optim.SGD(m.parameters(), lr=0.1)
+        # its buffers and state dict were none, and loading the model's failed in torch's words
+        for call, what in (
+            (lambda: list(m.buffers()), "buffers"),
+            (m.state_dict, "tensors"),
+            (lambda: m.load_state_dict(net.state_dict()), "tensors"),
+        ):
+            with pytest.raises(UserError, match=rf"^gradient_mode\(CSNN\) .* no {what} before it"):
+                call()
         loss = nn.functional.cross_entropy(m(x), y)
         optimiser = torch.optim.SGD(m.parameters(), lr=0.1)
         loss.backward()
