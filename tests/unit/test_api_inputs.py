@@ -279,7 +279,7 @@ CASES = [
         attack(x=lambda m, x, y: hair_above_one(x)),
         UserError,
         "x holds values in [0, 1.0000001]",
-        IMAGES,
+        f"{IMAGES} (x.clamp(0, 1): values a rounding error outside)",  # not "divide by 255"
     ),
     (
         "x uint8",

@@ -325,6 +325,9 @@ def _summary(x: torch.Tensor, samples: Samples) -> list[torch.Tensor]:
     return [x.isfinite().all(), x.amin(), x.amax(), *off]
 
 
+ROUNDING = 1e-4  # how far outside [0, 1] float rounding leaves a pixel (x * std + mean)
+
+
 def _beside(value: float, limit: float) -> str:
     """``value`` in 6 significant digits, or as many more as tell it from the ``limit`` it
     was refused for (the float32 just above 1 is ``1.0000001``, not ``1``)."""
@@ -342,11 +345,16 @@ def _check_values(summary: list[float], images: str, samples: Samples) -> None:
         if not finite:
             raise UserError(f"{images} holds NaN or infinite pixels; accepted: finite {IMAGES}")
         if low < 0 or high > 1:
+            rounded = low >= -ROUNDING and high <= 1 + ROUNDING  # un-normalised, say
+            how = (
+                f"{images}.clamp(0, 1): values a rounding error outside"
+                if rounded
+                else "images in [0, 255]: divide by 255; normalised images: pass the "
+                "normalisation inside the model"
+            )
             raise UserError(
                 f"{images} holds values in [{_beside(low, 0)}, {_beside(high, 1)}]; accepted: "
-                f"{IMAGES} (images in "
-                "[0, 255]: divide by 255; normalised images: pass the normalisation inside the "
-                "model)"
+                f"{IMAGES} ({how})"
             )
         return
     if not finite:
