@@ -253,6 +253,13 @@ def test_a_store_file_given_another_encoding_or_surrogate_than_its_training_is_r
     assert str(err.value).endswith(
         "accepted: a file trained with encoding=poisson, the target's (it is built as the target)"
     )
+    # another architecture: refused as a weight's missing key, not the model it holds
+    with pytest.raises(CheckpointError) as err:
+        load_from_file(model_settings(compose(*QUICK, "model=digits_resnet")), str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} holds a model=digits_net (its record's spec.model), but the "
+        "config builds model=digits_resnet; accepted: model=digits_net, the file's"
+    )
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,8 @@ def load_from_file(model: ModelSettings, path: str, key: str = "checkpoint") -> 
 
 def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
     """Refuses a store file whose training record made it another kind of model
-    (``spec.train.kind``: an ANN attacked as an SNN) or ran its neurons otherwise
+    (``spec.train.kind``: an ANN attacked as an SNN), another architecture (``spec.model``:
+    its weights' names refused as a missing key) or ran its neurons otherwise
     (``spec.neuron``: T, λ, θ, reset) than the config ``tree`` would: its weights would be
     attacked as another model, and the results labelled with settings it never had."""
     spec, own_file = record.get("spec") or {}, where.startswith("checkpoint=")
@@ -130,6 +131,17 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
         raise CheckpointError(
             f"{where} was trained as train.kind={kind} (its record's spec.train), but the "
             f"config attacks it as train.kind={ours}; accepted: {accepted}"
+        )
+    arch, built = (spec.get("model") or {}).get("name"), tree["model"]["name"]
+    if arch is not None and arch != built:  # its weights' names would not fit: a missing key
+        accepted = (
+            f"model={arch}, the file's"
+            if own_file
+            else f"a file of model={built}, the target's (it is built as the target)"
+        )
+        raise CheckpointError(
+            f"{where} holds a model={arch} (its record's spec.model), but the config builds "
+            f"model={built}; accepted: {accepted}"
         )
     if own_file and "train" in spec:
         _check_adversary(spec["train"].get("adversary"), tree, where)
