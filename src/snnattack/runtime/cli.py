@@ -453,6 +453,65 @@ def check_argument_form(argv: list[str]) -> None:
             )
 
 
+# the settings of a sweep (-m): where it writes, its sweeper and its launcher (a cluster's)
+SWEEP_ONLY = (
+    "hydra.sweep.",
+    "hydra.sweeper.",
+    "hydra/sweeper",
+    "hydra.launcher.",
+    "hydra/launcher",
+)
+
+
+def check_sweep_settings(argv: list[str], conf_dir: Path) -> None:
+    """Refuses an override of a sweep's settings on a run that is no sweep (no ``-m``), which
+    Hydra leaves unread: ``hydra.sweep.dir=D`` wrote the job elsewhere,
+    ``hydra/launcher=submitit_slurm`` ran it here instead of on the cluster, without a word.
+    A launcher's key without a launcher chosen is left to the compose, which names the
+    launchers that have it."""
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.cfg or args.info or args.shell_completion or multirun(argv, conf_dir):
+        return
+    words = list(args.overrides)
+    chosen = any(w.lstrip("+").startswith("hydra/launcher=") for w in words)
+    for word in words:
+        key, _, value = word.partition("=")
+        key = key.lstrip("~+")
+        if "=" not in word or not key.startswith(SWEEP_ONLY):
+            continue
+        if key.startswith("hydra.launcher.") and not chosen:
+            continue
+        if key.startswith("hydra/") and value not in _hydra_choices(key, conf_dir):
+            continue  # an unknown one: the compose names the choices
+        swept = key.removeprefix("hydra.sweeper.params.")
+        if swept != key:  # an experiment file's form of a swept key
+            raise ConfigError(
+                f"{word} sweeps {swept} through the sweeper's settings, which a run without "
+                f"-m does not read; accepted: {swept}={value} (one run), or -m {swept}=... "
+                "(a sweep)"
+            )
+        here = " (this run's folder: hydra.run.dir=...)" if key.startswith("hydra.sweep.") else ""
+        raise ConfigError(
+            f"{word} sets a sweep's {'launcher' if 'launcher' in key else 'settings'}, "
+            f"which a run without -m does not read{here}; accepted: python run.py -m ... "
+            f"{word} (a sweep of one job where no key takes several values)"
+        )
+
+
+def _hydra_choices(group: str, conf_dir: Path) -> set[str]:
+    """The choices of Hydra's ``group`` (``hydra/launcher``): the package's files and those
+    Hydra's plugins register."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # registers the plugins' configs
+    node = ConfigStore.instance().repo
+    for part in group.split("/"):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    own = {p.stem for p in (conf_dir / group).glob("*.yaml")}
+    return own | {name.removesuffix(".yaml") for name in node}
+
+
 def too_long_error(word: str) -> ConfigError:
     """The line of an override holding an integer longer than Python reads
     (:func:`~snnattack.runtime.command_line.number_too_long`), with its key's accepted values
@@ -472,7 +531,12 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
     ``experiments/``), instead of Hydra's search path."""
     name, cd = hydra_option(argv, "-cn", "--config-name"), hydra_option(argv, "-cd", "--config-dir")
     if cd is not None and not Path(cd).is_dir():
-        raise ConfigError(f"-cd {cd} is not a folder; accepted: an existing folder of configs")
+        here = f" of {Path.cwd()}" if not Path(cd).is_absolute() else ""
+        beside = conf_dir.parent / cd  # the checkout's experiments/, beside its conf/
+        hint = f" (-cd {beside})" if here and beside.is_dir() else ""
+        raise ConfigError(
+            f"-cd {cd} is not a folder{here}; accepted: an existing folder of configs{hint}"
+        )
     if name is None or hydra_option(argv, "-cp", "--config-path") is not None:
         return  # -cp: a folder relative to the app's module, Hydra's to find
     if config_file(argv, conf_dir) is not None:
@@ -709,6 +773,27 @@ def _sweep_without_m_line(err: HydraException) -> str | None:
     )
 
 
+def _hydra_sweep_line(err: HydraException) -> str | None:
+    """``-m hydra.sweeper.params.lambda=0.5,1.0`` (an experiment file's form of a sweep) or
+    ``-m hydra.run.dir=a,b``: Hydra sweeps none of its own keys, and said so with the override
+    alone; the swept key as the command line sweeps it. None for other errors."""
+    found = re.search(r"configuration is not supported : '([^=']+)=([^']*)'", str(err))
+    if found is None:
+        return None
+    key, value = found.groups()
+    swept = key.removeprefix("hydra.sweeper.params.")
+    if swept != key:
+        return (
+            f"{key}={value} sweeps {swept} through the sweeper's settings, which the command "
+            f"line does not set; accepted: -m {swept}={value} (hydra.sweeper.params is an "
+            "experiment file's form)"
+        )
+    return (
+        f"{key}={value} sweeps a setting of Hydra's own, which Hydra does not sweep; accepted: "
+        f"one value of {key}, a sweep (-m) per value"
+    )
+
+
 def _delete_line(err: HydraException, shown_by: str) -> str | None:
     """``~key`` where the composed config has no ``key`` or holds it null (Hydra removes only a
     key with a value), in one line with what is accepted; None for other errors."""
@@ -847,6 +932,7 @@ def hydra_line(
         _grammar_line(err)
         or _missing_choice_line(err)
         or _sweep_without_m_line(err)
+        or _hydra_sweep_line(err)
         or _delete_line(err, shown_by)
         or _form_line(err)
         or _group_param_line(err, conf_dir, named or {}, shown_by)
@@ -948,6 +1034,7 @@ def main(
         check_given_once(sys.argv[1:])
         check_override_keys(swept, conf_dir)
         check_values(swept, conf_dir)
+        check_sweep_settings(sys.argv[1:], conf_dir)
         if check_swept is not None and multirun(sys.argv[1:], conf_dir):
             check_swept(set_values(swept, conf_dir, swept=True))
         sys.argv[1:] = swept_choice_settings(sys.argv[1:], conf_dir)  # for Hydra's compose

@@ -1669,6 +1669,26 @@ THROUGH_RUN_PY = [
         "error: dataset.params.root is not a key of the chosen dataset= (it is one of "
         "dataset=cifar10, cifar100, cifar10_dvs, dvs_gesture, nmnist); accepted: dataset=<one of",
     ),
+    (  # Hydra reads a sweep's folder with -m only: the job was written elsewhere, silently
+        "hydra.sweep.dir=/tmp/elsewhere lambda=0.5",
+        "error: hydra.sweep.dir=/tmp/elsewhere sets a sweep's settings, which a run without -m "
+        "does not read (this run's folder: hydra.run.dir=...); accepted: python run.py -m",
+    ),
+    (  # the job ran here, not on the cluster
+        "hydra/launcher=submitit_slurm",
+        "error: hydra/launcher=submitit_slurm sets a sweep's launcher, which a run without -m "
+        "does not read; accepted: python run.py -m ... hydra/launcher=submitit_slurm",
+    ),
+    (
+        "hydra.sweeper.params.lambda=0.5",
+        "error: hydra.sweeper.params.lambda=0.5 sweeps lambda through the sweeper's settings, "
+        "which a run without -m does not read; accepted: lambda=0.5 (one run), or -m lambda=",
+    ),
+    (  # Hydra's line: "Sweeping over Hydra's configuration is not supported : '...'"
+        "-m hydra.sweeper.params.lambda=0.5,1.0",
+        "error: hydra.sweeper.params.lambda=0.5,1.0 sweeps lambda through the sweeper's "
+        "settings, which the command line does not set; accepted: -m lambda=0.5,1.0",
+    ),
     (  # a key of a group that ~train removed: not "of the chosen train=", none is chosen
         "~train train.epochs=1",
         "error: train.epochs sets a key of the train group, which an override removed (~train); "
@@ -2042,6 +2062,20 @@ def test_a_config_folder_that_does_not_exist_is_named_so(tmp_path: Path, name: l
         check_config_name(["-cd", str(tmp_path / "nonexist"), *name], CONF)
     assert str(err.value) == (
         f"-cd {tmp_path / 'nonexist'} is not a folder; accepted: an existing folder of configs"
+    )
+
+
+def test_the_checkouts_experiments_named_from_another_folder_are_named_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``snnattack --help``'s example, ``-cd experiments``, run outside the checkout: the
+    line named neither the folder it was read in nor the one meant."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        check_config_name(["-cd", "experiments", "-cn", "digits_table2"], CONF)
+    assert str(err.value) == (
+        f"-cd experiments is not a folder of {tmp_path}; accepted: an existing folder of "
+        f"configs (-cd {CONF.parent / 'experiments'})"
     )
 
 
