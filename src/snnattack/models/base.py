@@ -54,7 +54,12 @@ class SpikingNet(nn.Module):
         return self.encoder.T
 
     def shown(self, name: str, module: nn.Module) -> str:
-        """A refusal's words for its module ``name``: as the user's network names it (an
+        """A refusal's words for its module ``name``: its :meth:`users_layer`, path and class."""
+        path, cls = self.users_layer(name, module)
+        return f"{path or 'model'} ({cls})"
+
+    def users_layer(self, name: str, module: nn.Module) -> tuple[str, str]:
+        """The path and class of the module ``name`` as the user's network names them (an
         adapted body's path without ``body.``) with the class it stands for (``shown_as``: an
         adapter's layer names the user's, ``BatchNorm2d`` for ``FoldedBatchNorm2d``). A module
         inside one that stands for a user's layer (an adapted neuron's LIF after its input
@@ -66,7 +71,7 @@ class SpikingNet(nn.Module):
                 name, module = ".".join(parts[:end]), outer
                 break
         path = name.removeprefix("body.") if self.foreign_body else name
-        return f"{path or 'model'} ({getattr(module, 'shown_as', type(module).__name__)})"
+        return path, getattr(module, "shown_as", type(module).__name__)
 
     @T.setter
     def T(self, value: int) -> None:

@@ -185,14 +185,16 @@ class LIF(Temporal):
 
 
 def lif_settings(model: nn.Module) -> list[dict[str, Any]]:
-    """The settings of every LIF in ``model``, in order: its module path, leak λ, threshold θ
+    """The settings of every LIF in ``model``, in order: its module path (as the user's
+    network names it, :meth:`~snnattack.models.base.SpikingNet.users_layer`), leak λ, threshold θ
     and reset (and ``reset_by`` where the soft reset drops another amount), and its own
     surrogate (``stbp``'s slope unless ``attack.params.surrogate`` names another). What an
     adapted foreign network really runs, which the config's ``lambda``/``reset`` do not
     describe (``model=external``, :func:`snnattack.evaluate`)."""
+    named = getattr(model, "users_layer", lambda name, _: (name, None))
     return [
         {
-            "layer": name,
+            "layer": named(name, lif)[0],
             "lambda": lif.lam,
             "theta": lif.theta,
             "reset": lif.reset,

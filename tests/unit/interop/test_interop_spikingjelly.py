@@ -880,6 +880,23 @@ def test_rgas_curve_refusal_names_the_users_neuron_layer_and_class(decay_input: 
     assert str(err.value).startswith("RGA on the spiking layer 2 (LIFNode): gamma=0.2 ")
 
 
+def test_the_records_neurons_are_named_by_the_users_layers() -> None:
+    """The record and its title named a LIFNode by the adapter's path, ``body.2.1`` (its LIF
+    after the input scale), an IFNode ``body.4``: paths the user never wrote."""
+    net = nn.Sequential(
+        layer.Flatten(),
+        layer.Linear(64, 32),
+        neuron.LIFNode(tau=2.0),
+        layer.Linear(32, 10),
+        neuron.IFNode(),
+    ).eval()
+    functional.set_step_mode(net, "m")
+    x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
+    record = snnattack.evaluate(net, (x, y), T=2, methods="fgsm", progress=False, masking=False)
+    assert [n["layer"] for n in record.models["target"]["neurons"]] == ["2", "4"]
+    assert " 2: λ=0.5 θ=1 reset=hard " in record.title()
+
+
 def test_an_attention_over_the_time_steps_is_refused_by_the_rate_domain_pass() -> None:
     """spikingjelly's ``TemporalWiseAttention`` weighs each step by all of them: ``ann``'s
     pass of one time-averaged step cannot run it (it failed with a bare shape error), so it
