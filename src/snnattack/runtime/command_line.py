@@ -94,13 +94,22 @@ def file_sweep(argv: list[str], conf_dir: Path) -> dict[str, Any]:
 
 def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
     """``argv`` and, in a sweep (:func:`multirun`), each ``key=value`` of the ``-cn`` file's
-    ``hydra.sweeper.params`` that the command line does not set (Hydra's sweeper reads them
-    before the command line's, which win): the checks of a sweep's choices and values read a
-    file's sweep as the command line's."""
+    ``hydra.sweeper.params`` (and the command line's ``hydra.sweeper.params.key=value``) that
+    the command line does not set (Hydra's sweeper reads them before the command line's,
+    which win): the checks of a sweep's keys, choices and values read a file's sweep as the
+    command line's."""
     params = file_sweep(argv, conf_dir)
+    overrides = parsed_overrides(argv)
+    prefix = "hydra.sweeper.params."  # the file's form, given on the command line
+    typed = {
+        o.key_or_group.removeprefix(prefix): (o.input_line or "").partition("=")[2]
+        for o in overrides
+        if o.key_or_group.startswith(prefix)
+    }
+    params = {**params, **typed}
     if not params or not multirun(argv, conf_dir):
         return argv
-    given = {o.key_or_group for o in parsed_overrides(argv)}
+    given = {o.key_or_group for o in overrides}
     return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
 
 

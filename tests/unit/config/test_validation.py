@@ -1684,6 +1684,10 @@ THROUGH_RUN_PY = [
         "error: hydra.sweeper.params.lambda=0.5 sweeps lambda through the sweeper's settings, "
         "which a run without -m does not read; accepted: lambda=0.5 (one run), or -m lambda=",
     ),
+    (  # the sweeper's key added: "+lamda=0.5 to add it", which was then refused as unknown
+        "-m +hydra.sweeper.params.lamda=0.5",
+        "error: unknown key 'lamda'; did you mean 'lambda'?",
+    ),
     (  # Hydra's line: "Sweeping over Hydra's configuration is not supported : '...'"
         "-m hydra.sweeper.params.lambda=0.5,1.0",
         "error: hydra.sweeper.params.lambda=0.5,1.0 sweeps lambda through the sweeper's "
