@@ -22,6 +22,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from snnattack.cpu.guard import hook_kinds
 from snnattack.errors import UserError, class_name
+from snnattack.inputs import first_line
 from snnattack.interop.adapter import neuron_libraries
 from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
@@ -60,7 +61,19 @@ class AdaptedNet(SpikingNet):
         restarted(self.body)  # each forward one simulation (PerSimulation)
         if self in CALLS_CHECKED:
             return super()._logits(x)
-        out = _called_once(self.body, lambda: super(AdaptedNet, self)._logits(x))
+        try:
+            out = _called_once(self.body, lambda: super(AdaptedNet, self)._logits(x))
+        except Exception as err:
+            if x.dim() != 5 or not isinstance(self.encoder, DirectEncoder):
+                raise
+            # event frames given as images: repeated over T, they reached the body with six
+            # axes, which it refused in its own words
+            raise UserError(
+                f"interop: {self.architecture or 'the network'} on samples {list(x.shape)}, "
+                f"repeated over T={self.T} as images are, raised {first_line(err)}; accepted: "
+                "images [B, C, H, W], or event frames [B, T, C, H, W] as frames: "
+                "snnattack.gradient_mode(..., frames=True)"
+            ) from err
         CALLS_CHECKED.add(self)
         return out
 

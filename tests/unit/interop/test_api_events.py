@@ -98,6 +98,14 @@ def test_gradient_mode_reads_event_frames_time_first_as_attack_does(mode: str) -
     with pytest.raises(UserError, match=r"^frames='yes': accepted: True or False$"):
         with snnattack.gradient_mode(net, mode, T=4, frames="yes"):
             pass
+    # the frames without frames=True: the layer's bare ValueError, now the way to say it
+    with pytest.raises(UserError) as err, snnattack.gradient_mode(net, mode, T=4) as m:
+        m(x)
+    assert str(err.value).startswith(f"interop: {type(net).__qualname__} on samples [")
+    assert str(err.value).endswith(
+        "accepted: images [B, C, H, W], or event frames [B, T, C, H, W] as frames: "
+        "snnattack.gradient_mode(..., frames=True)"
+    )
 
 
 @pytest.mark.parametrize(
