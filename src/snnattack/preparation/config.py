@@ -23,7 +23,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack import inputs
+from snnattack.attacks.ensemble import ENSEMBLE_KEYS
 from snnattack.attacks.grids import tunes
+from snnattack.attacks.methods.base import METHODS
 from snnattack.attacks.parse import attack_specs
 from snnattack.config.compose import compose_config, hydra_value, scalar
 from snnattack.config.keys import CONF_DIR, check_keys, schema
@@ -230,9 +232,6 @@ def _check_method_params(
 def _method_params(method: str) -> tuple[str, ...]:
     """The parameters that the ``conf/method`` choice ``method`` takes: its algorithm's (those
     no other key sets), or an ensemble's own keys."""
-    from snnattack.attacks.ensemble import ENSEMBLE_KEYS
-    from snnattack.attacks.methods.base import METHODS
-
     file = CONF_DIR / "method" / f"{method}.yaml"
     name = (yaml.safe_load(file.read_text()) or {}).get("name", method)
     if name not in METHODS:

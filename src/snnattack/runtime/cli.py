@@ -26,8 +26,10 @@ from typing import Any, NoReturn
 
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
+from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, Transformer
+from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf.errors import InterpolationResolutionError
 
@@ -501,9 +503,6 @@ def check_sweep_settings(argv: list[str], conf_dir: Path) -> None:
 def _hydra_choices(group: str, conf_dir: Path) -> set[str]:
     """The choices of Hydra's ``group`` (``hydra/launcher``): the package's files and those
     Hydra's plugins register."""
-    from hydra.core.config_store import ConfigStore
-    from hydra.core.plugins import Plugins
-
     Plugins.instance()  # registers the plugins' configs
     node = ConfigStore.instance().repo
     for part in group.split("/"):
