@@ -460,6 +460,12 @@ def keywords_checked(func: Callable) -> Callable:
     return checked
 
 
+def settable_params(func: Callable, skip: int) -> list[str]:
+    """The parameters of ``func`` after its first ``skip`` that a config may set: not those
+    a job sets from another key (:data:`SET_ELSEWHERE`)."""
+    return [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
+
+
 def params_known(
     group: str,
     params: dict[str, Any],
@@ -474,7 +480,7 @@ def params_known(
     declared for its key (as ``<ruled_as>.<name>``: an ensemble component's by its method's
     key; None: ``group``) checks is of the type its parameter's annotation names
     (:func:`annotated`), before any work rather than where the code reads it."""
-    accepted = [p for p in accepted_params(func, skip) if p not in SET_ELSEWHERE]
+    accepted = settable_params(func, skip)
     for name, value in params.items():
         if name not in accepted:
             elsewhere = f" (set by {SET_ELSEWHERE[name]})" if name in SET_ELSEWHERE else ""

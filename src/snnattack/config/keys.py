@@ -559,3 +559,9 @@ def unreadable_yaml(err: yaml.YAMLError, path: Path | None = None) -> ConfigErro
         f"{where} is not read as YAML ({problem}); accepted: a file of keys written as conf/'s "
         "files are (quotes around a value holding ': ' or '#', brackets closed)"
     )
+
+
+def method_algorithm(file: Path, choice: str) -> str:
+    """The algorithm that the ``conf/method`` file ``file`` of the choice ``choice`` runs:
+    its ``name``, else the choice's."""
+    return (yaml.safe_load(file.read_text()) or {}).get("name", choice)

@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import yaml
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,7 +27,7 @@ from snnattack.attacks.grids import tunes
 from snnattack.attacks.methods.base import METHODS
 from snnattack.attacks.parse import attack_specs
 from snnattack.config.compose import compose_config, hydra_value, scalar
-from snnattack.config.keys import CONF_DIR, check_keys, schema
+from snnattack.config.keys import CONF_DIR, check_keys, method_algorithm, schema
 from snnattack.config.parse import (
     analysis_settings,
     attack_settings,
@@ -48,7 +47,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.settings import BOXES, PASSED, JobSettings
 from snnattack.training.parse import model_settings, source_config
-from snnattack.values import SET_ELSEWHERE, accepted_params, as_python, in_python_words, near
+from snnattack.values import as_python, in_python_words, near, settable_params
 
 COMPOSED = 64  # compositions kept (_composed): 32 argument lists, unvalidated and validated
 SHOWN_BY = "snnattack.api.job_config(...)"  # what shows a call's config, in a refusal's words
@@ -232,11 +231,10 @@ def _check_method_params(
 def _method_params(method: str) -> tuple[str, ...]:
     """The parameters that the ``conf/method`` choice ``method`` takes: its algorithm's (those
     no other key sets), or an ensemble's own keys."""
-    file = CONF_DIR / "method" / f"{method}.yaml"
-    name = (yaml.safe_load(file.read_text()) or {}).get("name", method)
+    name = method_algorithm(CONF_DIR / "method" / f"{method}.yaml", method)
     if name not in METHODS:
         return tuple(k for k in ENSEMBLE_KEYS if k != "name")
-    return tuple(p for p in accepted_params(METHODS[name].make, 2) if p not in SET_ELSEWHERE)
+    return tuple(settable_params(METHODS[name].make, 2))
 
 
 def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:

@@ -44,6 +44,7 @@ from snnattack.config.keys import (
     file_keys,
     global_choices_with,
     is_known,
+    method_algorithm,
     one_choice_groups,
     readers,
     schema,
@@ -829,7 +830,7 @@ def _group_param_line(
         return None
     from snnattack.attacks.methods.base import METHODS  # only here: it imports torch
 
-    name = (yaml.safe_load(file.read_text()) or {}).get("name", key)
+    name = method_algorithm(file, key)
     if name not in METHODS:
         return None  # the ensemble: its components are parsed from the config
     override = parsed_overrides([advice.group(1)])[0]
