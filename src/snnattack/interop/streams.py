@@ -94,7 +94,10 @@ def _check_stream(stream: np.ndarray, name: str, sensor_size: tuple[int, int, in
     if not set(np.unique(stream["p"]).tolist()) <= {0, 1}:
         raise UserError(f"{name} has polarities other than 0 and 1; accepted: p in {{0, 1}}")
     if (stream["t"][1:] < stream["t"][:-1]).any():  # np.diff wraps around an unsigned t
-        raise UserError(f"{name} is not sorted by time; accepted: t ascending (np.sort)")
+        raise UserError(
+            f"{name} is not sorted by time; accepted: t ascending (a structured array's "
+            "np.sort(stream, order='t'): a plain np.sort orders by its first field, x)"
+        )
 
 
 def _canonical(stream: np.ndarray) -> np.ndarray:

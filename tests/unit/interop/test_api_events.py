@@ -6,6 +6,7 @@ as the user's own loop feeds them; bad event inputs refused in one line naming t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -498,8 +499,13 @@ def test_streams_with_tonics_bool_polarity_are_the_same_events_as_integer_ones()
     assert recordings.test(0)["p"].dtype.kind == "i" and recordings.train(0)["p"].dtype == np.int64
     unsorted = typed[0][0].copy()
     unsorted["t"][0] = unsorted["t"][-1] + 1  # np.diff of an unsigned t wraps: no negative
-    with pytest.raises(UserError, match=r"^data\[0\]\[0\] is not sorted by time"):
+    with pytest.raises(UserError, match=r"^data\[0\]\[0\] is not sorted by time") as refused:
         framed_recordings(([unsorted], labels[:1]), None, dm.sensor_size, dm.framing)
+    # its advice, followed as written, sorts the stream (a plain np.sort orders it by x)
+    advice = re.search(r"np\.sort\(stream, order='t'\)", str(refused.value))
+    assert advice is not None
+    resorted = np.sort(unsorted, order="t")
+    framed_recordings(([resorted], labels[:1]), None, dm.sensor_size, dm.framing)
 
 
 def test_streams_read_by_tonics_aedat4_reader_are_the_same_events(tmp_path: Path) -> None:
