@@ -388,6 +388,12 @@ class AttackEvaluator(L.LightningModule):
                         "indices": first + torch.arange(len(y)),
                         # an event attack's figure marks the events it changed on the clean frames
                         **({"clean": x.detach().cpu()} if str(i) in self.budgets else {}),
+                        # a targeted row's: each sample's class (-1: none), what its rate counts
+                        **(
+                            {"targets": goals.cpu(), "aimed": aimed.cpu()}
+                            if goals is not None and aimed is not None
+                            else {}
+                        ),
                     }
                 )
         for box, l0 in least.items():

@@ -10,6 +10,10 @@ is a ``torch.save`` dict in the layout of torchattacks' ``Attack.save``, so
 - ``preds``: int64 ``[n]``, the target model's class on each adversarial input;
 - ``indices``: int64 ``[n]``, each sample's position in the test split (the datamodule's
   ``test_set``), to pair it with its clean input;
+- ``targets`` and ``aimed`` (a targeted row's only: ``target=<class>`` or ``random``, an
+  ensemble with a targeted component): int64 ``[n]``, the class each sample's example was
+  aimed at (-1: none), and bool ``[n]``, the samples its ``targeted_asr`` counts
+  (``n_targeted`` of them; those put in their class: ``aimed & (preds == targets)``);
 - ``clean_inputs`` (event attacks only, an ensemble of event attacks only too): float tensor
   ``[n, ...]``, the clean frames, so that the report can mark the events each example
   inserted and deleted;
@@ -51,8 +55,9 @@ def save(
     git_commit: str | None,
 ) -> str:
     """Writes one row's examples (``parts``: per batch ``adv``, ``labels``, ``preds``,
-    ``correct``, ``indices``) into ``folder`` atomically, with the row's name and the package
-    ``version`` and ``git_commit`` of its job (its record's); returns the file name. A full
+    ``correct``, ``indices``; ``clean``, ``targets`` and ``aimed`` where a row has them) into
+    ``folder`` atomically, with the row's name and the package ``version`` and
+    ``git_commit`` of its job (its record's); returns the file name. A full
     disk or read-only folder raises :class:`~snnattack.errors.WriteError` naming the file."""
     name = f"adv_{row.method}_{row.eps_255:g}_{row.box}.pt"  # e.g. adv_pgd_32_white.pt
     order = torch.cat([p["indices"] for p in parts]).argsort()
@@ -68,8 +73,9 @@ def save(
         "version": version,
         "git_commit": git_commit,
     }
-    if all("clean" in p for p in parts):
-        data["clean_inputs"] = torch.cat([p["clean"] for p in parts])[order]
+    for key, saved in (("clean", "clean_inputs"), ("targets", "targets"), ("aimed", "aimed")):
+        if all(key in p for p in parts):
+            data[saved] = torch.cat([p[key] for p in parts])[order]
     write_atomic(folder / name, torch_bytes(data))
     return name
 

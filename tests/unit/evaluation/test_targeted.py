@@ -19,7 +19,7 @@ from torch import nn
 from snnattack.attacks import ensemble
 from snnattack.attacks.crafting import aimed_classes
 from snnattack.attacks.ensemble import Component
-from snnattack.evaluation import evaluator
+from snnattack.evaluation import evaluator, examples
 from snnattack.evaluation.evaluator import AttackEvaluator
 from snnattack.evaluation.kept import check_kept
 from snnattack.process.numerics import manual_seed
@@ -72,7 +72,7 @@ def rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     specs = [
         AttackSpec("aimed", 1.0, box, {"target": 2}, algorithm="fgsm") for box in ("white", "black")
     ] + [AttackSpec("fgsm", 1.0, "white", {})]
-    job = AttackEvaluator(nn.Identity(), Scaled(), specs, Recipe("stbp"))
+    job = AttackEvaluator(nn.Identity(), Scaled(), specs, Recipe("stbp"), save_examples=True)
     loader = torch.utils.data.DataLoader(list(zip(CLEAN, Y, strict=True)), batch_size=6)
     L.Trainer(
         accelerator="cpu",
@@ -80,7 +80,10 @@ def rows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         enable_progress_bar=False,
         inference_mode=False,
     ).test(job, loader, verbose=False)
-    return {f"{r.method}/{r.box}": r for r in job.results}
+    return {
+        f"{r.method}/{r.box}": replace(r, examples=examples.save(tmp_path, r, parts, None, None))
+        for r, parts in zip(job.results, job.examples, strict=True)
+    }
 
 
 def _logged(tmp_path: Path) -> dict[str, str]:
@@ -101,10 +104,25 @@ def test_a_targeted_row_counts_only_the_samples_put_in_its_class(rows, box: str)
     assert (row.n_targeted, row.targeted_asr) == (4, 50.0)
 
 
-def test_an_untargeted_row_has_no_targeted_rate(rows) -> None:
+def test_an_untargeted_row_has_no_targeted_rate(rows, tmp_path: Path) -> None:
     row = rows["fgsm/white"]
     assert row.asr == 60.0
     assert row.targeted_asr is None and row.n_targeted is None
+    saved = examples.load(tmp_path / row.examples)  # no targets to save
+    assert "targets" not in saved and "aimed" not in saved
+
+
+@pytest.mark.parametrize("box", ["white", "black"])
+def test_a_targeted_rows_saved_examples_give_its_targeted_rate(rows, tmp_path, box) -> None:
+    """``attack.save_examples``: a targeted row's file holds each sample's class and the
+    samples its rate counts, from which docs/examples.md's sum gives ``targeted_asr``."""
+    row = rows[f"aimed/{box}"]
+    saved = examples.load(tmp_path / row.examples)
+    assert saved["targets"].tolist() == [2] * len(Y)
+    assert saved["aimed"].tolist() == [True, True, False, False, True, True]
+    hits = saved["aimed"] & (saved["preds"] == saved["targets"])
+    assert int(saved["aimed"].sum()) == row.n_targeted
+    assert 100 * int(hits.sum()) / int(saved["aimed"].sum()) == row.targeted_asr
 
 
 def test_the_lightning_loggers_get_a_targeted_rows_rate_beside_its_asr(rows, tmp_path) -> None:
