@@ -230,6 +230,14 @@ def notes(resolved: dict[str, Any]) -> list[str]:
             "record names the full eps"
         )
     out += fraction_note("train.adversary.eps", adversary["eps"])
+    values = (resolved["dataset"].get("params") or {}).get("event_encoding")
+    if values is not None:  # an event dataset's frames: L∞ steps leave its values
+        out.append(
+            f"train.adversary.method={adversary['method']} on the {values} event frames of "
+            f"dataset={resolved['dataset']['name']} crafts L∞ perturbations, fractional "
+            "values no sensor produces: the model is hardened against those, not against the "
+            "attacks on events (docs/event_attacks.md)"
+        )
     out += unread_settings(adversary)
     out += unread_gradient(resolved)
     if adversary["method"] == "trades" and adversary.get("beta") == 0:

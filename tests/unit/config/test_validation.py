@@ -1003,6 +1003,12 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "its full eps (its last epoch at 50% of it), though the model's record names the "
             "full eps",
         ),
+        (  # an L∞ adversary on event frames trained on non-events without a word
+            "dataset=digits_events train.adversary.method=pgd",
+            "train.adversary.method=pgd on the binary event frames of dataset=digits_events "
+            "crafts L∞ perturbations, fractional values no sensor produces: the model is "
+            "hardened against those, not against the attacks on events (docs/event_attacks.md)",
+        ),
         (  # SNN-RAT's regulariser without an adversary: the standard model, stored as such
             "train.adversary.reg=0.004",
             "train.adversary.reg=0.004 is read by adversarial training only: "
