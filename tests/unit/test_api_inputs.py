@@ -756,6 +756,36 @@ CASES = [
         "accepted: snnattack.attack(...) for a batch's examples, or a job: python run.py "
         "attack.save_examples=true",
     ),
+    (  # the call attacked the model passed: the record named another file
+        "a checkpoint in evaluate's overrides",
+        evaluate(overrides=["checkpoint=/tmp/model.pt"]),
+        UserError,
+        "overrides=['checkpoint=/tmp/model.pt'] sets checkpoint, which only a job reads",
+        "accepted: the file's network passed as model (snnattack.load(name, path, ...)), or a "
+        "job: python run.py checkpoint=/tmp/model.pt",
+    ),
+    (  # every batch was attacked: the record said one
+        "a Trainer's limit in evaluate's overrides",
+        evaluate(overrides=["trainer.limit_test_batches=1"]),
+        UserError,
+        "overrides=['trainer.limit_test_batches=1'] sets trainer.limit_test_batches, which only "
+        "a job reads (the call would ignore it, and its record would claim it)",
+        "accepted: the data you pass (a part of it for fewer batches)",
+    ),
+    (  # nothing was trained: the record said 3 epochs
+        "a training setting in attack's overrides",
+        attack(overrides=lambda m, x, y: ["train.epochs=3"]),
+        UserError,
+        "overrides=['train.epochs=3'] sets train.epochs, which only a job reads",
+        "or a job: python run.py train.epochs=3",
+    ),
+    (
+        "a source's steps in evaluate's overrides",
+        evaluate(overrides=["source_T=2"]),
+        UserError,
+        "overrides=['source_T=2'] sets source_T, which only a job reads",
+        "accepted: a source network built with it, passed as source",
+    ),
     (  # it was refused as the config's model name: name='passed' is unknown
         "an analysis in evaluate's overrides",
         evaluate(overrides=["analysis=[shuffle]"]),
@@ -837,9 +867,10 @@ CASES = [
     ),
     (  # composed, then refused by the job's validation in the command line's words
         "an unknown key in a dict of evaluate's overrides",
-        evaluate(overrides=["++store={dirr: x}"]),
+        evaluate(overrides=["++dataset.params={val_sizee: 5}"]),
         ConfigError,
-        "overrides=['++store={dirr: x}']: unknown key 'store.dirr'; did you mean 'store.dir'? ",
+        "overrides=['++dataset.params={val_sizee: 5}']: unknown key "
+        "'dataset.params.val_sizee'; did you mean 'dataset.params.val_size'? ",
         "accepted: the keys of the config that snnattack.api.job_config(...) returns",
     ),
     (  # attack names its methods by its argument method

@@ -817,6 +817,23 @@ MODEL_KEYS = (
 # what a job writes into its folder, which a call of the API has none of
 FOLDER_KEYS = ("analysis", "attack.save_examples")
 
+# what only a job reads: the models it trains, loads or stores (train.kind aside, which labels
+# a network passed as the kind it was trained as), its own Trainer and its loggers; each with
+# what a call takes instead
+JOB_KEYS = {
+    "train": "a network trained as you wish, passed as model (train.kind labels its kind)",
+    "checkpoint": "the file's network passed as model (snnattack.load(name, path, ...))",
+    "source_checkpoint": "the file's network passed as source (snnattack.load(...))",
+    "source_lambda": "a source network built with it, passed as source",
+    "source_T": "a source network built with it, passed as source",
+    "source_model": "a source network built with it, passed as source",
+    "source_seed_offset": "a source network of your choice, passed as source",
+    "store": "the networks passed as model and source (a call stores no model)",
+    "trainer": "the data you pass (a part of it for fewer batches), progress= for the bar",
+    "logger": "your own logging of the record returned (a call logs nothing)",
+    "tags": "your own logging of the record returned (a call logs nothing)",
+}
+
 
 def check_call_keys(overrides: Any) -> None:
     """``overrides`` (:func:`check_overrides`) set none of :data:`MODEL_KEYS`: a model passed
@@ -824,7 +841,8 @@ def check_call_keys(overrides: Any) -> None:
     input encoding), so such a value would change nothing but the record's config, which
     would then misdescribe the model; nor ``threads``, which a call leaves to the caller's
     process, for that reason; nor :data:`FOLDER_KEYS` (or a key below them): a call writes no
-    folder, so its record would claim analyses or saved examples that none made."""
+    folder, so its record would claim analyses or saved examples that none made; nor
+    :data:`JOB_KEYS`, which only a job reads (a checkpoint, a training, a Trainer's limits)."""
     check_overrides(overrides)
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
@@ -835,6 +853,13 @@ def check_call_keys(overrides: Any) -> None:
                 "(a job's analyses and saved examples go into its own); accepted: "
                 "snnattack.attack(...) for a batch's examples, or a job: python run.py "
                 f"{shown[1:-1]} (model=external for a network of your code)"
+            )
+        job_key = next((k for k in JOB_KEYS if key == k or key.startswith(f"{k}.")), None)
+        if job_key is not None and key != "train.kind":
+            raise UserError(
+                f"overrides=[{shown}] sets {key}, which only a job reads (the call would "
+                "ignore it, and its record would claim it); accepted: "
+                f"{JOB_KEYS[job_key]}, or a job: python run.py {shown[1:-1]}"
             )
         if key == "threads":
             raise UserError(
