@@ -930,6 +930,20 @@ CASES = [
         "grad_params['beta'] sets",
         "accepted: the argument grad_params['beta'],",
     ),
+    (  # its black-box rows were the white-box rows, as a job refuses
+        "the model itself as evaluate's source",
+        evaluate(source=lambda m, x, y: m, boxes=["white", "black"]),
+        UserError,
+        "source is the model itself (the same object): its black-box rows would be white-box rows",
+        "accepted: another network as source (e.g. trained from another seed), or boxes=['white']",
+    ),
+    (
+        "a copy of the model as evaluate's source",
+        evaluate(source=lambda m, x, y: copy.deepcopy(m), boxes=["black"]),
+        UserError,
+        "source is the model itself (a copy of its weights)",
+        "or boxes=['white']",
+    ),
     (
         "source of other classes",
         evaluate(source=lambda m, x, y: five_classes(), boxes=["black"]),

@@ -182,7 +182,7 @@ def _checked(
     and the target's classes, checked by the input gate with a kept preparation's unread
     ``checks``; None where one of those is false (its model changed since: a refusal then
     would be of the stale preparation)."""
-    _check_source(prepared, source)
+    _check_source(prepared, model, source)
     target, crafter = prepared.networks(model, source)
     try:
         framed, val, recordings = _recordings(prepared.settings, data, val_data)
@@ -209,20 +209,41 @@ def run_checked(
     (and ``val_data``) that its entrance checked itself, before its work
     (``snnattack.benchmark.evaluate``: before its standard surrogate is trained): the data are
     read once more only to be attacked."""
-    _check_source(prepared, source)
+    _check_source(prepared, model, source)
     framed, val, recordings = _recordings(prepared.settings, data, val_data)
     return _recorded(prepared, model, source, framed, val, recordings, progress=True)
 
 
-def _check_source(prepared: PreparedEvaluation, source: nn.Module | None) -> None:
+def _check_source(prepared: PreparedEvaluation, model: nn.Module, source: nn.Module | None) -> None:
     """Refuses a ``source`` without the black box (it would be recorded but craft nothing),
-    before the data are read."""
+    and one that is ``model`` itself (the same object, or a copy of its weights: its
+    black-box rows would be white-box rows, as a job refuses), before the data are read."""
     if source is not None and "black" not in prepared.boxes:
         raise UserError(
             f"source={type(source).__name__} is given but boxes={prepared.boxes} attacks in "
             "the white box only, so no example would be crafted on it; accepted: "
             "boxes=['white', 'black'] (or ['black']) to transfer from it, or source=None"
         )
+    if source is not None and (source is model or _same_weights(model, source)):
+        same = "the same object" if source is model else "a copy of its weights"
+        raise UserError(
+            f"source is the model itself ({same}): its black-box rows would be white-box rows; "
+            "accepted: another network as source (e.g. trained from another seed), or "
+            "boxes=['white']"
+        )
+
+
+def _same_weights(model: nn.Module, source: nn.Module) -> bool:
+    """Whether ``source`` is a copy of ``model``: the same layers (an ANN counterpart of
+    the same weights is another network) holding the same tensors."""
+    mine, theirs = model.state_dict(), source.state_dict()
+    layers = [type(m) for m in model.modules()] != [type(m) for m in source.modules()]
+    if layers or not mine or mine.keys() != theirs.keys():
+        return False
+    return all(
+        a.shape == theirs[k].shape and torch.equal(a, theirs[k].to(a.device))
+        for k, a in mine.items()
+    )
 
 
 def _recorded(
