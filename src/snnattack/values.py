@@ -204,6 +204,12 @@ def beyond_float(value: Any) -> bool:
 
 # a finite number's problem where it is an integer no float holds
 BEYOND_FLOAT = f"is out of range (beyond ±{sys.float_info.max:.3g}, the largest float)"
+# the largest float32: the tensors a number enters (a threshold, a learning rate) hold no
+# larger one, which became inf there (theta=1e39: a model that never fires, attacked)
+FLOAT32_MAX = (2 - 2**-23) * 2.0**127
+BEYOND_FLOAT32 = (
+    f"is out of range (beyond ±{FLOAT32_MAX:.3g}, the largest float32, as tensors hold it)"
+)
 
 
 def is_number(value: object) -> bool:
@@ -252,7 +258,8 @@ def real(
     """A finite number ``lo <= x`` (``lo < x`` if ``lo_open``) and ``x <= hi`` (``x < hi``
     if ``hi_open``), spelt as ``spelling`` gives it (a float). With no ``hi`` the accepted
     values say "a finite number > lo": ``inf`` is refused as not finite, which ``lo < key``
-    alone would not say; ``inf`` and ``nan`` are "not a finite number" either way."""
+    alone would not say, and one beyond :data:`FLOAT32_MAX` by that bound; ``inf`` and
+    ``nan`` are "not a finite number" either way."""
     if hi is None:
         text = f"a finite number {'>' if lo_open else '>='} {lo:g}"
     else:
@@ -262,11 +269,13 @@ def real(
         if not is_real(v):  # before any comparison: a string or list is refused, not an error
             return False
         above = v > lo if lo_open else v >= lo
-        return above and (hi is None or (v < hi if hi_open else v <= hi))
+        return above and (abs(v) <= FLOAT32_MAX if hi is None else v < hi if hi_open else v <= hi)
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
         if hi is None and beyond_float(v):  # "> lo" holds of it, but no float
             return BEYOND_FLOAT
+        if hi is None and finite(v) and abs(v) > FLOAT32_MAX:
+            return BEYOND_FLOAT32
         return "is out of range" if finite(v) else "is not a finite number"
 
     return Rule(test, text, problem, spelling=spelling, form=is_number, kind="a number")

@@ -264,6 +264,15 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
             f"theta={SHORT} is out of range (beyond ±1.8e+308, the largest float); accepted: "
             "a finite number > 0",
         ),
+        (  # a float32 model's threshold of inf: it never fired, and was attacked as robust
+            ["theta=1e39"],
+            "theta=1e+39 is out of range (beyond ±3.4e+38, the largest float32, as tensors hold "
+            "it); accepted: a finite number > 0",
+        ),
+        (  # SGD's float32 step overflowed mid-training: a traceback, the store's lock left
+            ["train.lr=1e308"],
+            "train.lr=1e+308 is out of range (beyond ±3.4e+38, the largest float32",
+        ),
         (
             [f"T={HUGE}"],
             f"T={SHORT} is out of range (above 2**63 - 1, the largest integer a job takes); "
@@ -286,7 +295,7 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
         ),
     ],
     ids=[
-        "lambda", "negative", "theta", "T", "epochs", "steps", "seed", "eps", "eps 1e400",
+        "lambda", "negative", "theta", "theta float32", "lr float32", "T", "epochs", "steps", "seed", "eps", "eps 1e400",
         "sweep", "threads", "past Python's digits",
     ],
 )  # fmt: skip
