@@ -363,6 +363,12 @@ def _lif(path: str, node: nn.Module, one_step: bool = False) -> nn.Module:
         why = "has a surrogate_function with spiking=False (it outputs no spikes)"
         raise refuse(path, node, why, supported())
     rate = _decay(node)  # k: 1/tau, 0 for the IF node
+    if rate >= 1:  # a leak lam = 1 - k of 0 or below: a LIF's lies in (0, 1]
+        why = (
+            f"has tau={float(node.tau):g}, whose decay 1/tau >= 1 leaves the membrane no "
+            "memory (a leak 1 - 1/tau <= 0, where the LIF's is in (0, 1]); accepted: tau > 1"
+        )
+        raise refuse(path, node, why, supported())
     scaled = bool(rate and node.decay_input)
     learned = _learned(path, node, scaled)
     lif = LIF(

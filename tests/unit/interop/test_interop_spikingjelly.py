@@ -396,11 +396,20 @@ def reduced_precision() -> nn.Module:
     return node
 
 
+def memoryless(tau: float) -> nn.Module:
+    """A LIF node of ``tau`` set after it is built (its constructor asserts tau > 1)."""
+    node = neuron.LIFNode(tau=2.0, step_mode="m")
+    node.tau = tau
+    return node
+
+
 @pytest.mark.parametrize(
     "node,why",
     [
         (lambda: neuron.IFNode(v_threshold=0.0, v_reset=0.0), "v_threshold <= v_reset"),
         (reduced_precision, "reduced precision"),
+        (lambda: memoryless(1.0), r"has tau=1, whose decay 1/tau >= 1 .*; accepted: tau > 1"),
+        (lambda: memoryless(0.5), r"has tau=0.5, whose decay"),  # it raised lam's ValueError
     ],
 )
 def test_a_setting_the_lif_cannot_reproduce_is_refused(node, why: str) -> None:
