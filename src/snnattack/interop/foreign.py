@@ -96,14 +96,21 @@ def adapt(
     samples; False: it maps ``[T, B, ...]``); by default the library's class tells, and a
     class of the user's is run once as each form on ``example`` (samples as the model is
     given them: :mod:`snnattack.interop.probe`), never judged by its source text.
-    A network that already is a :class:`SpikingNet` is returned as it is. An unknown neuron,
-    or a setting a LIF cannot reproduce, is a :class:`~snnattack.errors.UserError` naming the
-    module's path and class, before any work; so is a NaN or infinite weight or buffer.
+    A network that already is a :class:`SpikingNet` is returned as it is (``T`` its own). An
+    unknown neuron, or a setting a LIF cannot reproduce, is a
+    :class:`~snnattack.errors.UserError` naming the module's path and class, before any work;
+    so is a NaN or infinite weight or buffer.
     """
     net = unwrapped(net)  # a network in nn.DataParallel: the one it wraps
     _check_arguments(net, T, decode, normalize, own_loop, example)
     require_finite(net, f"interop: the network {type(net).__qualname__}")
     if isinstance(net, SpikingNet):
+        if T != net.T:  # it is returned as it is: at its own steps, not T's
+            raise UserError(
+                f"interop: T={T} but the network is a SpikingNet of T={net.T}, which adapt "
+                f"returns as it is; accepted: T={net.T}, its own (net.T = {T} to simulate it "
+                "longer)"
+            )
         return net
     library = library_of(net)
     if own_loop is None:

@@ -21,8 +21,11 @@ from snnattack.snn.temporal import StepWise
 
 
 def test_a_model_of_this_project_is_returned_as_it_is() -> None:
+    """At its own steps: another ``T`` was ignored without a word (the network ran at 2)."""
     model = build("digits_net", num_classes=10, in_channels=1, T=2)
-    assert adapt(model, T=4) is model
+    assert adapt(model, T=2) is model
+    with pytest.raises(UserError, match=r"^interop: T=4 but the network is a SpikingNet of T=2"):
+        adapt(model, T=4)
 
 
 def test_a_model_of_this_project_beside_another_librarys_network_runs_at_its_own_steps() -> None:
