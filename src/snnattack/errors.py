@@ -20,6 +20,11 @@ class CheckpointError(UserError):
     """A stored checkpoint that cannot be read or does not fit the model."""
 
 
+class ShapeError(CheckpointError):
+    """A checkpoint whose tensor is of another shape than the model's (other classes, input
+    channels or widths)."""
+
+
 class WriteError(UserError):
     """A file the job must write that the file system refused (disk full, read-only folder);
     the message names the destination (``path``), not a temporary file."""

@@ -45,7 +45,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from snnattack.errors import CheckpointError, UserError
+from snnattack.errors import CheckpointError, ShapeError, UserError
 from snnattack.settings import FORMATS
 
 REFERENCE_MEAN = (0.4914, 0.4822, 0.4465)
@@ -231,7 +231,7 @@ def from_reference(
                     f"for our {prefix}.{name})"
                 )
             if ref[name].shape != tensor.shape:
-                raise CheckpointError(
+                raise ShapeError(
                     f"reference key {ref_prefix}.{name} ({tuple(ref[name].shape)}) does not "
                     f"fit our {prefix}.{name} {tuple(tensor.shape)}"
                 )
@@ -347,7 +347,7 @@ def load_model_file(
         try:
             state = from_reference(payload, model, namings)
         except CheckpointError as err:
-            raise CheckpointError(f"{where}: {err}") from None
+            raise type(err)(f"{where}: {err}") from None
         mean = getattr(getattr(model, "normalize", None), "mean", None)
         if isinstance(mean, torch.Tensor) and mean.numel() == len(REFERENCE_MEAN):
             state["normalize.mean"] = torch.tensor(REFERENCE_MEAN).view(-1, 1, 1)
@@ -358,7 +358,7 @@ def load_model_file(
     ours = model.state_dict()
     for name, tensor in state.items():  # checked first: a failed load would leave some loaded
         if name in ours and torch.is_tensor(tensor) and tensor.shape != ours[name].shape:
-            raise CheckpointError(
+            raise ShapeError(
                 f"{where} does not fit the configured model: key {name} "
                 f"{tuple(tensor.shape)} is {tuple(ours[name].shape)} in the model; {FITS}"
             )

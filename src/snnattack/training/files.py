@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.cpu.guard import BACKENDS
-from snnattack.errors import UserError
+from snnattack.errors import ShapeError, UserError
 from snnattack.models.base import SpikingNet
 from snnattack.models.reference import namings
 from snnattack.models.zoo import MODELS, build
@@ -61,6 +61,7 @@ RULES: dict[str, Rule] = {
 # a file without a record; its encoding cannot be read from its weights (a Poisson encoder
 # has none), so a model trained on spikes must be told it (encoding=, levels=)
 DEFAULTS = {"reset": "hard", "num_classes": 10, "in_channels": 3, "encoding": "direct"}
+SHAPES = ("num_classes", "in_channels")  # of the defaults, those that shape the weights
 UNSET = {  # what each neuron setting is in the reference codes, for the message
     "T": "the time steps the model was trained with",
     "lam": "the leak, their LIFSpike's tau: 1.0 in SNN-RAT",
@@ -126,6 +127,7 @@ def load(
                 f"{name}={given[name]} was given; accepted: {name}={value}, the file's, or "
                 "leave it out"
             )
+    defaulted = [k for k in SHAPES if given[k] is None]  # of load's defaults, not the file's
     given |= {k: v for k, v in DEFAULTS.items() if given[k] is None}
     given["backend"] = backend
     if given["encoding"] != "direct" and (mean is not None or std is not None):
@@ -150,12 +152,25 @@ def load(
         or mean is not None
         and not len(mean) == len(std) == in_channels
     ):
+        assumed = (
+            " (load's default: in_channels= for another)" if "in_channels" in defaulted else ""
+        )
         raise UserError(
             f"mean={mean!r}, std={std!r}: accepted: both None, or both a list of "
-            f"in_channels={in_channels} numbers (one value per input channel)"
+            f"in_channels={in_channels}{assumed} numbers (one value per input channel)"
         )
     model = build(arch, **given, **surrogate)
-    load_model_file(path, model, "path", namings(arch, model), payload, ("mean", "std"))
+    try:
+        load_model_file(path, model, "path", namings(arch, model), payload, ("mean", "std"))
+    except ShapeError as err:
+        if not defaulted:
+            raise
+        raise ShapeError(  # the shapes were of load's defaults, not the user's numbers
+            f"{err} ({', '.join(f'{k}={DEFAULTS[k]}' for k in defaulted)}: load's "
+            f"default{'s' if len(defaulted) > 1 else ''}, which the file's may not be: give "
+            "the file's"
+            + (", e.g. in_channels=1 for grey images)" if "in_channels" in defaulted else ")")
+        ) from None
     return model.eval()
 
 

@@ -119,8 +119,30 @@ def test_a_file_of_another_model_is_refused_naming_its_first_key(
     assert str(refused.value) == (
         f"path={path} does not fit the configured model: key body.0.module.weight "
         "(16, 1, 3, 3) is (16, 3, 3, 3) in the model; accepted: a file of the configured "
-        "architecture, classes and input channels"
+        "architecture, classes and input channels (num_classes=10: load's default, which the "
+        "file's may not be: give the file's)"
     )
+
+
+def test_load_names_its_defaults_where_a_file_does_not_fit_them(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    """A digits file loaded without ``in_channels`` was refused as not fitting (16, 3, 3, 3),
+    a shape the user never asked for: the line names load's defaults and how to give the
+    file's; so does a normalisation's, which it measured against in_channels=3."""
+    neurons = {k: DIGITS[k] for k in ("T", "lam", "theta")}
+    with pytest.raises(UserError, match=r"in_channels=3 \(load's default: in_channels= for "):
+        snnattack.load("digits_net", digits_file[1], **neurons, mean=[0.305], std=[0.376])
+    path = digits_file[1].with_name("plain.pt")  # a file of no normalisation
+    torch.save(build("digits_net", 10, in_channels=1, **neurons).state_dict(), path)
+    with pytest.raises(UserError) as refused:
+        snnattack.load("digits_net", path, **neurons)
+    assert str(refused.value).endswith(
+        "(16, 3, 3, 3) in the model; accepted: a file of the configured architecture, classes "
+        "and input channels (num_classes=10, in_channels=3: load's defaults, which the file's "
+        "may not be: give the file's, e.g. in_channels=1 for grey images)"
+    )
+    assert snnattack.load("digits_net", path, **neurons, in_channels=1) is not None
 
 
 @pytest.mark.parametrize(
