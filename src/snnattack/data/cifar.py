@@ -284,15 +284,22 @@ class _CheckedFiles:
     def _problem(cls, path: Path, entry: Any) -> str | None:
         """What is wrong with ``entry``, the unpickled ``path``, as a file of this dataset (None
         if nothing): the label names of the meta file; a batch's uint8 rows of 3072 pixels
-        (at least one), one label each, in 0 .. classes - 1. KeyError, TypeError: not such a
-        file."""
-        if path.name == cls.meta["filename"]:
+        (at least one), one label each, in 0 .. classes - 1; a dict of other keys, or no dict,
+        is a file of another dataset."""
+        meta = path.name == cls.meta["filename"]
+        keys = (cls.meta["key"],) if meta else ("data", cls.label_key)
+        if not isinstance(entry, dict):
+            return (
+                f"holds a {type(entry).__name__}, not the dict of {' and '.join(map(repr, keys))}"
+            )
+        if missing := [k for k in keys if k not in entry]:  # a file of another dataset
+            held = ", ".join(repr(k) for k in list(entry)[:4]) or "no keys"
+            return f"holds no {missing[0]!r} (its keys: {held}; a file of another dataset?)"
+        if meta:
             names = entry[cls.meta["key"]]
             ok = isinstance(names, list) and len(names) == cls.classes_count
             return None if ok else f"holds no list of {cls.classes_count} label names"
         data = entry["data"]
-        if isinstance(entry, dict) and cls.label_key not in entry:
-            return f"holds no {cls.label_key!r} (a file of another dataset?)"
         labels = np.asarray(entry[cls.label_key])  # CIFAR-100's own: a CIFAR-10 file has none
         if isinstance(data, np.ndarray) and not data.size:  # its empty labels read as float64
             return (

@@ -217,7 +217,7 @@ def test_a_cifar10_batch_where_cifar100_is_read_is_refused(tmp_path):
     with pytest.raises(DataError) as info:
         _module(CIFAR100DataModule, root=str(tmp_path), val_size=2).setup("test")
     assert str(info.value).startswith(
-        f"CIFAR-100 file {fake100.folder / 'test'} holds no 'fine_labels' (a file of another"
+        f"CIFAR-100 file {fake100.folder / 'test'} holds no 'fine_labels' (its keys: "
     )
 
 
@@ -234,7 +234,10 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
     [
         ("truncate", "is corrupt or truncated (UnpicklingError("),
         ("garbage", "is corrupt or truncated (UnpicklingError("),
-        ("wrong_content", "holds no 'labels' (a file of another dataset?)"),
+        ("wrong_content", "holds no 'labels' (its keys: 'data'; a file of another dataset?)"),
+        # these read as "corrupt or truncated (KeyError('data'))" and "(TypeError(...))"
+        ("other_keys", "holds no 'data' (its keys: 'images', 'targets'; a file of another"),
+        ("a_list", "holds a list, not the dict of 'data' and 'labels'"),
         ("empty", "is empty (0 bytes)"),
     ],
 )
@@ -247,6 +250,8 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage, problem):
         "truncate": raw[: len(raw) // 2],
         "garbage": b"\x00not a pickle" * 10,
         "wrong_content": pickle.dumps({"data": [1, 2, 3]}),
+        "other_keys": pickle.dumps({"images": [1, 2, 3], "targets": [0, 1, 2]}),
+        "a_list": pickle.dumps([1, 2, 3]),
         "empty": b"",
     }[damage]
     path.write_bytes(damaged)
