@@ -34,6 +34,8 @@ DIFFERENT = {
     "record's models.target does (digits_net, as the job's rows say: compared below)",
     "result_spec.model.name": "the same, in the config without its cosmetic keys",
     "command": "the single run's command, as Hydra's node says it (the API was typed none)",
+    "config.trainer": "the job's Trainer (trainer=cpu); the API's config keeps the default, "
+    "which a call does not read (it runs on its model's device)",
 }
 
 
@@ -74,9 +76,9 @@ def test_a_job_and_the_api_give_the_same_record_of_the_same_model(
     key = store_key(model_settings(trained_with), 0)
     checkpoint = ModelStore(digits_store).path(key) / "model.pt"
     prepared = [f"attack.fold_bn={str(fold_bn).lower()}", f"compile={str(compiled).lower()}"]
-    # both on the CPU, where the API keeps the model: a GPU machine's trainer=default takes the GPU
-    prepared.append("trainer=cpu")
-    job = run_job(*QUIET, f"checkpoint={checkpoint}", *ATTACKS, *prepared)
+    # the job on the CPU, where the API keeps the model: a GPU machine's trainer=default takes
+    # the GPU (a call reads no trainer keys: it runs on its model's device)
+    job = run_job(*QUIET, f"checkpoint={checkpoint}", *ATTACKS, *prepared, "trainer=cpu")
     cfg = compose()
     dm = datamodule(data_settings(cfg, 0))
     dm.setup("test")
