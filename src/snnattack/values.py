@@ -450,11 +450,15 @@ def near(name: str, names: Collection[str]) -> str:
 
 
 def keywords_checked(func: Callable) -> Callable:
-    """``func``, whose keyword that is none of its parameters (misspelt: ``reportd=``) is one
-    UserError line naming it, the parameter it stands for and those accepted, where Python's
-    TypeError named no alternative."""
+    """``func``, whose keyword that is none of its parameters (misspelt: ``reportd=``), or a
+    required argument left out (``adapt(net)``, no ``T``), is one UserError line naming it
+    and those accepted, where Python's TypeError named no alternative."""
     kinds = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-    names = [n for n, p in inspect.signature(func).parameters.items() if p.kind not in kinds]
+    parameters = inspect.signature(func).parameters
+    names = [n for n, p in parameters.items() if p.kind not in kinds]
+    required = [n for n in names if parameters[n].default is inspect.Parameter.empty]
+    keyword_only = inspect.Parameter.KEYWORD_ONLY
+    call = ", ".join(f"{n}=..." if parameters[n].kind == keyword_only else n for n in required)
 
     @functools.wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -464,6 +468,12 @@ def keywords_checked(func: Callable) -> Callable:
                     f"{key}={reprlib.repr(value)} is not an argument of {func.__name__}()"
                     f"{near(key, names)}; accepted: {', '.join(names)}"
                 )
+        given = {*names[: len(args)], *kwargs}
+        if missing := [n for n in required if n not in given]:
+            raise UserError(
+                f"{func.__name__}() is missing the argument {missing[0]}; accepted: "
+                f"{func.__name__}({call}), the other arguments as you need them"
+            )
         return func(*args, **kwargs)
 
     return checked

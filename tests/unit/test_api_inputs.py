@@ -613,6 +613,20 @@ CASES = [
         "decod='rate' is not an argument of adapt() (did you mean decode?)",
         "accepted: net, T, decode,",
     ),
+    (  # Python's "missing 1 required keyword-only argument: 'T'", from the wrapper
+        "adapt without its time steps",
+        lambda m, x, y: snnattack.interop.adapt(m),
+        UserError,
+        "adapt() is missing the argument T; accepted: adapt(net, T=...), the other arguments",
+        "as you need them",
+    ),
+    (
+        "evaluate without its data",
+        lambda m, x, y: snnattack.evaluate(m, eps=[8]),
+        UserError,
+        "evaluate() is missing the argument data; accepted: evaluate(model, data), ",
+        "the other arguments as you need them",
+    ),
     (
         "attack's overrides in the singular",
         lambda m, x, y: snnattack.attack(m, x, y, override=["seed=1"]),

@@ -13,7 +13,6 @@ is :mod:`snnattack.runtime.command_line`'s; the launchers' and sweepers' checks 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import shutil
@@ -76,7 +75,7 @@ from snnattack.runtime.launchers import (
     sweeper_of,
     swept_choice_settings,
 )
-from snnattack.values import as_typed, matches, params_known
+from snnattack.values import as_typed, matches, near, params_known
 
 EXIT_USER_ERROR = 2
 SOURCE = Path(__file__).resolve().parents[1]  # the package's modules (snnattack/)
@@ -543,9 +542,8 @@ def check_config_name(argv: list[str], conf_dir: Path) -> None:
         return
     folder = Path(cd or conf_dir)
     names = sorted(p.stem for p in folder.glob("*.yaml"))
-    near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     raise ConfigError(
-        f"-cn {name} is not a config of {folder}{f' (did you mean {near[0]}?)' if near else ''}; "
+        f"-cn {name} is not a config of {folder}{near(name, names)}; "
         f"accepted: {', '.join(names) or f'a folder with configs (-cd; {folder} has none)'}"
     )
 
@@ -688,8 +686,7 @@ def _hint(group: str, name: str, choices: list[str]) -> str:
 
         if name in STRATEGIES:
             return f" (a kind of training, not a recipe: train.kind={name})"
-    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean {near[0]}?)" if near else ""
+    return near(name, choices)  # attack=RGA: rga, which a ratio of letters missed
 
 
 def _form_line(err: HydraException) -> str | None:

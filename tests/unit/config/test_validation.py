@@ -820,6 +820,9 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
     [
         (["model=vgg12"], "model=vgg12 is unknown (did you mean vgg16?); accepted: digits_net, "),
         (["experiment=typo"], "experiment=typo is unknown; accepted: cifar100_resnet17"),
+        # a choice in other case was named with no suggestion (a ratio of letters misses it)
+        (["attack=RGA"], "attack=RGA is unknown (did you mean rga?); accepted: ann, "),
+        (["method=[FGSM]"], "method=FGSM is unknown (did you mean fgsm?); accepted: apgd, "),
         (
             ["-m", "attack=rga,stbbp"],
             "attack=stbbp is unknown (did you mean stbp?); accepted: ann, ",
