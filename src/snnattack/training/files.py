@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from snnattack.values import (
     Rule,
     as_python,
     integer,
+    is_number,
     is_real,
     keywords_checked,
     member_of,
@@ -40,11 +41,27 @@ from snnattack.values import (
     real,
 )
 
-SEQUENCE = Rule(
-    lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(is_real(x) for x in v),
-    "a list of numbers, one per input channel",
-    "is not a list of numbers",
-)
+
+def channel_values(positive: bool) -> Rule:
+    """A list of finite numbers, one per input channel; ``positive``: each > 0 (a std, which
+    divides the images: 0 made them infinite). A NaN was named "not a list of numbers"."""
+
+    def fits(x: Any) -> bool:
+        return is_real(x) and (not positive or x > 0)
+
+    def problem(v: Any, spell: Callable[[Any], str]) -> str:
+        if not (isinstance(v, list | tuple) and v and all(is_number(x) for x in v)):
+            return "is not a list of numbers"
+        bad = next(x for x in v if not fits(x))
+        return f"holds {spell(bad)}, which is {'not > 0' if is_real(bad) else 'not finite'}"
+
+    return Rule(
+        lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(fits(x) for x in v),
+        f"a list of numbers{', each > 0' if positive else ''}, one per input channel",
+        problem,
+    )
+
+
 RULES: dict[str, Rule] = {
     "T": integer(1),
     "lam": real(0, 1, lo_open=True),
@@ -52,8 +69,8 @@ RULES: dict[str, Rule] = {
     "reset": one_of(*RESETS),
     "num_classes": integer(1),
     "in_channels": integer(1),
-    "mean": optional(SEQUENCE),
-    "std": optional(SEQUENCE),
+    "mean": optional(channel_values(positive=False)),
+    "std": optional(channel_values(positive=True)),
     "encoding": one_of(*ENCODINGS),
     "levels": optional(integer(2)),
     "backend": one_of(*BACKENDS),

@@ -78,6 +78,9 @@ def test_a_models_own_state_dict_and_its_store_file_load_with_its_logits(
             "of in_channels=3 numbers",
         ),
         (dict(std="0.3"), "std='0.3' is not a list of numbers; accepted: None or a list of"),
+        # a NaN was "not a list of numbers"; a std of 0 made the images infinite
+        (dict(std=[float("nan")]), "std=[nan] holds nan, which is not finite; accepted: None "),
+        (dict(std=[0.0]), "std=[0.0] holds 0.0, which is not > 0; accepted: None or a list of "),
         (dict(backend="gpu"), "backend='gpu' is unknown; accepted: c, torch, triton"),
         (
             dict(encoding="rate"),
