@@ -295,8 +295,8 @@ SHORT = "1000000000... (401 digits)"  # as a message spells HUGE
         ),
     ],
     ids=[
-        "lambda", "negative", "theta", "theta float32", "lr float32", "T", "epochs", "steps", "seed", "eps", "eps 1e400",
-        "sweep", "threads", "past Python's digits",
+        "lambda", "negative", "theta", "theta float32", "lr float32", "T", "epochs", "steps",
+        "seed", "eps", "eps 1e400", "sweep", "threads", "past Python's digits",
     ],
 )  # fmt: skip
 def test_an_absurdly_large_number_is_refused_in_one_line_naming_the_key_and_range(
