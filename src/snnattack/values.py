@@ -269,7 +269,9 @@ def real(
         if not is_real(v):  # before any comparison: a string or list is refused, not an error
             return False
         above = v > lo if lo_open else v >= lo
-        return above and (abs(v) <= FLOAT32_MAX if hi is None else v < hi if hi_open else v <= hi)
+        if hi is None:  # bounded by what a float32 tensor holds
+            return above and abs(v) <= FLOAT32_MAX
+        return above and (v < hi if hi_open else v <= hi)
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
         if hi is None and beyond_float(v):  # "> lo" holds of it, but no float

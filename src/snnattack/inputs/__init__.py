@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -847,14 +847,14 @@ def check_call_keys(overrides: Any) -> None:
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
         shown = as_python(item)  # a value of 400 digits shortened
-        if any(key == k or key.startswith(f"{k}.") for k in FOLDER_KEYS):
+        if _block_of(key, FOLDER_KEYS) is not None:
             raise UserError(
                 f"overrides=[{shown}] sets {key}, which a call cannot do: it writes no folder "
                 "(a job's analyses and saved examples go into its own); accepted: "
                 "snnattack.attack(...) for a batch's examples, or a job: python run.py "
                 f"{shown[1:-1]} (model=external for a network of your code)"
             )
-        job_key = next((k for k in JOB_KEYS if key == k or key.startswith(f"{k}.")), None)
+        job_key = _block_of(key, JOB_KEYS)
         if job_key is not None and key != "train.kind":
             raise UserError(
                 f"overrides=[{shown}] sets {key}, which only a job reads (the call would "
@@ -876,6 +876,11 @@ def check_call_keys(overrides: Any) -> None:
                 f"the argument T= for a network of another library, or a job: python run.py "
                 f"{shown[1:-1]}"
             )
+
+
+def _block_of(key: str, blocks: Iterable[str]) -> str | None:
+    """The one of ``blocks`` that the dotted ``key`` is, or lies below; None for none."""
+    return next((b for b in blocks if key == b or key.startswith(f"{b}.")), None)
 
 
 def check_overrides(overrides: Any) -> None:
