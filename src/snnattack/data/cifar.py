@@ -149,7 +149,7 @@ class _CheckedFiles:
         for path in cls._read(folder, train=False):
             cls._check(path)
         n_train = sum(cls._check(path) for path in cls._read(folder, train=True))
-        cls.refuse_copied_test(folder)
+        cls.refuse_copies(folder)
         return n_train
 
     @classmethod
@@ -193,22 +193,35 @@ class _CheckedFiles:
         return _checked[key]
 
     @classmethod
-    def refuse_copied_test(cls, folder: Path) -> None:
-        """Refuses a test batch of which more than half the images are training images (a
-        training batch copied over it): a test on it would measure the robustness of what the
-        model learned, not of unseen images (a few exact duplicates are the real data's)."""
+    def refuse_copies(cls, folder: Path) -> None:
+        """Refuses a batch of which more than half the images are in the training batches
+        before it (one copied over another): a test batch's robustness would be that of what
+        the model learned, not of unseen images, and a training batch's images would be
+        trained on twice and sit in the validation split, drawn from the training images, as
+        unseen ones (a few exact duplicates are the real data's)."""
         train = [folder / name for name, _ in cls.train_list]
-        seen = frozenset().union(*(cls._checked_entry(path)[1] for path in train))
+        seen: frozenset[bytes] = frozenset()
+        for i, path in enumerate(train):
+            before = f"the training batches before it ({', '.join(p.name for p in train[:i])})"
+            why = "whose images would be trained on twice and validated on as unseen"
+            cls._refuse_copy(path, seen, before, why)
+            seen |= cls._checked_entry(path)[1]
+        every = f"the training batches ({', '.join(p.name for p in train)})"
         for name, _ in cls.test_list:
-            count, rows = cls._checked_entry(folder / name)
-            shared = len(rows & seen)
-            if 2 * shared > count:
-                raise cls._refused(
-                    folder / name,
-                    f"holds {shared} of its {count} images in the training batches "
-                    f"({', '.join(p.name for p in train)}): a copy of training data, on which a "
-                    "test would measure what the model learned",
-                )
+            why = "on which a test would measure what the model learned"
+            cls._refuse_copy(folder / name, seen, every, why)
+
+    @classmethod
+    def _refuse_copy(cls, path: Path, seen: frozenset[bytes], held: str, why: str) -> None:
+        """Refuses ``path`` where more than half its images are among ``seen``, the images
+        that ``held`` names; ``why`` says what such a copy would do."""
+        count, rows = cls._checked_entry(path)
+        shared = len(rows & seen)
+        if 2 * shared > count:
+            raise cls._refused(
+                path,
+                f"holds {shared} of its {count} images in {held}: a copy of training data, {why}",
+            )
 
     @classmethod
     def _names(cls) -> list[str]:
@@ -412,9 +425,7 @@ class _CIFARDataModule(SplitDataModule):
         self.train_set = Subset(train_source, order[self.val_size :])
         self.val_set = Subset(val_source, order[: self.val_size])
         self.test_set = self.dataset_cls(self.root, train=False, transform=transforms.ToTensor())
-        self.dataset_cls.refuse_copied_test(
-            Path(self.root).expanduser() / self.test_set.base_folder
-        )
+        self.dataset_cls.refuse_copies(Path(self.root).expanduser() / self.test_set.base_folder)
 
     def _check_val_size(self, n_train: int) -> None:
         """Refuses a validation split that leaves no training image of the ``n_train``."""

@@ -280,6 +280,24 @@ def test_a_test_batch_copied_from_a_training_batch_is_refused_naming_it(tmp_path
         assert str(info.value) == line
 
 
+def test_a_training_batch_copied_over_another_is_refused_naming_it(tmp_path):
+    """``cp data_batch_1 data_batch_2`` was accepted: the validation split, drawn from the
+    training images, then held copies of images the model trained on (its accuracy selected
+    and tuned on seen images)."""
+    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
+    (fake.folder / "data_batch_2").write_bytes((fake.folder / "data_batch_1").read_bytes())
+    line = (
+        f"CIFAR-10 file {fake.folder / 'data_batch_2'} holds 2 of its 2 images in the training "
+        "batches before it (data_batch_1): a copy of training data, whose images would be "
+        "trained on twice and validated on as unseen; delete it and set "
+        "dataset.params.download=true to download it again"
+    )
+    for step in ("check_files", "setup"):
+        with pytest.raises(DataError) as info:
+            getattr(_module(root=str(tmp_path), val_size=2), step)()
+        assert str(info.value) == line
+
+
 def test_failed_download_names_the_url_and_leaves_nothing(tmp_path, monkeypatch):
     def offline(url: str, root: str, filename: str, **kwargs: object) -> None:
         Path(root).mkdir(parents=True)  # as torchvision: the folder, then part of the archive
