@@ -269,9 +269,39 @@ def _model_fits_dataset(resolved: dict[str, Any]) -> None:
         # where none fits (DVS-Gesture at the sensor's 128x128): a network of the user's own
         accepted = ", ".join(fitting) or (
             "model=external with a network of your own that takes it (docs/interop.md), or "
-            "another input size: none of models/ takes this input"
+            f"{_other_size(resolved, name)}: none of models/ takes this input"
         )
         raise ConfigError(
             f"model={name} does not fit dataset={resolved['dataset']['name']} "
             f"({misfit(resolved, name)}); accepted: {accepted}"
         )
+
+
+SIZES = range(8, 129, 8)  # the frame sizes a refusal tries a model on (the sensors' 128 at most)
+
+
+def _other_size(resolved: dict[str, Any], name: str) -> str:
+    """The frame sizes (``dataset.params.size``) of :data:`SIZES` that the dataset accepts
+    and the model ``name`` takes, as a refusal names them ("another input size" where the
+    input's size is not that key's, or none is)."""
+    dataset = resolved["dataset"]
+    params = dataset.get("params") or {}
+    if "size" not in params or dataset["image_size"] != params["size"]:
+        return "another input size"
+    taken = []
+    for size in SIZES:
+        resized = {
+            **resolved,
+            "dataset": {**dataset, "image_size": size, "params": {**params, "size": size}},
+        }
+        try:
+            _datamodule_options(resized)
+        except ConfigError:
+            continue
+        if outputs_per_step(resized, name) is not None:
+            taken.append(size)
+    tried = f"{SIZES[0]}, {SIZES[1]}, ..., {SIZES[-1]}"
+    if not taken:
+        return f"another input size (model={name} takes none of {tried})"
+    sizes = " or ".join(map(str, taken))
+    return f"dataset.params.size={sizes} (of {tried}, those that model={name} takes)"

@@ -369,8 +369,15 @@ BAD = [
         "dataset=dvs_gesture model=dvs_vgg dataset.params.size=128",
         "model=dvs_vgg does not fit dataset=dvs_gesture (input 2x128x128: a and b must have same "
         "reduction dim, but got [1, 32768] X [4608, 11]); accepted: model=external with a "
-        "network of your own that takes it (docs/interop.md), or another input size: none of "
-        "models/ takes this input",
+        "network of your own that takes it (docs/interop.md), or dataset.params.size=48 or 56 "
+        "(of 8, 16, ..., 128, those that model=dvs_vgg takes): none of models/ takes this input",
+    ),
+    (  # said "another input size" without naming the one the model was built for
+        "dataset=cifar10_dvs T=10 model=dvs_vgg dataset.params.size=16",
+        "model=dvs_vgg does not fit dataset=cifar10_dvs (input 2x16x16: a and b must have same "
+        "reduction dim, but got [1, 512] X [4608, 10]); accepted: model=external with a "
+        "network of your own that takes it (docs/interop.md), or dataset.params.size=48 or 56 "
+        "(of 8, 16, ..., 128, those that model=dvs_vgg takes): none of models/ takes this input",
     ),
     (
         "dataset=cifar10_dvs encoding=poisson",
