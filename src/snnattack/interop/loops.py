@@ -85,6 +85,18 @@ def _wrong_loop(T: int, steps: int, batch: int) -> str:
     return f"{head}; accepted: T={steps}, the steps of its loop{one}"
 
 
+def _samples_taken_for_steps(T: int, logits: torch.Tensor, batch: int) -> str:
+    """The refusal of a network said to loop itself whose ``logits`` hold another count of
+    rows than its ``batch`` of samples: a network that maps ``[T, B, ...]`` read the samples
+    as its time steps."""
+    return (
+        f"the network said to loop itself (own_loop=True) gives {logits.shape[0]} rows of "
+        f"output for {batch} samples (shape {list(logits.shape)}): it takes the samples' axis "
+        "for its time steps, as a network that maps [T, B, ...] does; accepted: "
+        f"adapt(net, T={T}, own_loop=False) for such a network"
+    )
+
+
 class OwnLoopNet(SpikingNet):
     """A :class:`SpikingNet` whose body is the user's network (adapted copy), called on the
     images; its output decoded as the module docstring says."""
@@ -117,7 +129,11 @@ class OwnLoopNet(SpikingNet):
         ours = {self.T} if stepped and steps == {1} else {1, self.T}
         if wrong := max(steps - ours, default=None):
             raise UserError(_wrong_loop(self.T, wrong, images.shape[0]))
-        return self.decode(out)
+        logits = self.decode(out)
+        batch = images.shape[0]
+        if logits.shape[0] != batch and batch in steps:  # T samples run as the T steps asked
+            raise UserError(_samples_taken_for_steps(self.T, logits, batch))
+        return logits
 
     def decode(self, out: torch.Tensor | tuple | list) -> torch.Tensor:
         if isinstance(out, tuple | list):

@@ -431,6 +431,27 @@ def test_a_multi_step_body_said_to_loop_itself_is_refused_naming_own_loop_false(
     )
 
 
+def test_a_multi_step_body_said_to_loop_itself_on_as_many_samples_as_steps_is_refused() -> None:
+    """With T samples its neurons ran the T steps asked for, and the adapted network gave one
+    row of logits for 4 samples: ``snnattack.attack`` failed in the loss ("Expected input
+    batch_size (1) to match target batch_size (4)"), with no word of ``own_loop``."""
+    body = nn.Sequential(layer.Flatten(), layer.Linear(64, 10), neuron.LIFNode()).double()
+    functional.set_step_mode(body, step_mode="m")
+    x = images()[:T]
+    line = (
+        "the network said to loop itself (own_loop=True) gives 1 rows of output for 4 samples "
+        "(shape [1, 10]): it takes the samples' axis for its time steps, as a network that "
+        "maps [T, B, ...] does; accepted: adapt(net, T=4, own_loop=False) for such a network"
+    )
+    adapted = adapt(body, T=T, own_loop=True)
+    with pytest.raises(UserError) as err:
+        adapted(x)
+    assert str(err.value) == line
+    with pytest.raises(UserError) as err:
+        snnattack.attack(adapted, x, torch.tensor([0] * T), steps=1)
+    assert str(err.value) == line
+
+
 def test_the_users_network_is_left_as_it_was() -> None:
     net = SingleStepCSNN(T)
     adapted = adapt(net, T=T, example=images()).eval()
