@@ -375,7 +375,7 @@ def gradient_mode(
         raise UserError(f"frames={as_python(frames)}: accepted: True or False")
 
     def reading(net: SpikingNet) -> SpikingNet:  # frames time first; images as they are
-        return with_encoding(net, "frames", "model", model) if frames else net
+        return with_encoding(net, "frames", "model", model, "frames") if frames else net
 
     if not form_needs_samples(model):
         with _in_mode(reading(as_spiking_net(model, T)), mode, params) as net:

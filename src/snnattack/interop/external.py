@@ -135,7 +135,11 @@ def check_foreign(model: Any, T: int | None, argument: str = "model") -> None:
 
 
 def with_encoding(
-    net: SpikingNet, encoding: str, argument: str = "model", model: Any = None
+    net: SpikingNet,
+    encoding: str,
+    argument: str = "model",
+    model: Any = None,
+    flag: str | None = None,
 ) -> SpikingNet:
     """``net`` reading the job's samples, which ``encoding`` (the config's) names: under
     ``frames`` (an event dataset; each sample is frames ``[T, C, H, W]`` that already carry
@@ -144,7 +148,9 @@ def with_encoding(
     network with its own time loop is called on them as they are (a spikingjelly zoo class
     reads them time first: its adapter's copy transposes them). A native SpikingNet that
     reads images while the samples are frames, or frames while they are images, is refused
-    in one line naming ``argument`` (and ``model``'s class: what the user passed)."""
+    in one line naming ``argument`` (and ``model``'s class: what the user passed) and the
+    ``flag`` that says frames where a call's argument does (``frames=True``), not a job's
+    dataset."""
     frames = encoding == "frames"
     if isinstance(net, AdaptedNet):
         if frames:
@@ -154,10 +160,15 @@ def with_encoding(
         return net
     name = f"{argument}={type(net if model is None else model).__name__}"
     if frames:
+        said, other = (
+            ("the job's samples are", "images with an image dataset")
+            if flag is None
+            else (f"{flag}=True says the samples are", f"{flag}=False for images")
+        )
         raise UserError(
-            f"{name} reads images (its encoder is {type(net.encoder).__name__}) but the "
-            "job's samples are event frames (encoding=frames, an event dataset); accepted: a "
-            "model built with encoding='frames', or images with an image dataset"
+            f"{name} reads images (its encoder is {type(net.encoder).__name__}) but {said} "
+            f"event frames{'' if flag else ' (encoding=frames, an event dataset)'}; accepted: "
+            f"a model built with encoding='frames', or {other}"
         )
     raise UserError(
         f"{name} reads event frames (FrameEncoder) but the job's samples are images "

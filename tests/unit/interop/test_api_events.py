@@ -93,9 +93,14 @@ def test_gradient_mode_reads_event_frames_time_first_as_attack_does(mode: str) -
     with snnattack.gradient_mode(net, mode, T=4, frames=True) as m:
         torch.testing.assert_close(m(x), own_logits(net, x))
     native = build("digits_net", num_classes=10, in_channels=1, T=4)  # reads images
-    with pytest.raises(UserError, match=r"model=SpikingNet reads images \(its encoder is"):
+    with pytest.raises(UserError) as err:  # it spoke of "the job's samples" and datasets
         with snnattack.gradient_mode(native, mode, frames=True):
             pass
+    assert str(err.value) == (
+        "model=SpikingNet reads images (its encoder is DirectEncoder) but frames=True says "
+        "the samples are event frames; accepted: a model built with encoding='frames', or "
+        "frames=False for images"
+    )
     with pytest.raises(UserError, match=r"^frames='yes': accepted: True or False$"):
         with snnattack.gradient_mode(net, mode, T=4, frames="yes"):
             pass
