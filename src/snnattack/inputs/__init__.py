@@ -574,6 +574,10 @@ def check_model(
         )
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or len(out) != 1:
         got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raw = body[0] if body else out  # the network's own output, before an adapter's decode
+        if isinstance(raw, torch.Tensor) and isinstance(out, torch.Tensor) and raw.dim() == 3:
+            if len(raw) == len(x) != len(out):  # [B, T, K], read as [T, B, K]
+                got = f"{list(raw.shape)} (read time first: {got})"
         lacks = ""
         if isinstance(out, torch.Tensor) and out.dim() == 1 and len(shape) == 3:
             # no batch axis out of images [1, H, W]: the network took an axis of theirs for it
