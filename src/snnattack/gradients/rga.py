@@ -49,6 +49,14 @@ PRODUCTS = ("AND", "IAND")
 RateLayer = Callable[..., torch.Tensor]
 
 
+def _ramp(lam: float, theta: float, beta: float, gamma: float) -> tuple[float, float]:
+    """The rise in rate of RGA's ramp (from ``gamma (1 - lam) theta`` to 1) and its run in
+    current (from ``(1 - lam) theta`` to ``beta theta``), computed once for the slope and its
+    refusal: at the limits (``lam=0.9, beta=0.1``) another spelling of the same sum rounds to
+    the other side of 0."""
+    return 1.0 - gamma * theta + gamma * theta * lam, (beta + lam - 1.0) * theta
+
+
 def rate_slope(
     current: torch.Tensor,
     lam: float,
@@ -68,7 +76,8 @@ def rate_slope(
     (:func:`snnattack.cuda.guard.applies`), the same values.
     """
     low, high = (1.0 - lam) * theta, beta * theta
-    ramp = (1.0 - gamma * theta + gamma * theta * lam) / ((beta + lam - 1.0) * theta)
+    rise, run = _ramp(lam, theta, beta, gamma)
+    ramp = rise / run
     if applies(backend, current):
         fast = native.rate_slope(current, low, high, gamma, ramp)  # one pass, the same values
         if fast is not None:
@@ -140,12 +149,13 @@ def curve_complaint(lam: float, theta: float, params: Mapping[str, Any]) -> str 
     ramp) and start below a rate of 1 (else its slope is 0 or negative)."""
     beta, gamma = params["beta"], params["gamma"]
     onset = 1.0 - lam
-    if beta <= onset:
+    rise, run = _ramp(lam, theta, beta, gamma)
+    if run <= 0.0:
         return (
             f"{{prefix}}beta={beta:g} ends RGA's ramp at or below its start, the firing onset "
             f"(1 - lambda) theta of lambda={lam:g}; accepted: beta > {onset:g} (1 - lambda)"
         )
-    if gamma * onset * theta >= 1.0:
+    if rise <= 0.0:
         return (
             f"{{prefix}}gamma={gamma:g} gives a rate of {gamma * onset * theta:g} >= 1 at the "
             f"firing onset of lambda={lam:g}, theta={theta:g}, where RGA's ramp to rate 1 "

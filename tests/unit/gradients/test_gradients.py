@@ -374,6 +374,10 @@ def test_a_time_invariant_mode_refuses_training_mode_batchnorm_naming_it(mode: s
         (0.25, 1.0, {"beta": 0.5}, "accepted: beta > 0.75 (1 - lambda)"),  # no ramp at all
         (0.5, 1.0, {"gamma": 3.0}, "gamma=3 gives a rate of 1.5 >= 1 at the firing onset"),
         (0.5, 3.0, {"gamma": 0.7}, "accepted: gamma < 0.666667"),  # the default grid's ends
+        # at the limits, where 1 - lambda rounds below the ramp's own beta + lambda - 1 (0.0):
+        # passed, then a ZeroDivisionError; and a ramp of zero rise, accepted
+        (0.9, 1.0, {"beta": 0.1}, "beta=0.1 ends RGA's ramp at or below its start"),
+        (0.9, 1.0, {"gamma": 10.0}, "gamma=10 gives a rate of 1 >= 1 at the firing onset"),
     ],
 )
 def test_rga_refuses_parameters_without_a_curve_for_the_neurons(mode, lam, theta, params, part):
