@@ -93,7 +93,7 @@ def build_report(folder: Path) -> Report:
 def _header(report: Report) -> list[str]:
     """The report's opening lines after its command: what it holds."""
     lines = [
-        f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); swept: "
+        f"{len(report.jobs)} job(s), {len(report.rows)} attack row(s); varied: "
         f"{', '.join(_swept(report)) or 'nothing'}."
     ]
     if report.origin.launches:
@@ -185,7 +185,9 @@ def html_page(report: Report) -> str:
 
 def _swept(report: Report) -> list[str]:
     """The columns other than results (and the examples' files, the reused rows' origin) that
-    vary between rows (eps: shown as eps_255): what the user varied. A column that a swept
+    vary between rows (eps: shown as eps_255): what the user varied, by a sweep or by a list
+    within each job (``method``, ``box``, ``eps``), under the header's "varied:", not
+    "swept:", which a reader takes for the ``-m`` axes alone. A column that a swept
     group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
     frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; a
     crafting model's setting whose values follow a column named before it, row for row and

@@ -1129,14 +1129,14 @@ def test_a_dataset_choice_swept_is_swept_alone_not_each_key_of_its_file(tmp_path
         "dataset",
     ]
     header = (tmp_path / "sweep" / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: dataset.params.event_encoding, dataset (with its encoding)."), (
+    assert header.endswith("varied: dataset.params.event_encoding, dataset (with its encoding)."), (
         header
     )
     shutil.rmtree(tmp_path / "sweep" / "2")  # the choice alone
     write_report(tmp_path / "sweep")
     assert not [c for c in results_csv(tmp_path / "sweep")[0] if c.startswith("dataset.")]
     header = (tmp_path / "sweep" / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: dataset (with its encoding)."), header
+    assert header.endswith("varied: dataset (with its encoding)."), header
 
 
 def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Path) -> None:
@@ -1152,20 +1152,20 @@ def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Pa
         path.write_text(json.dumps(record))
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: lambda."), header
+    assert header.endswith("varied: lambda."), header
     record = json.loads((sweep / "0" / "metrics.json").read_text())
     record["results"][0]["source_T"] = 8  # λ 0.5 crafted at T 8, the others at 4: its own
     (sweep / "0" / "metrics.json").write_text(json.dumps(record))
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: lambda, source_T."), header
+    assert header.endswith("varied: lambda, source_T."), header
     for path in sweep.glob("*/metrics.json"):  # T swept in step with λ: both named
         record = json.loads(path.read_text())
         record["config"]["T"] = {0.5: 2, 0.7: 4, 1.0: 8}[record["config"]["lambda"]]
         path.write_text(json.dumps(record))
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: T, lambda, source_T."), header
+    assert header.endswith("varied: T, lambda, source_T."), header
 
 
 def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -> None:
@@ -1271,7 +1271,7 @@ def test_the_settings_line_names_a_black_box_source_other_than_the_targets_confi
 
 def test_an_analysis_setting_swept_is_named_swept(tmp_path: Path) -> None:
     """``analysis.shuffle.mode=layer,global``: no attack row differs by it, and the header
-    left it out (``swept: nothing`` where nothing else varied)."""
+    left it out (``varied: nothing`` where nothing else varied)."""
     sweep = tmp_path / "sweep"
     lambda_sweep(sweep, {(1.0, "stbp"): (80.0, 82.0)})
     for i, path in enumerate(sorted(sweep.glob("*/metrics.json"))):
@@ -1280,4 +1280,4 @@ def test_an_analysis_setting_swept_is_named_swept(tmp_path: Path) -> None:
         path.write_text(json.dumps(record))
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
-    assert header.endswith("swept: seed, analysis.shuffle.mode."), header
+    assert header.endswith("varied: seed, analysis.shuffle.mode."), header
