@@ -88,11 +88,16 @@ def spread_label(rows: list[dict[str, Any]], points: tuple[str, ...]) -> str:
     return f", mean ± std over {high if low == high else f'{low}–{high}'} seeds"
 
 
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+COLOURS = 10  # Matplotlib's default cycle: C10 is C0 again
+
+
 def series_style(i: int, colour: int, label: str) -> dict[str, str]:
     """The colour ``C<colour>``, ``label`` and the line style and marker of the ``i``-th series
-    drawn in that colour: the legend tells them apart by the marker too, where a short dashed
-    handle looks like a solid one."""
-    linestyle, marker = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))[i % 4]
+    drawn in that colour, each pair its own up to 24 series: the legend tells them apart by
+    the marker too, where a short dashed handle looks like a solid one."""
+    linestyle, marker = LINE_STYLES[i % 4], MARKERS[(i + i // 4) % len(MARKERS)]
     return {"color": f"C{colour}", "linestyle": linestyle, "marker": marker, "label": label}
 
 
@@ -238,7 +243,8 @@ register_asr_vs("asr_vs_lambda", "lambda", 20, "the membrane leak λ")
     order=30,
     caption=(
         "Accuracy under attack against the number of time steps T, a line per input "
-        "quantisation (clean accuracy dashed): a panel per method, ε and box."
+        "quantisation and per other setting that varies beside T (clean accuracy dashed): a "
+        "panel per method, ε and box."
     ),
 )
 def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
@@ -264,10 +270,12 @@ def adv_acc_vs_T(rows: list[dict[str, Any]], series: Callable, path: Path) -> Pa
             name = " ".join(
                 ["analog" if level is None else f"{level} levels", *map(_setting, keys[1:], rest)]
             )
+            # a colour per line, and past the ten colours another marker
+            look = {"color": f"C{c % COLOURS}", "marker": MARKERS[c // COLOURS % len(MARKERS)]}
             xs, means, stds = curve(cells[line], "T", "adv_acc")
-            ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=f"C{c}", label=name)
+            ax.errorbar(xs, means, yerr=stds, capsize=3, label=name, **look)
             xs, means, _ = curve(cells[line], "T", "clean_acc")
-            ax.plot(xs, means, linestyle="--", color=f"C{c}", alpha=0.6, label=f"{name}, clean")
+            ax.plot(xs, means, linestyle="--", alpha=0.6, label=f"{name}, clean", **look)
         ax.set_title(f"{method.upper()} {eps_text(eps)}, {box} box", fontsize=9)
         ax.set_xscale("log", base=2)
         ax.set_xticks(ts, [fmt(t) for t in ts], minor=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fixtures_report import PNG_MAGIC, hand_made_job, lambda_sweep
+from matplotlib.colors import to_hex
 from PIL import Image
 
 from snnattack.report import figures, write_report
@@ -81,6 +82,41 @@ def test_series_of_one_colour_differ_in_the_legend_by_line_and_marker(
     assert len({line.get_color() for line in lines.values()}) == 1 and len(styles) == 2
     assert len({marker for _, marker in styles}) == 2  # the marker alone tells them apart
     assert ax.figure.legends[0].handlelength >= 3
+
+
+def test_every_series_of_one_colour_has_a_style_of_its_own_beyond_four(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four styles were cycled: of six ε's, the fifth looked as the first (blue, solid,
+    circle) in the panel and the legend."""
+    kept = drawn_axes(monkeypatch)
+    lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    for path in (tmp_path / "sweep").glob("*/metrics.json"):
+        record = json.loads(path.read_text())
+        for eps in (2.0, 4.0, 8.0, 12.0, 16.0):
+            record["results"].append({**record["results"][0], "eps_255": eps, "asr": eps})
+        path.write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["asr_vs_lambda"]
+    lines = [h.lines[0] for h in ax.get_legend_handles_labels()[0]]
+    styles = {(to_hex(line.get_color()), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(lines) == 6 and len(styles) == 6
+
+
+def test_adversarial_accuracy_vs_T_gives_each_of_more_lines_than_colours_its_own_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A colour per line out of Matplotlib's ten: the eleventh and twelfth lines were drawn
+    as the first and second, and the caption spoke of quantisation levels alone."""
+    kept = drawn_axes(monkeypatch)
+    for i, (levels, T) in enumerate((n, T) for n in range(2, 14) for T in (4, 8)):
+        _eccv_job(tmp_path / "sweep" / str(i), 0, T, levels, "hybrid", [("white", None, 50.0)])
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["adv_acc_vs_T"]
+    adversarial = [h.lines[0] for h in ax.get_legend_handles_labels()[0] if hasattr(h, "lines")]
+    looks = {(to_hex(line.get_color()), line.get_marker()) for line in adversarial}  # C10: C0
+    assert len(adversarial) == 12 and len(looks) == 12
+    assert "and per other setting that varies beside T" in figures.caption("adv_acc_vs_T")
 
 
 def _eccv_job(
