@@ -98,6 +98,8 @@ class Rule:
         if value is None:
             return "sets no value"
         if isinstance(value, str) and self.test(_number(value)):
+            if re.fullmatch(r"[+-]?0\d+", value):  # Hydra's grammar: 04 is no integer
+                return f"is text, not a number (a leading 0 makes it text: write {int(value)})"
             return "is text, not a number"
         return self.problem_of(value, spell)
 

@@ -184,6 +184,10 @@ BAD = [
     ("eps=[8,a]", "eps=[8, 'a'] holds 'a', which is not a number; accepted: a list of distinct"),
     ("eps=[]", "eps=[] is empty; accepted: a list of distinct numbers"),
     ("eps=['8']", "eps=['8'] holds '8', which is text, not a number; accepted: a list of"),
+    (  # Hydra reads a leading 0 as text: the line said only "text", as of a quoted number
+        "T=04",
+        "T='04' is text, not a number (a leading 0 makes it text: write 4); accepted: an integer",
+    ),
     ("method=[]", "method=[] selects no method; accepted: one or more of apgd, apgd_dlr, "),
     ("attack.steps_curve=5", "attack.steps_curve=5 is not a list; accepted: a list of distinct"),
     ("threads=0", "threads=0 is out of range; accepted: an integer in [1, 4096], or auto"),
