@@ -1217,7 +1217,7 @@ CASES = [
         lambda m, x, y: snnattack.attack(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), x, y),
         UserError,
         "interop: Sequential has no known neuron",
-        "an ANN is trained and attacked as train.kind=ann",
+        "a network of yours without spiking neurons (an ANN) is not taken",
     ),
 ]
 

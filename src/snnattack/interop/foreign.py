@@ -65,8 +65,9 @@ def library_of(net: nn.Module) -> Any:
         raise UserError(
             f"interop: {type(net).__qualname__} has {found}; accepted: a network of "
             f"spikingjelly, snnTorch or the SNN-RAT family, with the neurons "
-            f"{', '.join(supported())}, or this project's SpikingNet (snnattack.load; an ANN "
-            "is trained and attacked as train.kind=ann)"
+            f"{', '.join(supported())}, or this project's SpikingNet (snnattack.load); a "
+            "network of yours without spiking neurons (an ANN) is not taken: the ANNs this "
+            "project attacks are its own models trained by a job with train.kind=ann"
         )
     return owners[0]
 

@@ -55,8 +55,9 @@ def test_a_network_without_neurons_is_refused() -> None:
     assert str(err.value).startswith(
         "interop: Sequential has no known neuron; accepted: a network of spikingjelly, snnTorch"
     )
-    assert str(err.value).endswith(
-        "(snnattack.load; an ANN is trained and attacked as train.kind=ann)"
+    assert str(err.value).endswith(  # it named train.kind=ann, which model=external refuses
+        "(snnattack.load); a network of yours without spiking neurons (an ANN) is not taken: the "
+        "ANNs this project attacks are its own models trained by a job with train.kind=ann"
     )
 
 
