@@ -609,7 +609,31 @@ def check_model(
             f"{name} returns {out.shape[1]} classes but {data} has {classes}; accepted: a "
             f"model of {classes} classes"
         )
+    _say_zero_gradient(name, data, out, x)
     return out.shape[1]
+
+
+def _say_zero_gradient(name: str, data: str, out: torch.Tensor, x: torch.Tensor) -> None:
+    """Warns where no gradient of ``out`` (logits weighted unequally: a softmax's sum is
+    constant) reaches the image ``x`` though the graph does: a random draw in the forward
+    (``torch.bernoulli``, ``snntorch.spikegen.rate``) passes none, and every gradient attack
+    would return its images (PGD: its random start). A warning, not a refusal: a neuron whose
+    surrogate is zero far from its threshold gives one image no gradient in a sound network."""
+    weights = torch.linspace(1.0, 2.0, out.shape[1], dtype=out.dtype, device=out.device)
+    try:
+        (grad,) = torch.autograd.grad((out * weights).sum(), x, allow_unused=True)
+    except RuntimeError:  # a backward the attack's own call reports, in its words
+        return
+    if grad is None or not grad.any():
+        log.warning(
+            "%s: its output's gradient in the image is exactly zero on one image of %s (a "
+            "random draw in its forward, such as torch.bernoulli or snntorch.spikegen.rate, "
+            "passes none; or no neuron is near its threshold): a gradient attack returns its "
+            "images unchanged (PGD: its random start); snnattack.evaluate's masking checks "
+            "measure it over the data",
+            name,
+            data,
+        )
 
 
 def _record_cut(cuts: list[str], path: str, module: nn.Module, args: tuple, out: Any) -> None:

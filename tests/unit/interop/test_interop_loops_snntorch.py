@@ -20,7 +20,7 @@ from snnattack.models.base import Normalize
 from snnattack.snn.stepwise import step_neurons
 
 snn = pytest.importorskip("snntorch")
-from snntorch import surrogate, utils  # noqa: E402
+from snntorch import spikegen, surrogate, utils  # noqa: E402
 
 PER_STEP = [(m, p) for m, p in MODES if GRADIENT_MODES[m].per_step]
 BETA = 0.95  # the tutorials' decay
@@ -380,3 +380,35 @@ def test_the_tutorial_class_trains_a_learned_beta_and_threshold_as_snntorch() ->
     assert net.lif1.beta != reference.lif1.beta
     with torch.no_grad():
         assert torch.equal(adapted.eval()(x), theirs(net.eval(), x)[0].mean(0))
+
+
+class RateCoded(Net):
+    """The tutorial network rate-coding its images in ``forward`` (snnTorch's tutorial 1:
+    ``spikegen.rate``): a Bernoulli draw, through which no gradient reaches the images."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spikes = spikegen.rate(x, num_steps=T)
+        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
+        spk2_rec = []
+        for step in range(T):
+            spk1, mem1 = self.lif1(self.fc1(spikes[step].flatten(1)), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            spk2_rec.append(spk2)
+        return torch.stack(spk2_rec), mem2
+
+
+def test_a_network_through_which_no_gradient_reaches_the_images_is_warned_of(caplog) -> None:
+    """``snnattack.attack`` on it returned the clean images (FGSM; PGD its random start)
+    without a word: the graph reached the images, its gradient was zero."""
+    x, y = images().float(), torch.tensor([0, 1, 2, 3, 4, 5])
+    with caplog.at_level("WARNING", logger="snnattack.inputs"):
+        adv = snnattack.attack(RateCoded(), x, y, method="fgsm", T=T)
+    assert torch.equal(adv, x)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "snnattack.inputs"]
+    assert line.startswith(
+        "model=RateCoded: its output's gradient in the image is exactly zero on one image of x"
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="snnattack.inputs"):
+        snnattack.attack(Net(), x, y, method="fgsm", T=T)
+    assert not [r for r in caplog.records if r.name == "snnattack.inputs"]
