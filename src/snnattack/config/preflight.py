@@ -12,6 +12,7 @@ The memory for the activations is checked beside the passes a job runs
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from lightning.fabric.plugins import environments as env
 
 from snnattack.config.folders import writable
 from snnattack.data import build_datamodule
-from snnattack.errors import ConfigError
+from snnattack.errors import ConfigError, UserError
 from snnattack.process.distributed import cores
 from snnattack.records.checkpoints import require_whole
 from snnattack.settings import FORMATS
@@ -160,19 +161,35 @@ def _analysis_device_notes(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
-def data_files(resolved: dict[str, Any]) -> None:
+def data_files(
+    resolved: dict[str, Any], fetched: dict[str, UserError | None] | None = None
+) -> None:
     """The job's data files are where its datamodule reads them, with nothing foreign among
     them (``check_files``: N-MNIST, DVS-Gesture, CIFAR10-DVS, CIFAR), checked before the job writes
     anything, and that a frame cache folder ``dataset.params.cache_dir`` can be written or
-    created. Only for a job: the Python API reads the user's data, never these files."""
+    created. Only for a job: the Python API reads the user's data, never these files.
+    ``fetched`` (a sweep's, its jobs on this machine): what a download would fetch is fetched
+    now, once per dataset block (its refusal kept for the next job of that block), so that the
+    jobs share one download and a failed one is one line before the first job."""
     dataset = resolved["dataset"]
     cache_dir = (dataset.get("params") or {}).get("cache_dir")
     if cache_dir is not None:  # an event dataset's frame cache (a read-only one may hold all)
         writable(Path(cache_dir).expanduser(), "dataset.params.cache_dir", must_exist=False)
-    build_datamodule(
+    data = build_datamodule(
         dataset["name"],
         resolved["train"]["batch_size"],
         resolved["eval_batch_size"],
         resolved["seed"],
         **(dataset.get("params") or {}),
-    ).check_files()
+    )
+    if fetched is not None:
+        key = json.dumps(dataset, sort_keys=True, default=str)
+        if key not in fetched:
+            try:
+                data.fetch_missing()
+                fetched[key] = None
+            except UserError as err:
+                fetched[key] = err
+        if fetched[key] is not None:
+            raise fetched[key]
+    data.check_files()

@@ -137,16 +137,17 @@ def from_environment(line: str, unresolved: dict[str, Any]) -> str:
     )
 
 
-def job_files(resolved: dict[str, Any]) -> None:
+def job_files(resolved: dict[str, Any], fetched: dict[str, UserError | None] | None = None) -> None:
     """What a job reads and writes outside its folder, checked before it writes anything: a
-    model of its own (not the Python API's), its data files, a store it can write."""
+    model of its own (not the Python API's), its data files (``fetched``: a sweep's
+    downloads, :func:`~snnattack.config.preflight.data_files`), a store it can write."""
     if resolved["model"]["name"] == PASSED:  # the Python API's name of a network passed to it
         raise ConfigError(
             f"model.name={PASSED} stands for a network passed to the Python API "
             "(snnattack.evaluate, attack), which a job does not have; accepted: model=<a model "
             "of models/, e.g. digits_net or vgg11>, or model=external (a network of your code)"
         )
-    data_files(resolved)
+    data_files(resolved, fetched)
     writable(Path(resolved["store"]["dir"]).expanduser(), "store.dir", must_exist=False)
 
 
@@ -170,6 +171,7 @@ def check_sweep(
     each ``checkpoint=`` file into the job's configured model, so that a whole file of
     another network is refused once too, not in each job in turn."""
     refused: list[tuple[int, list[str], str]] = []
+    fetched: dict[str, UserError | None] = {}  # the jobs' downloads, made here once each
     for num, (overrides, cfg) in enumerate(jobs):
         if cfg is None:
             return
@@ -181,7 +183,7 @@ def check_sweep(
         try:
             resolved = checked(cfg, machine=here)
             if here:
-                job_files(resolved)
+                job_files(resolved, fetched)
                 if models is not None:
                     models(cfg)
         except UserError as err:

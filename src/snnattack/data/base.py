@@ -251,6 +251,11 @@ class SplitDataModule(L.LightningDataModule):
         writes anything (:func:`snnattack.config.validation.validate`). Nothing to check by
         default: the data are embedded."""
 
+    def fetch_missing(self) -> None:
+        """Downloads what :meth:`check_files` leaves to a download (``download: true`` and a
+        folder missing), as a sweep does once before its jobs. Nothing by default: the data
+        are embedded, or not to be downloaded."""
+
     def read_training_data(self, reads: Sequence[Reads] | None = None) -> None:
         """Fetches and reads once what the training reads that :meth:`check_files` could not
         check (files still to download, recordings still to decode), so that a bad one is

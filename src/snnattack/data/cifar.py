@@ -405,9 +405,12 @@ class _CIFARDataModule(SplitDataModule):
         checks what arrived as :meth:`check_files` checks a present folder (every file,
         ``val_size``): a failed download or a bad file is refused before any model is trained.
         Whatever ``reads`` limits, the folder is whole: a split's archive is one download."""
+        self.fetch_missing()
+        self.check_files()
+
+    def fetch_missing(self) -> None:
         if self.download:
             self.dataset_cls.fetch(self.root)
-        self.check_files()
 
     def prepare_data(self) -> None:
         for train in (True, False):

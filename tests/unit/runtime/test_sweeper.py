@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.error import URLError
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from omegaconf import DictConfig
 from hydra_plugins.snnattack_sweeper import choice_sweeper
 from hydra_plugins.snnattack_sweeper.choice_sweeper import ChoiceSweeper, names_varied
 from snnattack.config.validation import check_sweep
+from snnattack.data import cifar
 from snnattack.errors import UserError
 from snnattack.package import CONF_DIR
 from snnattack.runtime.launchers import swept_choice_settings
@@ -363,6 +365,30 @@ def test_a_sweep_launches_where_one_job_passes_or_a_config_is_the_jobs_to_check(
     check_sweep([(["checkpoint=${hydra:runtime.output_dir}/m.pt"], None), wrong], here=True)
     with pytest.raises(UserError, match=r"^job 0 \(dataset=cifar10\).* every one of its 2 jobs"):
         check_sweep([wrong, wrong], here=True)
+
+
+def test_data_to_download_is_downloaded_once_before_the_first_job_and_refused_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CIFAR-10 missing with ``download: true`` was each job's first work: offline, a sweep of
+    12 jobs printed the download's refusal 12 times, each job trying again (and jobs run side
+    by side would download into one folder at once)."""
+    tried: list[str] = []
+
+    def offline(url: str, root: str, filename: str, **kwargs: object) -> None:
+        tried.append(url)
+        raise URLError("no network")
+
+    monkeypatch.setattr(cifar, "download_and_extract_archive", offline)
+    root = tmp_path / "data"
+    job = compose_job("dataset=cifar10", "model=vgg11", f"dataset.params.root={root}")
+    with pytest.raises(UserError) as refused:
+        check_sweep([job, job], here=True)
+    line = str(refused.value)
+    assert line.startswith("job 0 (dataset=cifar10 model=vgg11 dataset.params.root=")
+    assert "could not download CIFAR-10 from https://" in line
+    assert line.endswith("the sweep launched no job: every one of its 2 jobs is refused")
+    assert len(tried) == 1 and not root.exists()
 
 
 def test_a_model_file_cut_short_in_every_job_is_refused_before_the_first_job(
