@@ -76,15 +76,19 @@ def _record(line: str) -> dict[str, Any] | None:
 def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, verb: str) -> str:
     """The one line of a sweep whose every job is refused (each job's number, overrides and
     refusal, by job number): the first job's refusal, the sweep's ``outcome``, and the other
-    jobs' refusals where they differ (the first few). Said before the first job
-    (:func:`~snnattack.config.validation.check_sweep`: ``is``) and where every job refused
-    itself as it ran, the sweep then left as it was
+    jobs' refusals where they differ (the first few), each with the jobs it refuses. Said
+    before the first job (:func:`~snnattack.config.validation.check_sweep`: ``is``) and where
+    every job refused itself as it ran, the sweep then left as it was
     (:class:`~snnattack.runtime.lifecycle.KeptRecords`: ``was``)."""
     num, overrides, line = refused[0]
-    firsts: dict[str, int] = {}  # each refusal and the first job it refuses
+    jobs: dict[str, list[int]] = {}  # each refusal and the jobs it refuses
     for n, _, why in refused:
-        firsts.setdefault(why, n)
-    others = [f"job {n}: {why}" for why, n in firsts.items() if why != line]
+        jobs.setdefault(why, []).append(n)
+    others = [
+        f"job{'s' if len(ns) > 1 else ''} {', '.join(map(str, ns))}: {why}"
+        for why, ns in jobs.items()
+        if why != line
+    ]
     if len(others) > SHOWN:  # one line: the first few, then how many more
         others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
     return (

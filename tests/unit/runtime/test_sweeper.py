@@ -462,7 +462,8 @@ def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
         check_sweep([digits_net, vgg11, vgg11], here=True)
     line = str(refused.value)
     assert "model=digits_net does not fit dataset=cifar10" in line
-    assert "every one of its 3 jobs is refused (refused otherwise: job 1: " in line
+    # each job refused otherwise named: "job 1" alone read as if job 2 were refused as job 0
+    assert "every one of its 3 jobs is refused (refused otherwise: jobs 1, 2: " in line
     assert line.count("CIFAR-10 not found") == 1
     # a few, then how many more: the line stays one line
     steps = [
