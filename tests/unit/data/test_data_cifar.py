@@ -263,33 +263,29 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage, problem):
     )
 
 
-def test_a_test_batch_copied_from_a_training_batch_is_refused_naming_it(tmp_path):
-    """``cp data_batch_1 test_batch`` was accepted: every robustness was then measured on
-    training images. The preflight and the datamodule both refuse it."""
-    fake = write_cifar10(tmp_path, n_train=10, n_test=4)
-    (fake.folder / "test_batch").write_bytes((fake.folder / "data_batch_1").read_bytes())
-    line = (
-        f"CIFAR-10 file {fake.folder / 'test_batch'} holds 2 of its 2 images in the training "
-        "batches (data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5): a copy "
-        "of training data, on which a test would measure what the model learned; delete it and "
-        "set dataset.params.download=true to download it again"
-    )
-    for step in ("check_files", "setup"):
-        with pytest.raises(DataError) as info:
-            getattr(_module(root=str(tmp_path), val_size=2), step)()
-        assert str(info.value) == line
+COPIES = [  # (the file copied over, what the refusal says of it)
+    (  # ``cp data_batch_1 test_batch``: every robustness was measured on training images
+        "test_batch",
+        "holds 2 of its 2 images in the training batches (data_batch_1, data_batch_2, "
+        "data_batch_3, data_batch_4, data_batch_5): a copy of training data, on which a test "
+        "would measure what the model learned",
+    ),
+    (  # ``cp data_batch_1 data_batch_2``: the validation split, drawn from the training
+        # images, held copies of images the model trained on (selected and tuned on them)
+        "data_batch_2",
+        "holds 2 of its 2 images in the training batches before it (data_batch_1): a copy of "
+        "training data, whose images would be trained on twice and validated on as unseen",
+    ),
+]
 
 
-def test_a_training_batch_copied_over_another_is_refused_naming_it(tmp_path):
-    """``cp data_batch_1 data_batch_2`` was accepted: the validation split, drawn from the
-    training images, then held copies of images the model trained on (its accuracy selected
-    and tuned on seen images)."""
+@pytest.mark.parametrize(("copied", "problem"), COPIES, ids=[c[0] for c in COPIES])
+def test_a_batch_copied_from_a_training_batch_is_refused_naming_it(tmp_path, copied, problem):
+    """Accepted before: the preflight and the datamodule both refuse it now."""
     fake = write_cifar10(tmp_path, n_train=10, n_test=4)
-    (fake.folder / "data_batch_2").write_bytes((fake.folder / "data_batch_1").read_bytes())
+    (fake.folder / copied).write_bytes((fake.folder / "data_batch_1").read_bytes())
     line = (
-        f"CIFAR-10 file {fake.folder / 'data_batch_2'} holds 2 of its 2 images in the training "
-        "batches before it (data_batch_1): a copy of training data, whose images would be "
-        "trained on twice and validated on as unseen; delete it and set "
+        f"CIFAR-10 file {fake.folder / copied} {problem}; delete it and set "
         "dataset.params.download=true to download it again"
     )
     for step in ("check_files", "setup"):
