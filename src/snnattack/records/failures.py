@@ -84,11 +84,7 @@ def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, v
     jobs: dict[str, list[int]] = {}  # each refusal and the jobs it refuses
     for n, _, why in refused:
         jobs.setdefault(why, []).append(n)
-    others = [
-        f"job{'s' if len(ns) > 1 else ''} {', '.join(map(str, ns))}: {why}"
-        for why, ns in jobs.items()
-        if why != line
-    ]
+    others = [f"{_numbered(ns)}: {why}" for why, ns in jobs.items() if why != line]
     if len(others) > SHOWN:  # one line: the first few, then how many more
         others[SHOWN:] = [f"and {len(others) - SHOWN} more"]
     return (
@@ -96,3 +92,16 @@ def refused_jobs_line(refused: list[tuple[int, list[str], str]], outcome: str, v
         f"{len(refused)} jobs {verb} refused"
         + (f" (refused otherwise: {'; '.join(others)})" if others else "")
     )
+
+
+def _numbered(jobs: list[int]) -> str:
+    """The ascending job numbers ``jobs`` in few words, runs as ranges: ``job 1``, ``jobs 1-3,
+    7`` (a refusal of 20 jobs of a sweep named in one short phrase)."""
+    runs: list[list[int]] = []
+    for n in jobs:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    spelt = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+    return f"job{'s' if len(jobs) > 1 else ''} {', '.join(spelt)}"

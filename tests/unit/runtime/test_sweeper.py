@@ -21,6 +21,7 @@ from snnattack.config.validation import check_sweep
 from snnattack.data import cifar
 from snnattack.errors import UserError
 from snnattack.package import CONF_DIR
+from snnattack.records.failures import refused_jobs_line
 from snnattack.runtime.launchers import swept_choice_settings
 
 
@@ -454,6 +455,16 @@ def test_a_value_of_the_nodes_environment_is_theirs_to_resolve(
         check_sweep([job, job], here=True)  # here, the jobs would not resolve it either
 
 
+def test_the_jobs_of_another_refusal_are_named_in_runs() -> None:
+    """Each job refused otherwise is named, runs of them as ranges: a shared refusal of 20 jobs
+    stays a short phrase."""
+    refused = [(0, ["a=1"], "first"), *((n, [], "other") for n in (1, 2, 3, 5)), (6, [], "last")]
+    assert refused_jobs_line(refused, "the sweep launched no job", "is") == (
+        "job 0 (a=1): first; the sweep launched no job: every one of its 6 jobs is refused "
+        "(refused otherwise: jobs 1-3, 5: other; job 6: last)"
+    )
+
+
 def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
     """The first job's advice (accepted: vgg11) did not mend the second, refused otherwise."""
     digits_net = compose_job("dataset=cifar10", "dataset.params.download=false")
@@ -463,7 +474,7 @@ def test_jobs_refused_for_other_reasons_are_said_beside_the_first() -> None:
     line = str(refused.value)
     assert "model=digits_net does not fit dataset=cifar10" in line
     # each job refused otherwise named: "job 1" alone read as if job 2 were refused as job 0
-    assert "every one of its 3 jobs is refused (refused otherwise: jobs 1, 2: " in line
+    assert "every one of its 3 jobs is refused (refused otherwise: jobs 1-2: " in line
     assert line.count("CIFAR-10 not found") == 1
     # a few, then how many more: the line stays one line
     steps = [
