@@ -161,14 +161,16 @@ def with_encoding(
     name = f"{argument}={type(net if model is None else model).__name__}"
     if frames:
         said, other = (
-            ("the job's samples are", "images with an image dataset")
+            (
+                "the job's samples are event frames (encoding=frames, an event dataset)",
+                "images with an image dataset",
+            )
             if flag is None
-            else (f"{flag}=True says the samples are", f"{flag}=False for images")
+            else (f"{flag}=True says the samples are event frames", f"{flag}=False for images")
         )
         raise UserError(
-            f"{name} reads images (its encoder is {type(net.encoder).__name__}) but {said} "
-            f"event frames{'' if flag else ' (encoding=frames, an event dataset)'}; accepted: "
-            f"a model built with encoding='frames', or {other}"
+            f"{name} reads images (its encoder is {type(net.encoder).__name__}) but {said}; "
+            f"accepted: a model built with encoding='frames', or {other}"
         )
     raise UserError(
         f"{name} reads event frames (FrameEncoder) but the job's samples are images "

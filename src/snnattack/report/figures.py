@@ -97,7 +97,8 @@ def series_style(i: int, colour: int, label: str) -> dict[str, str]:
     """The colour ``C<colour>``, ``label`` and the line style and marker of the ``i``-th series
     drawn in that colour, each pair its own up to 24 series: the legend tells them apart by
     the marker too, where a short dashed handle looks like a solid one."""
-    linestyle, marker = LINE_STYLES[i % 4], MARKERS[(i + i // 4) % len(MARKERS)]
+    styles = len(LINE_STYLES)
+    linestyle, marker = LINE_STYLES[i % styles], MARKERS[(i + i // styles) % len(MARKERS)]
     return {"color": f"C{colour}", "linestyle": linestyle, "marker": marker, "label": label}
 
 
