@@ -158,6 +158,7 @@ def _prepare_attack(
         masking=False,
         overrides=overrides,
         names=ATTACK_NAMES,
+        network=net,
     )
     (spec,) = attack_specs(cfg)
     if reads_recordings(spec.algorithm):

@@ -78,6 +78,16 @@ def test_an_external_model_attacked_with_the_factorys_own_weights_and_a_black_bo
         ([*EXTERNAL, "+model.kwargs.T=2"], "accepted: T=2"),
         ([*EXTERNAL, "train.kind=ann"], "train.kind=ann with model=external"),
         ([*EXTERNAL, "boxes=[white,black]"], "source_checkpoint=PATH"),
+        (  # the network's own leak (0.5), not the config's lambda (1.0): refused mid-attack
+            [
+                *EXTERNAL,
+                "+model.kwargs.lam=0.5",
+                "attack=rga",
+                "attack.params.gamma=50",
+                "boxes=[white]",
+            ],
+            "attack.params.gamma=50 gives a rate of 25 >= 1 at the firing onset of lambda=0.5",
+        ),
     ],
 )
 def test_an_external_model_that_cannot_be_built_or_trained_is_refused_in_one_line(

@@ -1345,6 +1345,31 @@ def test_a_foreign_network_that_cannot_be_attacked_is_refused_in_one_line(
     assert_refused(call, model, error, start, part, tmp_path)
 
 
+@pytest.mark.parametrize("door", ["attack", "evaluate"])
+def test_gradient_parameters_that_do_not_fit_the_networks_own_neurons_are_refused_first(
+    digits, door, tmp_path, monkeypatch, capsys
+) -> None:
+    """RGA's gamma=50 has no curve at the leak 0.5 of spikingjelly's LIFNode(tau=2). The
+    refusal came from inside the attack (evaluate's progress bar had started), naming
+    ``gamma=50``, not the argument that set it; it now comes before any work, in the call's
+    words."""
+    _, x, y = digits
+    model = spikingjelly_net()
+    monkeypatch.chdir(tmp_path)
+    rga = {"grad_mode": "rga", "grad_params": {"gamma": 50}, "T": 2}
+
+    def call() -> Any:
+        if door == "attack":
+            return snnattack.attack(model, x, y, steps=1, **rga)
+        return snnattack.evaluate(model, (x, y), methods=["fgsm"], masking=False, **rga)
+
+    start = "RGA on the spiking layer 1 (LIFNode): grad_params['gamma']=50 gives a rate of 25 >= 1"
+    part = "starts for grad_mode=rga; accepted: gamma < 2 (1 / ((1 - lambda) theta))"
+    assert_refused(call, model, ConfigError, start, part, tmp_path)
+    shown = capsys.readouterr()
+    assert "fgsm" not in shown.out + shown.err  # no attack's progress began
+
+
 class OwnLoop(nn.Module):
     """A user's class with spikingjelly neurons that repeats the images over 2 steps itself:
     its form is decided by running it on samples (:mod:`snnattack.interop.probe`)."""

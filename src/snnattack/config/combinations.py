@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from torch import nn
+
 from snnattack.config.plain_rules import MAX_SEED
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -80,6 +82,18 @@ def fit_neurons(
         problem = None if theta is None else spec.neuron_complaint(lam, theta, params, prefix)
         if problem is not None:
             raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
+
+
+def fit_network(resolved: dict[str, Any], net: nn.Module) -> None:
+    """The job's gradient mode's parameters (``attack.params``) fit the spiking layers of
+    ``net``, a network passed or built by a factory, at their own leak and threshold: its
+    layers, not the config's ``lambda`` (:func:`fit_neurons`), say what runs. Refused before
+    any work, naming the layer, the key and the mode's choice."""
+    mode = resolved["attack"]["grad_mode"]
+    params = dict(resolved["attack"].get("params") or {})
+    problem = GRADIENT_MODES[mode].layer_complaint(net, params, "attack.params.")
+    if problem is not None:
+        raise ConfigError(problem.replace("; accepted:", f" for attack={mode}; accepted:", 1))
 
 
 SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")

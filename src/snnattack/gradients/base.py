@@ -62,6 +62,24 @@ class GradientMode:
         problem = self.neurons(lam, theta, {**defaults, **params})
         return None if problem is None else problem.replace("{prefix}", prefix)
 
+    def layer_complaint(
+        self, model: nn.Module, params: Mapping[str, Any], prefix: str = ""
+    ) -> str | None:
+        """Why ``params`` do not fit a spiking layer of ``model`` at its own leak and
+        threshold (a passed network's, which the config's ``lambda`` does not describe), as
+        one line naming the layer and the keys with ``prefix``; None if they fit every one."""
+        for name, lif in model.named_modules():
+            if isinstance(lif, LIF):
+                problem = self.neuron_complaint(lif.lam, lif.theta, params, prefix)
+                if problem is not None:
+                    where = (
+                        f"the spiking layer {module_named(model, name, lif)}"
+                        if name
+                        else "the neuron"
+                    )
+                    return f"{self.title} on {where}: {problem}"
+        return None
+
     def complaint(
         self,
         params: Mapping[str, Any],

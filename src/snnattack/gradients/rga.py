@@ -32,9 +32,9 @@ from torch import nn
 from snnattack.cpu import native
 from snnattack.cpu.guard import applies
 from snnattack.cuda import guard as gpu
-from snnattack.errors import UserError, module_named
+from snnattack.errors import UserError
 from snnattack.gradients.adjoint import adjoint_only
-from snnattack.gradients.base import overriding, register, require_eval
+from snnattack.gradients.base import GRADIENT_MODES, overriding, register, require_eval
 from snnattack.snn.encoding import Encoder
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import Temporal
@@ -164,22 +164,17 @@ def curve_complaint(lam: float, theta: float, params: Mapping[str, Any]) -> str 
     return None
 
 
-def _require_curves(model: nn.Module, beta: float, gamma: float) -> None:
+def _require_curves(model: nn.Module, mode: str, beta: float, gamma: float) -> None:
     """Refuses ``beta`` and ``gamma`` where a spiking layer of ``model`` has no RGA curve."""
-    for name, lif in model.named_modules():
-        if isinstance(lif, LIF):
-            problem = curve_complaint(lif.lam, lif.theta, {"beta": beta, "gamma": gamma})
-            if problem is not None:
-                where = (
-                    f"the spiking layer {module_named(model, name, lif)}" if name else "the neuron"
-                )
-                raise UserError(f"RGA on {where}: {problem.replace('{prefix}', '')}")
+    problem = GRADIENT_MODES[mode].layer_complaint(model, {"beta": beta, "gamma": gamma})
+    if problem is not None:
+        raise UserError(problem)
 
 
 @register("rga_layerwise", title="RGA (layer-wise)", order=21, neurons=curve_complaint, **RANGES)
 @contextmanager
 def rga_layerwise(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
-    _require_curves(model, beta, gamma)
+    _require_curves(model, "rga_layerwise", beta, gamma)
 
     def lif_backward(lif: LIF, current: torch.Tensor) -> torch.Tensor:
         return _LayerwiseRateGrad.apply(current, lif, beta, gamma)
@@ -293,7 +288,7 @@ def rate_domain(
 )
 @contextmanager
 def rga(model: nn.Module, beta: float = 2.0, gamma: float = 0.2) -> Iterator[None]:
-    _require_curves(model, beta, gamma)
+    _require_curves(model, "rga", beta, gamma)
     if any(
         isinstance(m, MAX_POOLS) or getattr(m, "cnf", None) in PRODUCTS for m in model.modules()
     ):

@@ -30,6 +30,7 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
+from snnattack.config.combinations import fit_network
 from snnattack.errors import ConfigError, UserError
 from snnattack.inputs import check_model
 from snnattack.interop.common import AdaptedNet, unwrapped
@@ -322,4 +323,5 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
             "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "
             "model, trained here>, or boxes=[white]"
         )
+    fit_network(resolved, net)  # its own neurons, which the config's lambda does not describe
     return net

@@ -20,12 +20,14 @@ from typing import Any
 
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from snnattack import inputs
 from snnattack.attacks.ensemble import ENSEMBLE_KEYS
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.methods.base import METHODS
 from snnattack.attacks.parse import attack_specs
+from snnattack.config.combinations import fit_network
 from snnattack.config.compose import compose_config, hydra_value, scalar
 from snnattack.config.keys import CONF_DIR, check_keys, method_algorithm, schema
 from snnattack.config.parse import (
@@ -100,6 +102,7 @@ def job_config(
     validated: bool = True,
     names: Mapping[str, str | None] | None = None,
     held: Mapping[str, Any] | None = None,
+    network: nn.Module | None = None,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validation.validate`);
@@ -114,7 +117,9 @@ def job_config(
     ``"{key}"`` for method parameters given as keyword arguments; None for one it fixes
     itself), whose keys ``overrides`` may not set: such an override would silently overrule
     the argument (:func:`_check_owned`); None: not
-    checked (the benchmark's overrides are its protocol's, which it filters itself). The
+    checked (the benchmark's overrides are its protocol's, which it filters itself).
+    ``network``: the network passed, whose spiking layers the gradient mode's parameters must
+    fit at their own leak and threshold (:func:`~snnattack.config.combinations.fit_network`). The
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
     the command line: an unknown key's refusal names it (:data:`LISTING`)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
@@ -193,6 +198,8 @@ def job_config(
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     try:
         cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
+        if network is not None and validated:
+            fit_network({"attack": OmegaConf.to_container(cfg.attack, resolve=True)}, network)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed

@@ -387,7 +387,8 @@ def test_rga_refuses_parameters_without_a_curve_for_the_neurons(mode, lam, theta
     x = torch.rand(2, 2, 6, 6, dtype=torch.float64, requires_grad=True)
     with pytest.raises(UserError) as refused, gradient_mode(net, mode, **params):
         net(x)
-    assert str(refused.value).startswith("RGA on the spiking layer body.2 (LIF): ")
+    title = "RGA (layer-wise)" if mode == "rga_layerwise" else "RGA"
+    assert str(refused.value).startswith(f"{title} on the spiking layer body.2 (LIF): ")
     assert part in str(refused.value)
     input_grad(net, x.detach(), mode, beta=1.0 - lam + 0.01, gamma=0.99 / ((1 - lam) * theta))
 
