@@ -376,7 +376,8 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     untargeted row), its difference to the first mode (paired by seed) and its robust
     accuracy, and the number of test samples.
 
-    Cells are mean ± std over seeds; a ``paper`` row follows each row the paper reports, and
+    Cells are mean ± std over seeds; a ``paper`` row follows the row (the last of the rows)
+    it reports, and
     the paper's rows none of ours matches close the table as "not run". Keys that never vary
     go to the settings line instead of the table (the method always stays). The time
     extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper rows
@@ -432,6 +433,8 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     # (a sweep over source_train) repeat it, a comparison counted once
     own = [i for i, k in enumerate(keys) if not k.startswith("source_")]
     counted: set[tuple] = set()
+    # a paper row that matches several of ours (it states no ε) follows the last of them, once
+    last = {id(ref): key for key, ref in refs.items() if ref is not None}
     for key, members in groups.items():
         seeds = len({r.get("seed") for r in members})
         clean = {r.get("seed"): r.get("clean_acc") for r in members}  # one model per seed
@@ -469,7 +472,7 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
             cells += [fmt_stat(stat, seeds=seeds) for stat in robust]
         n = _samples(r.get("n") for r in members)
         out.append([*(setting_text(keys[i], key[i]) for i in shown), *cells, n, str(seeds)])
-        if ref is not None:
+        if ref is not None and key == last[id(ref)]:
             out.append(paper_row(ref, key, ""))
     out += [paper_row(ref, key, "not run") for ref, key in zip(unrun, unrun_keys, strict=True)]
     if compared:
