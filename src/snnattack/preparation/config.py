@@ -162,7 +162,7 @@ def job_config(
         if names is not None and parameter in names:
             name = names[parameter]
             if name is not None and param is not None:  # a parameter of a dict argument
-                name = name.format(key=param) if "{key}" in name else f"{name}[{param!r}]"
+                name = _param_named(name, param)
             owned[key] = (name, value)
 
     argument("model", "model.name", PASSED)  # the caller's model: no architecture of the config's
@@ -199,6 +199,7 @@ def job_config(
     try:
         cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
         if network is not None and validated:
+            owned |= _defaults_named(grad_mode, names, overrides, owned)
             fit_network({"attack": OmegaConf.to_container(cfg.attack, resolve=True)}, network)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
@@ -242,6 +243,31 @@ def _method_params(method: str) -> tuple[str, ...]:
     if name not in METHODS:
         return tuple(k for k in ENSEMBLE_KEYS if k != "name")
     return tuple(settable_params(METHODS[name].make, 2))
+
+
+def _param_named(name: str, param: str) -> str:
+    """The caller's name of the parameter ``param`` of its dict argument ``name``
+    (``grad_params['gamma']``; a ``"{key}"`` name: ``attack``'s keyword parameters)."""
+    return name.format(key=param) if "{key}" in name else f"{name}[{param!r}]"
+
+
+def _defaults_named(
+    grad_mode: str,
+    names: Mapping[str, str | None] | None,
+    overrides: Sequence[str],
+    owned: Mapping[str, tuple[str | None, str]],
+) -> dict[str, tuple[str | None, str]]:
+    """The gradient mode's parameters that neither an argument nor ``overrides`` set, named
+    as the caller's ``grad_params`` would set them: a default that does not fit the
+    network's neurons is changed there."""
+    name = (names or {}).get("grad_params")
+    keys = {f"attack.params.{k}": k for k in mode_params(grad_mode)}
+    given = {word.lstrip("+~").partition("=")[0] for word in overrides}
+    return {
+        key: (_param_named(name, k), "")
+        for key, k in keys.items()
+        if name is not None and key not in owned and key not in given
+    }
 
 
 def _in_callers_words(line: str, owned: Mapping[str, tuple[str | None, str]]) -> str:

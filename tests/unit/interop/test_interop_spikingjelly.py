@@ -886,7 +886,9 @@ def test_rgas_curve_refusal_names_the_users_neuron_layer_and_class(decay_input: 
     x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
     with pytest.raises(UserError) as err:  # the default gamma: a rate of 1 at the onset
         snnattack.attack(net, x, y, "fgsm", eps=8, grad_mode="rga", T=2)
-    assert str(err.value).startswith("RGA on the spiking layer 2 (LIFNode): gamma=0.2 ")
+    assert str(err.value).startswith(  # named as the argument that changes it
+        "RGA on the spiking layer 2 (LIFNode): grad_params['gamma']=0.2 gives a rate of 1 "
+    )
 
 
 def test_the_records_neurons_are_named_by_the_users_layers() -> None:
