@@ -10,7 +10,6 @@ and the store use a job's trained ones, and the Python API never changes the use
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_bloc
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.interop.prepared import PREPARED, attributes_of, lists_of, noted, state_of
+from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
@@ -173,7 +173,7 @@ def _tensors(model: nn.Module) -> list[torch.Tensor]:
 def probed_model(target: nn.Module) -> nn.Module:
     """A copy of ``target`` as it is (neither folded nor compiled) in eval mode: what the
     masking checks probe, moved to the Trainer's device without moving ``target``."""
-    return copy.deepcopy(target).eval()
+    return model_copy(target).eval()
 
 
 def refuse_unattackable(

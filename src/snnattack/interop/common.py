@@ -10,7 +10,6 @@ step modes, so nothing the attack does reaches the user's modules, and two adapt
 
 from __future__ import annotations
 
-import copy
 import re
 import weakref
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from snnattack.inputs import first_line
 from snnattack.interop.adapter import neuron_libraries
 from snnattack.interop.prepared import noted
 from snnattack.models.base import SpikingNet
+from snnattack.models.copies import model_copy
 from snnattack.snn.encoding import DirectEncoder
 from snnattack.snn.learned import Learned
 from snnattack.snn.neurons import LIF
@@ -225,9 +225,7 @@ def shared_copy(net: nn.Module, replacements: dict[nn.Module, nn.Module]) -> nn.
     for old, new in replacements.items():
         new.shown_as = type(old).__name__  # a refusal names the user's layer (SpikingNet.shown)
     memo.update({id(old): new.train(old.training) for old, new in replacements.items()})
-    held = (v for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor))
-    memo.update({id(t): t.detach() for t in held if t.grad_fn is not None})  # computed
-    return copy.deepcopy(net, memo)
+    return model_copy(net, memo)
 
 
 # each user parameter's shadow (:func:`shadow`), while the parameter lives

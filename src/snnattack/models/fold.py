@@ -8,11 +8,10 @@ copy made for attacking is folded.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
+from snnattack.models.copies import model_copy
 from snnattack.snn.temporal import StepWise
 
 _BN = nn.modules.batchnorm._BatchNorm
@@ -20,7 +19,7 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 def folded(model: nn.Module) -> nn.Module:
     """A copy of ``model`` (in eval mode) whose BNs that follow a conv/linear are folded in."""
-    out = copy.deepcopy(model).eval()
+    out = model_copy(model).eval()
     with torch.no_grad():
         for module in [m for m in out.modules() if isinstance(m, nn.Sequential)]:
             _fold_children(module)

@@ -6,6 +6,8 @@ snnTorch 1.0.0, float32 as snnTorch computes its spikes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from interop_oracle import MODES, T, images, relative, weighted_backward
@@ -309,6 +311,46 @@ def test_two_networks_keep_separate_membranes() -> None:
         alone = target(x)
         source(x[:2])
         assert torch.equal(target(x), alone)
+
+
+class KeptStateNet(Net):
+    """The tutorial's loop keeping its membranes as attributes (``self.mem1``), as users who
+    read them after the forward write it: tensors of the forward's graph on the module."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.mem1, self.mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
+        spk2_rec, mem2_rec = [], []
+        for _step in range(T):
+            spk1, self.mem1 = self.lif1(self.fc1(x.flatten(1)), self.mem1)
+            spk2, self.mem2 = self.lif2(self.fc2(spk1), self.mem2)
+            spk2_rec.append(spk2)
+            mem2_rec.append(self.mem2)
+        return torch.stack(spk2_rec, dim=0), torch.stack(mem2_rec, dim=0)
+
+
+@pytest.mark.parametrize("forwarded", [False, True], ids=["fresh", "after its own forward"])
+def test_a_loop_keeping_its_membranes_as_attributes_is_attacked_as_the_tutorial_class(
+    forwarded: bool,
+) -> None:
+    """Its copies failed with torch's bare "Only Tensors created explicitly by the user
+    (graph leaves) support the deepcopy protocol" (the adapted copy's forward had stored
+    them): the same examples and rows as the class that keeps them local."""
+    torch.manual_seed(0)
+    x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+    kept, tutorial = KeptStateNet(), Net()
+    if forwarded:
+        kept(x)  # its attributes now hold tensors of that forward's graph
+    args = {"eps": 48, "T": T, "steps": 2}  # half of the clean-correct samples fooled
+    theirs_adv = snnattack.attack(tutorial, x, y, "pgd", **args)
+    assert torch.equal(snnattack.attack(kept, x, y, "pgd", **args), theirs_adv)
+    assert torch.equal(snnattack.attack(kept, x, y, "pgd", **args), theirs_adv)  # kept copies
+    rows = [
+        snnattack.evaluate(
+            net, (x, y), eps=48, methods="pgd", T=T, overrides=["method.pgd.steps=2"]
+        ).results[0]
+        for net in (kept, tutorial)
+    ]
+    assert rows[0].asr > 0 and rows[0] == replace(rows[1], source_model="KeptStateNet")
 
 
 def test_the_tutorial_class_is_evaluated_with_its_own_fast_sigmoid() -> None:
