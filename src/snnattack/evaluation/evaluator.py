@@ -36,6 +36,7 @@ from snnattack.evaluation.budget import EventBudget, WorstL0, sample_l0
 from snnattack.process.clock import synced_time
 from snnattack.process.numerics import manual_seed
 from snnattack.records.results import AttackRow
+from snnattack.records.tracking import logged
 from snnattack.runtime.console import describe_test
 from snnattack.settings import AttackSpec, Recipe
 
@@ -453,19 +454,19 @@ class AttackEvaluator(L.LightningModule):
             self.examples = self.gathered_examples()
         clean = self.clean.compute()
         self.clean_result = {"clean_acc": clean["clean_acc"], "n": clean["n"]}
-        self.log("clean_acc", clean["clean_acc"])
+        self.log("clean_acc", logged(clean["clean_acc"]))
         if self.source is not None:
             source_acc = self.source_clean.compute()["clean_acc"]
             self.clean_result["source_clean_acc"] = source_acc
-            self.log("source_clean_acc", source_acc)
+            self.log("source_clean_acc", logged(source_acc))
         self.results = []
         for i, spec in enumerate(self.specs):
             self.results.append(self.reused[i] if i in self.reused else self._row(i, spec))
             row = self.results[-1]
-            self.log(f"asr/{spec.name}", row.asr)
+            self.log(f"asr/{spec.name}", logged(row.asr))
             if row.targeted_asr is not None:  # a targeted row's: as its W&B summary names it
-                self.log(f"targeted_asr/{spec.name}", row.targeted_asr)
-            self.log(f"adv_acc/{spec.name}", row.adv_acc)
+                self.log(f"targeted_asr/{spec.name}", logged(row.targeted_asr))
+            self.log(f"adv_acc/{spec.name}", logged(row.adv_acc))
         self.event_worst_case = {
             box: self.worst[box].summary(names, clean["n_correct"])
             for box, names in self.worst_specs.items()

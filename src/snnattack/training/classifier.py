@@ -28,6 +28,7 @@ from snnattack.errors import TrainingError
 from snnattack.process.clock import Spans
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.records.provenance import LAUNCH, launch_provenance
+from snnattack.records.tracking import logged
 from snnattack.training.adversaries.recipe import Adversary
 
 SELECTION = "max val_acc, ties broken by min val_loss (monitor val_score)"
@@ -137,7 +138,7 @@ class Classifier(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         self._settle_times()
         # a percentage, as val_acc is (one chart shows both)
-        self.log("train_acc", 100.0 * float(self.train_acc.compute()))
+        self.log("train_acc", logged(100.0 * float(self.train_acc.compute())))
         self.train_acc.reset()
 
     def _check_losses(self) -> None:
@@ -189,7 +190,10 @@ class Classifier(L.LightningModule):
         for metric in (self.val_acc, self.val_loss, self.val_n):
             metric.reset()
         score = selection_score(acc, loss, n)
-        self.log_dict({"val_acc": acc, "val_loss": loss, "val_score": score}, prog_bar=True)
+        self.log_dict(
+            {"val_acc": logged(acc), "val_loss": logged(loss), "val_score": logged(score)},
+            prog_bar=True,
+        )
         if not self.trainer.sanity_checking:
             self.history[self.current_epoch] = {"val_acc": acc, "val_loss": loss}
 

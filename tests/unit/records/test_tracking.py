@@ -114,7 +114,8 @@ def test_train_run_is_named_from_its_settings_and_holds_training_curves(sweep: P
         logged = {k for row in train["history"] for k in row}
         assert {"train_loss", "train_acc", "val_acc", "val_loss", "lr-SGD"} <= logged
         val_acc = [row["val_acc"] for row in train["history"] if "val_acc" in row]
-        assert val_acc == [pytest.approx(metrics(sweep, job)["models"]["target"]["val_acc"])]
+        # to the last digit (Lightning made a Python float a float32: 70.37036895751953)
+        assert val_acc == [metrics(sweep, job)["models"]["target"]["val_acc"]]
         train_acc = [row["train_acc"] for row in train["history"] if "train_acc" in row]
         assert len(train_acc) == 1 and 1 < train_acc[0] <= 100  # a percentage, as val_acc
 
