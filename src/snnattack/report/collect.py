@@ -232,11 +232,16 @@ def swept_keys(jobs: list[Job]) -> list[str]:
 
 
 def analyses_swept(jobs: list[Job]) -> list[str]:
-    """The analyses' config keys (``analysis.*``, which no attack row differs by and the jobs'
-    settings leave out) whose value differs between jobs: ``analysis.shuffle.mode``."""
+    """``analysis`` where the jobs ran different analyses (``analysis=[],[shuffle]``), then
+    the analyses' config keys (``analysis.*``, which no attack row differs by and the jobs'
+    settings leave out) whose value differs between the jobs that ran the analysis:
+    ``analysis.shuffle.mode`` (a job without the analysis has no such setting)."""
+    ran = {json.dumps(sorted(j.config.get("analysis") or {})) for j in jobs}
     flat = [{k: v for k, v in flatten(j.config).items() if k.startswith("analysis.")} for j in jobs]
     keys = sorted({k for f in flat for k in f})
-    return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
+    return ["analysis"] * (len(ran) > 1) + [
+        k for k in keys if len({json.dumps(f[k], sort_keys=True) for f in flat if k in f}) > 1
+    ]
 
 
 def follow_choice(jobs: list[Job]) -> set[str]:

@@ -195,8 +195,8 @@ def test_an_ensemble_with_a_targeted_component_counts_what_it_kept(
     """4 of the 5 clean-correct samples fooled (0, 1 by the targeted component, 4 before it,
     5 after it): ASR 80 %. The targeted component aimed at 0, 1 and 5 (not 2, of its class,
     nor 4, fooled before it ran); of them only 0's kept example is of class 2: targeted
-    33.33 % over 3, in the row and, to the last digit, in the test loop's log. Without a targeted component the
-    ensemble row has no targeted rate (it had none either way)."""
+    33.33 % over 3, in the row and, to the last digit, in the test loop's log. Without a
+    targeted component the ensemble row has no targeted rate (it had none either way)."""
     monkeypatch.setattr(ensemble, "craft_tracked", _planned)
     middle = _component("aimed", target=2) if targeted else _component("aimed")
     parts = [_component("first"), middle, _component("last")]

@@ -1281,3 +1281,20 @@ def test_an_analysis_setting_swept_is_named_swept(tmp_path: Path) -> None:
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
     assert header.endswith("varied: seed, analysis.shuffle.mode."), header
+
+
+def test_analyses_run_by_some_jobs_are_named_as_the_analysis_list_not_their_keys(
+    tmp_path: Path,
+) -> None:
+    """``analysis=[],[shuffle]``: the header named ``analysis.shuffle.mode,
+    analysis.shuffle.seed``, at their defaults in every job that ran the shuffle."""
+    sweep = tmp_path / "sweep"
+    lambda_sweep(sweep, {(1.0, "stbp"): (80.0, 82.0)})
+    for i, path in enumerate(sorted(sweep.glob("*/metrics.json"))):
+        record = json.loads(path.read_text())
+        ran = {"shuffle": {"mode": "layer", "seed": 0}}
+        record["config"]["analysis"] = ran if i % 2 else {}
+        path.write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("varied: seed, analysis."), header
