@@ -10,7 +10,10 @@ from snnattack.runtime.cli import ArgumentParser, refuse
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(prog="python -m snnattack.report", description=__doc__)
+    parser = ArgumentParser(
+        prog="python -m snnattack.report",
+        description="Write the report of a job or sweep folder into it.",
+    )
     parser.add_argument("folder", type=Path, help="a job or sweep folder (metrics.json below it)")
     args = parser.parse_args(argv)
     try:

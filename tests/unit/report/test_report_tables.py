@@ -363,6 +363,15 @@ def test_a_wandb_block_that_does_not_resolve_still_writes_the_report_and_one_lin
     assert "SNNATTACK_UNSET_PROJECT" in out[0] and html.is_file()
 
 
+def test_report_help_says_what_it_does_in_plain_text(capsys: pytest.CaptureFixture) -> None:
+    """It printed the module's reST docstring (``python -m snnattack.report DIR``: ...)."""
+    with pytest.raises(SystemExit) as stop:
+        report_main(["--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and "``" not in out
+    assert "Write the report of a job or sweep folder into it." in out
+
+
 def test_report_of_a_folder_without_results_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
