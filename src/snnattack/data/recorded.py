@@ -43,20 +43,30 @@ class NMNIST(Extracted, tonic.datasets.NMNIST):
     """tonic's N-MNIST over extracted files (it keeps tonic's name: tonic derives the folder)."""
 
 
+NPY = b"\x93NUMPY"  # the first bytes of a .npy file
+
+
 class DVSGesture(Extracted, tonic.datasets.DVSGesture):
     """tonic's DVS-Gesture over extracted files (tonic's name, for the same reason). A
     recording whose values tonic's integer and bool event fields would change silently is
     refused (:func:`check_gesture`): a damaged file would be framed and attacked as another."""
 
     def __getitem__(self, index: int) -> tuple[object, int]:
+        with open(self.data[index], "rb") as f:  # else NumPy advises loading it unsafely
+            if f.read(len(NPY)) != NPY:
+                raise ValueError("it is no NumPy .npy file (its first bytes are another format's)")
         check_gesture(np.load(self.data[index]))
         return super().__getitem__(index)
+
+
+PIXEL = np.iinfo(np.int16)  # tonic's type of DVS-Gesture's x and y
 
 
 def check_gesture(events: np.ndarray) -> None:
     """Refuses a preprocessed DVS-Gesture array that is not ``[N, 4]`` numbers (x, y, p, t),
     or whose values tonic casts into others: NaN or infinite ones (to arbitrary integers),
-    fractional pixels, polarities other than 0 and 1 (to True)."""
+    fractional pixels, pixels beyond int16 (wrapped), polarities other than 0 and 1 (to
+    True)."""
     if events.ndim != 2 or events.shape[1] != 4 or events.dtype.kind not in "iuf":
         raise ValueError(f"it is an array of {events.dtype} of shape {list(events.shape)}")
     for column, name in enumerate("xypt"):
@@ -65,6 +75,10 @@ def check_gesture(events: np.ndarray) -> None:
             raise ValueError(f"its {name} column holds NaN or infinite values")
         if name != "t" and (values != np.floor(values)).any():
             raise ValueError(f"its {name} column holds fractional values")
+        if name in "xy" and ((values < PIXEL.min) | (values > PIXEL.max)).any():
+            raise ValueError(  # wrapped, they fall inside the sensor as another scene
+                f"its {name} column holds values beyond [{PIXEL.min}, {PIXEL.max}], tonic's int16"
+            )
     if not set(np.unique(events[:, 2]).tolist()) <= {0, 1}:
         raise ValueError("its polarities (p) are not all 0 or 1")
 

@@ -207,6 +207,7 @@ def test_an_empty_test_folder_is_refused_naming_it(tmp_path: Path) -> None:
         (3, np.nan, "its t column holds NaN or infinite values"),  # was cast to any integer
         (0, np.inf, "its x column holds NaN or infinite values"),
         (1, 3.5, "its y column holds fractional values"),  # was cut to 3
+        (0, 65536 + 3, "its x column holds values beyond [-32768, 32767], tonic's int16"),  # 3
         (2, 7.0, "its polarities (p) are not all 0 or 1"),  # was cast to True
     ],
 )
@@ -225,6 +226,22 @@ def test_a_gesture_whose_values_tonic_would_cast_is_refused_naming_it(
         next(iter(dm.test_dataloader()))
     assert str(refused.value).startswith(f"cannot decode {path}: {why}; expected ")
     assert not list(tmp_path.glob("*_frames_*/**/*.pt"))  # nothing cached of the batch
+
+
+def test_a_gesture_file_of_another_format_is_refused_without_numpys_unsafe_advice(
+    tmp_path: Path,
+) -> None:
+    """A text file named ``.npy`` was refused with NumPy's advice to load it unsafely
+    (``allow_pickle=``), a pickle's arbitrary code."""
+    write_dvs_gesture(tmp_path, per_class=2)
+    path = tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "0.npy"
+    path.write_text("x,y,p,t\n1,2,0,10\n")
+    dm = datamodule("dvs_gesture", tmp_path)
+    with pytest.raises(DataError) as refused:
+        next(iter(dm.test_dataloader()))
+    line = str(refused.value)
+    assert line.startswith(f"cannot decode {path}: it is no NumPy .npy file "), line
+    assert "pickle" not in line
 
 
 def test_a_recording_without_events_is_refused_naming_it(tmp_path: Path) -> None:
