@@ -14,6 +14,7 @@ from pathlib import Path
 import harness
 import pytest
 import torch
+from fixtures_dvs import write_cifar10_dvs
 from harness import QUICK, compose
 
 from snnattack.errors import CheckpointError
@@ -289,6 +290,31 @@ def test_an_event_model_file_framed_otherwise_than_its_training_is_refused(
         "(its record's spec.dataset), but the config frames its inputs with "
         f"dataset.params.{given}, which it never saw; accepted: dataset.params.{trained}, the "
         "file's"
+    )
+
+
+def test_a_cifar10_dvs_model_file_trained_on_another_set_of_recordings_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its test split is drawn over the recordings present: with one more (or fewer) it holds
+    recordings the file was trained on, which were attacked as unseen."""
+    write_cifar10_dvs(tmp_path / "data", per_class=3, n_events=50)
+    monkeypatch.setenv("SNNATTACK_DATA", str(tmp_path / "data"))
+    dvs = ["dataset=cifar10_dvs", "model=dvs_vgg"]
+    model_file = tmp_path / "model.pt"
+    torch.save(
+        {"state_dict": {}, "record": {"spec": store_key(model_settings(compose(*dvs)), 0)}},
+        model_file,
+    )
+    (tmp_path / "data" / "CIFAR10DVS" / "dog" / "cifar10_dog_2.aedat4").unlink()
+    with pytest.raises(CheckpointError) as err:
+        load_from_file(model_settings(compose(*dvs)), str(model_file))
+    assert str(err.value) == (
+        f"checkpoint={model_file} was trained on another set of cifar10_dvs recordings than "
+        f"those under dataset.params.root={tmp_path / 'data'} (its record's spec.recordings): "
+        "the test split is drawn over the recordings present, and this one may hold "
+        "recordings it was trained on; accepted: the recordings it was trained on, or a "
+        "model trained on these"
     )
 
 

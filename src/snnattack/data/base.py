@@ -241,6 +241,15 @@ class SplitDataModule(L.LightningDataModule):
         saw (none here: a sample is the dataset's own)."""
         return {}
 
+    @staticmethod
+    def drawn_over(params: Mapping[str, object]) -> str | None:
+        """A fingerprint of the files that the test split is drawn over, where it depends on
+        which are present (``params``: its ``dataset.params``), which the model store's key
+        holds: another set draws another test split, which may hold a stored model's training
+        samples. None: a test split the data fix (an official test set, a seeded draw over
+        data of fixed size)."""
+        return None
+
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, num_workers: int) -> None:
         super().__init__()
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size

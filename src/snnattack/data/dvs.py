@@ -47,8 +47,9 @@ unchanged since it was decoded (else the recording is decoded again).
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -410,6 +411,17 @@ class CIFAR10DVSDataModule(FramedRecordings):
         self.train_size, self.val_size, self.split_seed = train_size, val_size, split_seed
         self.augment = augment
         self.cache = cache_folder(cache_dir, root, "CIFAR10DVS", self.framing)
+
+    @staticmethod
+    def drawn_over(params: Mapping[str, object]) -> str | None:
+        """The recordings' paths below the dataset's folder, hashed: the test split is a
+        seeded permutation of those present (module docstring, Splits), so adding or deleting
+        one draws another (not the folder: a copy elsewhere draws the same)."""
+        location = Path(str(params["root"])).expanduser() / "CIFAR10DVS"
+        paths = sorted(
+            p.relative_to(location).as_posix() for p in location.rglob("*.aedat4") if p.is_file()
+        )
+        return hashlib.sha256("\n".join(paths).encode()).hexdigest()
 
     def check_files(self) -> None:
         """Refuses a missing or misplaced recording (:func:`check_layout`), and too few

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from snnattack.data import DATAMODULES
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.settings import ModelSettings, dotted_value, thaw
 from snnattack.snn.encoding import RANDOM_ENCODINGS
@@ -30,8 +31,9 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     The kind of training, the adversary's settings its method reads, :data:`TRAINING_VERSION`
     and, for a kind that starts from another model, that model's key (``base``). Leaves out
     the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
-    null; adds :data:`SAMPLE_DRAWS` and, where it selects the checkpoint, ``eval_batch_size``
-    (:func:`_selects_by_batch`).
+    null; adds :data:`SAMPLE_DRAWS`, where it selects the checkpoint ``eval_batch_size``
+    (:func:`_selects_by_batch`), and where the dataset's test split is drawn over the files
+    present the fingerprint of those files (``recordings``, the datamodule's ``drawn_over``).
     """
     strategy = STRATEGIES[model.kind]
     tree = thaw(model.tree)
@@ -63,6 +65,10 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
         "seed": seed,
         "version": TRAINING_VERSION,
     }
+    module = DATAMODULES.get(tree["dataset"]["name"])
+    drawn = None if module is None else module.drawn_over(tree["dataset"]["params"])
+    if drawn is not None:  # a test split drawn over the files present: another set, another
+        spec["recordings"] = drawn
     if dotted_value(c, "dataset.params.augment"):
         spec["augment_draws"] = SAMPLE_DRAWS
     if _selects_by_batch(c):

@@ -206,8 +206,10 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
     """Refuses a file (its record's ``spec``) trained on this dataset with other values of the
     params that decide its test split (its datamodule's ``TEST_SPLIT``): the config's test
     split may hold samples it was trained on, and the attack would report a robustness
-    measured on training data. Likewise of those that decide its inputs' values
-    (``input_form``: an event dataset's framing): it would be attacked on inputs it never saw."""
+    measured on training data, and of a test split drawn over another set of files (its
+    ``spec.recordings``, the datamodule's ``drawn_over``). Likewise of those that decide its
+    inputs' values (``input_form``: an event dataset's framing): it would be attacked on
+    inputs it never saw."""
     theirs = spec.get("dataset") or {}
     ours = tree["dataset"]
     if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
@@ -234,6 +236,15 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
                 f"spec.dataset), but the config {what.format(', '.join(config_s))}; accepted: "
                 f"{' '.join(file_s)}, the file's"
             )
+    drawn = spec.get("recordings")
+    if drawn is not None and drawn != module.drawn_over(ours["params"]):
+        raise CheckpointError(
+            f"{where} was trained on another set of {ours['name']} recordings than those under "
+            f"dataset.params.root={ours['params'].get('root')} (its record's spec.recordings): "
+            "the test split is drawn over the recordings present, and this one may hold "
+            "recordings it was trained on; accepted: the recordings it was trained on, or a "
+            "model trained on these"
+        )
 
 
 def built_models(model: ModelSettings) -> Built:

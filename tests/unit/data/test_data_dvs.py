@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from snnattack.data.base import EpochShuffleSampler, Reads
 from snnattack.data.dvs import CIFAR10DVS, CIFAR10DVSDataModule
 from snnattack.data.events import to_frames
 from snnattack.errors import DataError, WriteError
+from snnattack.training.parse import model_settings
+from snnattack.training.store_key import store_key
 
 FRAMES, SIZE = 4, 16
 CLASSES = CIFAR10DVS.classes
@@ -451,3 +454,23 @@ def test_recordings_frame_as_the_test_split_and_label_the_training_split(root: P
     assert all(bool((frames[i] == dm.test_set[i][0]).all()) for i in range(len(streams)))
     labels = tuple(dm.train_set.frames.recordings.targets[i] for i in dm.train_set.indices)
     assert recordings.train_labels == labels and len(recordings.train(0)) > 0
+
+
+def test_the_store_key_follows_the_set_of_recordings_the_test_split_is_drawn_over(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The split is a permutation of the recordings present: with one deleted (or a partial
+    extraction completed) another is drawn, and a model stored from the old one was reused
+    and tested on recordings it was trained on. A copy of the same files elsewhere keeps the
+    key; one recording fewer changes it."""
+
+    def key(root: Path) -> dict:
+        monkeypatch.setenv("SNNATTACK_DATA", str(root))
+        return store_key(model_settings(compose("dataset=cifar10_dvs", "model=dvs_vgg")), 0)
+
+    first, copy = tmp_path / "a", tmp_path / "b"
+    write_cifar10_dvs(first, per_class=3, n_events=50)
+    shutil.copytree(first, copy)
+    assert key(first) == key(copy) and len(key(first)["recordings"]) == 64
+    (copy / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4").unlink()
+    assert key(copy)["recordings"] != key(first)["recordings"]
