@@ -316,6 +316,9 @@ def test_a_cifar10_dvs_model_file_trained_on_another_set_of_recordings_is_refuse
         "recordings it was trained on; accepted: the recordings it was trained on, or a "
         "model trained on these"
     )
+    monkeypatch.setenv("SNNATTACK_DATA", str(tmp_path / "typo"))  # no data: the data's line
+    with pytest.raises(CheckpointError, match="does not fit the configured model"):
+        load_from_file(model_settings(compose(*dvs)), str(model_file))
 
 
 def test_count_scale_of_binary_frames_is_not_compared(tmp_path: Path) -> None:

@@ -1345,6 +1345,27 @@ def test_a_foreign_network_that_cannot_be_attacked_is_refused_in_one_line(
     assert_refused(call, model, error, start, part, tmp_path)
 
 
+def test_gradient_parameters_are_fitted_to_the_network_each_box_differentiates(
+    digits, tmp_path, monkeypatch
+) -> None:
+    """A black-box row differentiates the source alone: gamma=3 fits the source's leak 0.75
+    (LIFNode(tau=4)) and runs, though not the target's 0.5 (it was refused for the target's);
+    the same gamma on a source of leak 0.5 is refused before any work as the source's."""
+    _, x, y = digits
+    monkeypatch.chdir(tmp_path)
+    target, fitting = spikingjelly_net(), spikingjelly_net()
+    fitting[1].tau = 4.0  # leak 1 - 1/tau = 0.75: RGA's curve takes gamma < 4
+    rga = {"grad_mode": "rga", "grad_params": {"gamma": 3.0}, "T": 2, "masking": False}
+    record = snnattack.evaluate(
+        target, (x, y), methods=["fgsm"], boxes=["black"], source=fitting, **rga
+    )
+    assert [r.box for r in record.results] == ["black"]
+    with pytest.raises(ConfigError) as refused:
+        snnattack.evaluate(fitting, (x, y), methods=["fgsm"], boxes=["black"], source=target, **rga)
+    assert "grad_params['gamma']=3 gives a rate of 1.5 >= 1" in str(refused.value)
+    assert "(the source's) for grad_mode=rga; accepted: gamma < 2" in str(refused.value)
+
+
 @pytest.mark.parametrize("door", ["attack", "evaluate"])
 def test_gradient_parameters_that_do_not_fit_the_networks_own_neurons_are_refused_first(
     digits, door, tmp_path, monkeypatch, capsys

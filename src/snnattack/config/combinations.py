@@ -84,16 +84,24 @@ def fit_neurons(
             raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
 
 
-def fit_network(resolved: dict[str, Any], net: nn.Module) -> None:
-    """The job's gradient mode's parameters (``attack.params``) fit the spiking layers of
-    ``net``, a network passed or built by a factory, at their own leak and threshold: its
-    layers, not the config's ``lambda`` (:func:`fit_neurons`), say what runs. Refused before
-    any work, naming the layer, the key and the mode's choice."""
+def fit_network(
+    resolved: dict[str, Any], net: nn.Module | None, source: nn.Module | None = None
+) -> None:
+    """The job's gradient mode's parameters (``attack.params``) fit the spiking layers of the
+    networks it differentiates, passed or built by a factory, at their own leak and threshold:
+    their layers, not the config's ``lambda`` (:func:`fit_neurons`), say what runs. ``net``
+    (the target) where a row is white-box, ``source`` (the crafting network) where one is
+    black-box. Refused before any work, naming the layer, the key and the mode's choice."""
     mode = resolved["attack"]["grad_mode"]
     params = dict(resolved["attack"].get("params") or {})
-    problem = GRADIENT_MODES[mode].layer_complaint(net, params, "attack.params.")
-    if problem is not None:
-        raise ConfigError(problem.replace("; accepted:", f" for attack={mode}; accepted:", 1))
+    boxes = resolved["boxes"]
+    for crafter, box, whose in ((net, "white", ""), (source, "black", " (the source's)")):
+        if crafter is None or box not in boxes:
+            continue
+        problem = GRADIENT_MODES[mode].layer_complaint(crafter, params, "attack.params.")
+        if problem is not None:
+            chosen = f"{whose} for attack={mode}; accepted:"
+            raise ConfigError(problem.replace("; accepted:", chosen, 1))
 
 
 SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")

@@ -416,8 +416,11 @@ class CIFAR10DVSDataModule(FramedRecordings):
     def drawn_over(params: Mapping[str, object]) -> str | None:
         """The recordings' paths below the dataset's folder, hashed: the test split is a
         seeded permutation of those present (module docstring, Splits), so adding or deleting
-        one draws another (not the folder: a copy elsewhere draws the same)."""
+        one draws another (not the folder: a copy elsewhere draws the same). None where the
+        folder is missing: the data's check refuses it."""
         location = Path(str(params["root"])).expanduser() / "CIFAR10DVS"
+        if not location.is_dir():
+            return None
         paths = sorted(
             p.relative_to(location).as_posix() for p in location.rglob("*.aedat4") if p.is_file()
         )

@@ -103,6 +103,7 @@ def job_config(
     names: Mapping[str, str | None] | None = None,
     held: Mapping[str, Any] | None = None,
     network: nn.Module | None = None,
+    source: nn.Module | None = None,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validation.validate`);
@@ -118,8 +119,10 @@ def job_config(
     itself), whose keys ``overrides`` may not set: such an override would silently overrule
     the argument (:func:`_check_owned`); None: not
     checked (the benchmark's overrides are its protocol's, which it filters itself).
-    ``network``: the network passed, whose spiking layers the gradient mode's parameters must
-    fit at their own leak and threshold (:func:`~snnattack.config.combinations.fit_network`). The
+    ``network`` and ``source``: the networks passed, whose spiking layers the gradient mode's
+    parameters must fit at their own leak and threshold where a white-box (the target's) or
+    black-box row (the source's) differentiates them
+    (:func:`~snnattack.config.combinations.fit_network`). The
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
     the command line: an unknown key's refusal names it (:data:`LISTING`)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
@@ -200,7 +203,8 @@ def job_config(
         cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
         if network is not None and validated:
             owned |= _defaults_named(grad_mode, names, overrides, owned)
-            fit_network({"attack": OmegaConf.to_container(cfg.attack, resolve=True)}, network)
+            attack = OmegaConf.to_container(cfg.attack, resolve=True)
+            fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
     return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed

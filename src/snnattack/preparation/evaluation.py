@@ -98,7 +98,7 @@ def call_evaluation(
     held = encoding_held(target, composed.encoding == "frames")
     # only what the config does not say already: a direct model's config is the one composed
     held = {k: v for k, v in held.items() if composed.get(k) != v}
-    cfg, notes = job_config(**named, held=held, network=target)
+    cfg, notes = job_config(**named, held=held, network=target, source=crafter)
     settings, config = job_settings(cfg, notes), spelt(cfg)
     return prepared_evaluation(settings, config, model, target, source, crafter)
 

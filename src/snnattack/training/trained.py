@@ -236,8 +236,8 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
                 f"spec.dataset), but the config {what.format(', '.join(config_s))}; accepted: "
                 f"{' '.join(file_s)}, the file's"
             )
-    drawn = spec.get("recordings")
-    if drawn is not None and drawn != module.drawn_over(ours["params"]):
+    drawn, present = spec.get("recordings"), module.drawn_over(ours["params"])
+    if None not in (drawn, present) and drawn != present:  # no data here: the data's check
         raise CheckpointError(
             f"{where} was trained on another set of {ours['name']} recordings than those under "
             f"dataset.params.root={ours['params'].get('root')} (its record's spec.recordings): "
