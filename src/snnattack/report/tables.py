@@ -377,11 +377,10 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     accuracy, and the number of test samples.
 
     Cells are mean ± std over seeds; a ``paper`` row follows the row (the last of the rows)
-    it reports, and
-    the paper's rows none of ours matches close the table as "not run". Keys that never vary
-    go to the settings line instead of the table (the method always stays). The time
-    extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper rows
-    without ``time_extension`` are rows without it.
+    it reports, and the paper's rows none of ours matches close the table as "not run". Keys
+    that never vary go to the settings line instead of the table (the method always stays).
+    The time extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper
+    rows without ``time_extension`` are rows without it.
     """
     if not rows:
         return None
