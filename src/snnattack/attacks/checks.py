@@ -224,31 +224,29 @@ def _curve_within_steps(resolved: dict[str, Any]) -> None:
 @CHECKS.register("event_attacks_fit_frames", order=8)
 def _event_attacks_fit_frames(resolved: dict[str, Any]) -> None:
     """An event attack needs an event dataset whose frame values are the ones its threat model
-    changes; an L-infinity attack's [0, 1] box does not hold integer counts."""
+    changes; an L-infinity attack's [0, 1] box does not hold integer counts. An ensemble's
+    components are held to it as their own rows are."""
     values = resolved["dataset"].get("params", {}).get("event_encoding")
-    for key, method in resolved["method"].items():
-        name = method.get("name")
-        if name not in METHODS:  # the ensemble: its own components
-            continue
+    for where, _, name, _ in _methods(resolved):
         accepted = METHODS[name].events
         if accepted and values is None:
             events = [
                 n for n, d in DATAMODULES.items() if "event_encoding" in accepted_params(d, 0)
             ]
             raise ConfigError(
-                f"method.{key}={name} attacks event frames, but dataset="
+                f"{where}={name} attacks event frames, but dataset="
                 f"{resolved['dataset']['name']} has none; accepted: an event dataset "
                 f"({', '.join(events)})"
             )
         if accepted and values not in accepted:
             raise ConfigError(
-                f"method.{key}={name} changes {' or '.join(accepted)} frames, but "
+                f"{where}={name} changes {' or '.join(accepted)} frames, but "
                 f"dataset.params.event_encoding={values}; accepted: "
                 + ", ".join(f"dataset.params.event_encoding={v}" for v in accepted)
             )
         if not accepted and values == "counts":
             raise ConfigError(
-                f"method.{key}={name} perturbs within the [0, 1] box, which does not hold the "
+                f"{where}={name} perturbs within the [0, 1] box, which does not hold the "
                 "integer event counts of dataset.params.event_encoding=counts; accepted: "
                 "dataset.params.event_encoding=scaled or binary, or an event attack"
             )

@@ -608,6 +608,16 @@ BAD = [
         "temperature is annealed from max_tau down to min_tau; accepted: "
         "method.gsattack_frames.min_tau <= method.gsattack_frames.max_tau",
     ),
+    (  # an ensemble's event component ran on image data, ASR 100 % at eps 0
+        "method=[ensemble] method.ensemble.components=[{attack:stbp,method:sda}]",
+        "method.ensemble.components.sda/stbp=sda attacks event frames, but dataset=digits has "
+        "none; accepted: an event dataset",
+    ),
+    (  # and an L-infinity component on integer event counts
+        "dataset=digits_events dataset.params.event_encoding=counts method=[ensemble] "
+        "method.ensemble.components=[{attack:stbp,method:pgd}]",
+        "method.ensemble.components.pgd/stbp=pgd perturbs within the [0, 1] box",
+    ),
     (  # an ensemble's components had none of their methods' checks across keys
         "dataset=digits_events method=[ensemble] T=1 "
         "method.ensemble.components=[{method:retime_l0,attack:stbp}]",
