@@ -6,11 +6,13 @@ and a method by its ``method=`` name (``conf/method/<name>.yaml``), with optiona
 either's parameters (``params``, ``attack_params``). Component ``j`` attacks only the samples
 that every earlier component failed to fool; a sample counts as robust only if it survives
 all of them (the per-sample worst case of Özdenizci & Legenstein, TMLR 2024, and of
-AutoAttack, Croce & Hein 2020). Each candidate is judged on the whole batch by ``judge``: in
-a job the target's forward on a draw of the row's own for the batch
-(``AttackEvaluator._judge``, ``row_seed``'s ``judge``), not the crafting's, which a
-stochastic encoder's candidate would pass by its own noise; the row's count then judges the
-kept examples with the clean check's seeded forward, as every row's.
+AutoAttack, Croce & Hein 2020); it keeps the first example that fooled it, or where none did
+the last component's (under a random forward the row's scoring draw may still be fooled).
+Each candidate is judged on the whole batch by ``judge``: in a job the target's forward on a
+draw of the row's own for the batch (``AttackEvaluator._judge``, ``row_seed``'s ``judge``),
+not the crafting's, which a stochastic encoder's candidate would pass by its own noise; the
+row's count then judges the kept examples with the clean check's seeded forward, as every
+row's.
 
 A component may be targeted (its method's ``target`` a class or ``random``): like any other it
 keeps the first example that misclassifies a sample, into any class. The row's targeted
@@ -135,7 +137,11 @@ def worst_case(
         candidate = adv.clone()
         candidate[rows] = crafted
         fooled = robust & (judge(candidate) != y)
-        adv[fooled] = candidate[fooled]
+        # every sample attacked keeps this component's example, fooled or not: under a random
+        # forward one the judge's draw was not fooled by may still fool the row's scoring draw,
+        # as a single row's example does (kept clean, an ensemble of PGD alone read half its
+        # row's ASR); a fooled one is attacked no further, so it keeps its first success
+        adv[robust] = candidate[robust]
         if aimed is not None and goals is not None and aimed_at is not None:
             target = torch.full_like(y, -1)
             target[rows] = aimed_at.to(y.device)
@@ -145,7 +151,7 @@ def worst_case(
             # sample's class (never aimed at, as a single row leaves it out): a random
             # judge's draw may count it fooled while the row's scoring draw puts it back in
             # its class, which a goal of its class would have counted as a targeted hit
-            goals[fooled] = target[fooled].where(other[fooled], -1)
+            goals[robust] = target[robust].where(other[robust], -1)
         robust &= ~fooled
         firsts[j] = fooled.sum()
         seconds[j] = synced_time(x.device) - started

@@ -280,3 +280,62 @@ def test_a_kept_example_aimed_at_its_samples_own_class_has_no_goal(
     assert worst.firsts.tolist() == [2]
     assert worst.aimed.tolist() == [True, False]
     assert worst.goals.tolist() == [1, -1]
+
+
+class Noisy(torch.nn.Module):
+    """``model`` whose predictions (forwards without a gradient) are drawn: its logits plus
+    noise, as a Poisson encoder's spikes are; its gradient is the model's own."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.model(x)
+        return logits if torch.is_grad_enabled() else logits + 4 * torch.randn_like(logits)
+
+
+def test_an_ensemble_of_one_component_scores_as_its_own_row_under_a_random_forward(
+    direct,
+) -> None:
+    """A sample that the judge's draw did not call fooled kept its clean input, though the
+    component's example may fool the draw that scores the row: an ensemble of PGD alone read
+    15 % ASR where PGD's row read 30 % (Poisson inputs, EOT 8). It keeps the example."""
+    model, x, y = direct
+    cfg = config(
+        "method=[fgsm,ensemble]",
+        "method.ensemble.components=[{attack: stbp, method: fgsm}]",
+        f"eps=[{EPS * 255:g}]",
+        "boxes=[white]",
+    )
+    evaluator = AttackEvaluator(Noisy(model), None, attack_specs(cfg), Recipe("stbp"))
+    loader = torch.utils.data.DataLoader(list(zip(x[:64], y[:64], strict=True)), batch_size=32)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    fgsm, worst = evaluator.results
+    assert (fgsm.method, worst.method) == ("fgsm", "ensemble")
+    assert 0 < fgsm.asr < 100 and worst.asr == fgsm.asr
+
+
+def test_a_sample_no_component_fools_keeps_the_last_ones_example(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sample 0 is fooled by the first component and keeps its example; sample 1 by none and
+    keeps the second's (not its clean input); sample 2 is misclassified clean and unattacked."""
+
+    def crafted(algorithm, crafter, x, labels, eps, params, recipe):
+        return x + params["shift"], len(x), {}, None
+
+    monkeypatch.setattr(ensemble, "craft_tracked", crafted)
+    y = torch.tensor([0, 0, 0])
+    parts = [
+        Component(f"c{k}", "stbp", "stbp", {}, "fgsm", "fgsm", {"shift": shift})
+        for k, shift in enumerate((1.0, 2.0))
+    ]
+    correct = torch.tensor([True, True, False])
+    x = torch.zeros(3, 1)
+    judge = lambda b: (b[:, 0] == 1).long() * torch.tensor([1, 0, 0])  # noqa: E731
+    worst = worst_case(parts, None, judge, x, y, correct, 1.0)
+    assert worst.firsts.tolist() == [1, 0]
+    assert worst.adv[:, 0].tolist() == [1.0, 2.0, 0.0]
