@@ -6,6 +6,7 @@ model alive."""
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import functools
@@ -13,7 +14,7 @@ import gc
 import importlib
 import json
 import weakref
-from collections import namedtuple
+from collections import defaultdict, deque, namedtuple
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from foreign_nets import snntorch_leaky, spikingjelly_plif
 from harness import ROOT
+from omegaconf import OmegaConf
 from torch import nn
 
 import snnattack
@@ -382,6 +384,12 @@ class Scaled(nn.Module):
         self.frozen = frozenset({7})
         self.window = range(10)
         self.args.scale = torch.tensor(1.0)  # tensors in a holder and an object
+        # containers of other values, of other classes, and keyed otherwise: all were stale
+        self.layers = [{"gain": 1.0, "scale": torch.tensor(1.0)}, Slotted(), np.ones(2)]
+        self.counts = collections.Counter(gain=1)
+        self.queue = deque([1.0])
+        self.defaults = defaultdict(lambda: 1.0, gain=1.0)
+        self.keyed = {("in", 0): 1.0}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
@@ -393,6 +401,9 @@ class Scaled(nn.Module):
             settings * (-5.0 if 3 in self.skip else 1.0) * (-5.0 if 3 in self.frozen else 1.0)
         )
         settings = settings * self.args.scale * self.settings.scale
+        settings = settings * self.layers[0]["gain"] * self.layers[1].gain * self.layers[2][0]
+        settings = settings * self.counts["gain"] * self.queue[0] * self.defaults["gain"]
+        settings = settings * self.keyed[("in", 0)] * self.layers[0]["scale"]
         out = self.readout(out)
         return self.squash(out * self.scale * self.weights[0] * self.gain * settings)
 
@@ -429,6 +440,14 @@ ATTRIBUTE_CHANGES: dict[str, Callable[[Scaled], object]] = {
     "range_replaced": lambda net: setattr(net, "window", range(5)),
     "tensor_in_namespace_through_data": lambda net: net.args.scale.data.fill_(-5.0),
     "tensor_in_object_through_data": lambda net: net.settings.scale.data.fill_(-5.0),
+    "dict_in_list_in_place": lambda net: net.layers[0].__setitem__("gain", -5.0),
+    "dataclass_in_list_in_place": lambda net: setattr(net.layers[1], "gain", -5.0),
+    "numpy_array_in_list_in_place": lambda net: net.layers[2].__setitem__(0, -5.0),
+    "counter_in_place": lambda net: net.counts.__setitem__("gain", -5),
+    "deque_in_place": lambda net: net.queue.__setitem__(0, -5.0),
+    "defaultdict_in_place": lambda net: net.defaults.__setitem__("gain", -5.0),
+    "tuple_keyed_dict_in_place": lambda net: net.keyed.__setitem__(("in", 0), -5.0),
+    "tensor_in_dict_in_list_through_data": lambda net: net.layers[0]["scale"].data.fill_(-5),
 }
 
 
@@ -752,6 +771,49 @@ def test_a_sparse_tensor_held_as_an_attribute_is_prepared_afresh_at_each_call(
     first = attack(net)
     assert torch.equal(attack(net), first)
     assert preparations == ["_prepare_attack"] * 2
+
+
+class Slots:
+    """A user's settings class with ``__slots__``: no ``__dict__`` to compare."""
+
+    __slots__ = ("gain",)
+
+    def __init__(self) -> None:
+        self.gain = 1.0
+
+
+class Uncompared(nn.Module):
+    """A forward reading settings that no comparison reads: a slotted object's, an OmegaConf
+    config's, a list nested four levels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = spikingjelly_plif()
+        self.slots = Slots()
+        self.cfg = OmegaConf.create({"gain": 1.0})
+        self.deep = [[[[1.0]]]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+        return out * self.slots.gain * self.cfg.gain * self.deep[0][0][0][0]
+
+
+UNCOMPARED_CHANGES: dict[str, Callable[[Uncompared], object]] = {
+    "slotted_object": lambda net: setattr(net.slots, "gain", -5.0),
+    "omegaconf": lambda net: setattr(net.cfg, "gain", -5.0),
+    "four_levels": lambda net: net.deep[0][0][0].__setitem__(0, -5.0),
+}
+
+
+@pytest.mark.parametrize("change", UNCOMPARED_CHANGES, ids=list(UNCOMPARED_CHANGES))
+def test_what_cannot_be_compared_is_prepared_afresh_at_each_call(preparations, change: str) -> None:
+    """Before, it was passed over as no change: the kept attacked copy ran the old gain."""
+    net = Uncompared().eval()
+    first = attack(net)
+    UNCOMPARED_CHANGES[change](net)
+    second = attack(net)
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+    assert not torch.equal(second, first)
 
 
 class Listed(nn.Module):

@@ -25,8 +25,11 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   settings holders (a ``SimpleNamespace``, an argparse ``Namespace``, a dataclass:
   ``self.args.gain``), nested ones to three levels, and of an object of another class (a
   native LIF's ``surrogate``, ``Triangle(width=1.0)``, whose width a user may set in place; a
-  callable object's ``alpha``), with its class; a module held in a plain list, tuple or dict
-  and not registered (``self.extra = [nn.Linear(...)]``) counts as a change at every call
+  callable object's ``alpha``), with its class; what lists, tuples, deques and dicts of any
+  class hold, to :data:`NESTED` levels (:func:`_held_value`: ``self.layers[0]["gain"]``, a
+  ``defaultdict``); a module held in a plain list, tuple or dict and not registered
+  (``self.extra = [nn.Linear(...)]``), or what cannot be compared (an object without a
+  ``__dict__``, an OmegaConf config, a deeper nesting), counts as a change at every call
   (:func:`_modules_held`); the state is read again after the entrance's checks of a fresh
   preparation (:meth:`Preparations.settle`), whose forward of a SpikingNet calls its hooks (a
   recording hook's object changed is no change);
@@ -44,13 +47,11 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 
 Not compared, so not seen by a kept preparation: an snnTorch neuron's hidden state
 (:data:`HIDDEN`: its ``mem`` buffer and ``reset`` tensor, which each forward replaces and no
-adapter reads), what such a dict, holder or object keeps besides plain values and tensors (an
-object in it: an OmegaConf config), dicts and holders nested deeper than three levels, the
-values of a tensor in a nested dict (its identity and version are), a class's or a module's
-global variables that a forward reads (the attacked copy reads them as the model does, at each
-forward; an adaptation that read one at its build holds that value), the variables a hook
-function closes over (read as they are at each forward, also by the attacked copy, which holds
-the same function), and objects reached otherwise than as a module's attributes.
+adapter reads), a class's or a module's global variables that a forward reads (the attacked
+copy reads them as the model does, at each forward; an adaptation that read one at its build
+holds that value), the variables a hook function closes over (read as they are at each
+forward, also by the attacked copy, which holds the same function), and objects reached
+otherwise than as a module's attributes.
 
 Reading the state costs no host sync: versions, addresses and flags live on the host. The
 values and the finiteness are compared on the tensors' device in one batched reduction and
@@ -67,7 +68,7 @@ import argparse
 import dataclasses
 import functools
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from numbers import Number
@@ -85,6 +86,7 @@ REGISTRIES = frozenset((dict, OrderedDict, set))  # a module's own: its hooks, s
 NAMESPACES = frozenset((SimpleNamespace, argparse.Namespace))  # settings by attribute
 KEPT = 32  # preparations kept per model: the most recently made, of distinct arguments
 COMPARED = (torch.Tensor, np.ndarray)  # arrays a module's attribute may be, compared
+CONTAINERS = (tuple, list, deque, dict, bytearray)  # compared by what they hold, of any class
 # immutable values without a __dict__, compared by equality as numbers are (a forward may
 # read ``self.window = range(4)``, ``self.cast = torch.float16``, ``self.key = b"..."``)
 VALUES = (range, bytes, torch.dtype, torch.device, torch.layout, torch.memory_format)
@@ -207,11 +209,16 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
         elif _compared(v):
             out.append((k, _value(v)))
         elif kind in (tuple, list) and (held := _modules_held(enumerate(v), registered)):
-            out.append((k, kind, held, _value([x for x in v if _element(x)])))
+            others = (_held_value(x, 1) for x in v if not isinstance(x, nn.Module))
+            out.append((k, kind, held, tuple(others)))
+        elif isinstance(v, CONTAINERS) and not (k[0] == "_" and kind in REGISTRIES):
+            out.append((k, _held_value(v)))  # ``self.layers = [{"gain": 2.0}]``, a defaultdict
         elif _holder(v):
             out.append((k, _settings(_held_settings(v))))
         elif _instance(v):  # a native LIF's surrogate: Triangle(width=...), set in place
             out.append((k, type(v), _settings(vars(v))))
+        elif not (k[0] == "_" and kind in REGISTRIES):
+            out.append((k, _held_value(v)))  # an object without a __dict__: never equal
     return out
 
 
@@ -259,15 +266,57 @@ def _settings(held: dict[Any, Any], depth: int = 0) -> tuple[Any, ...]:
     registry, not settings."""
     out: list[Any] = []
     for k, v in held.items():
-        if not _scalar(k):
-            continue  # a key compared by value must be one (a tensor's == is elementwise)
-        if _compared(v) and not _function(v):
-            out.append((k, _value(v)))
+        if _function(v):
+            continue  # a method of the holder: compared where it is a module's attribute
+        key = k if _scalar(k) else _held_value(k, depth + 1)  # a tensor's == is elementwise
+        if _compared(v):
+            out.append((key, _value(v)))
         elif depth < 2 and type(v) in (dict, OrderedDict):
-            out.append((k, _settings(v, depth + 1)))
+            out.append((key, _settings(v, depth + 1)))
         elif depth < 2 and _holder(v):
-            out.append((k, _settings(_held_settings(v), depth + 1)))
+            out.append((key, _settings(_held_settings(v), depth + 1)))
+        else:
+            out.append((key, _held_value(v, depth + 1)))
     return tuple(out)
+
+
+def _held_value(value: Any, depth: int = 0, found: list[Any] | None = None) -> Any:
+    """A value that none of the rules above names, compared by its class and what it holds,
+    to :data:`NESTED` levels: the items of a list, tuple or deque, the keys and values of a
+    dict of any class (a ``defaultdict``'s factory, a ``Counter``), the attributes of a
+    settings holder or another object (``self.layers = [{"gain": 2.0}]``, ``[Cfg(2.0)]``, a
+    list of numpy arrays, a dict keyed by tuples). A token never equal to another where it
+    holds what cannot be compared (deeper, a module, an object without a ``__dict__``): the
+    model is prepared afresh at every call, never stale. ``found`` collects the tensors and
+    functions it holds (compared by identity: :func:`_held`)."""
+    if isinstance(value, torch.Tensor) or _function(value):
+        if found is not None:
+            found.append(value)
+    if isinstance(value, functools.partial):
+        parts = (value.func, value.args, value.keywords)
+        return ("partial", *(_held_value(x, depth + 1, found) for x in parts))
+    if _function(value):  # by identity, and a callable object's own values
+        owner = value.__self__ if type(value) is MethodType else value
+        own = vars(owner) if _instance(owner) and not isinstance(owner, nn.Module) else {}
+        plain = {k: v for k, v in own.items() if not _function(v)}
+        return ("function", id(value), _held_value(plain, depth + 1, found))
+    if _scalar(value) or isinstance(value, COMPARED) or _scalar_set(value):
+        return _value(value)
+    if isinstance(value, bytearray):
+        return (bytearray, bytes(value))
+    if depth >= NESTED or isinstance(value, nn.Module):
+        return object()
+    if isinstance(value, (tuple, list, deque)):
+        return (type(value), *(_held_value(x, depth + 1, found) for x in value))
+    if isinstance(value, dict):
+        factory = getattr(value, "default_factory", None)
+        pairs = (
+            (_held_value(k, depth + 1), _held_value(v, depth + 1, found)) for k, v in value.items()
+        )
+        return (type(value), _held_value(factory, depth + 1, found), *pairs)
+    if _holder(value) or _instance(value):
+        return (type(value), _held_value(_held_settings(value), depth + 1, found))
+    return object()
 
 
 def _compared(value: Any) -> bool:
@@ -355,23 +404,19 @@ def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
 def _held(model: nn.Module) -> Iterator[Any]:
     """``model``'s tensors that are neither parameter nor buffer (held as attributes, or in a
     tuple, list or dict held so: ``self.masks = [...]``, ``self.scales = {"gain": ...}``, or
-    by a settings holder or another object: ``self.args.gain``), and its functions."""
+    by a settings holder or another object: ``self.args.gain``, to :data:`NESTED` levels as
+    :func:`_held_value` compares them), and its functions."""
     for m in model.modules():
         transient = _transient(type(m))
         for k, v in m.__dict__.items():
-            if transient and k in transient:
-                continue
+            if (transient and k in transient) or (k[0] == "_" and type(v) in REGISTRIES):
+                continue  # a module's own registry: its parameters, buffers, hooks
             if isinstance(v, torch.Tensor):
                 yield v
-                continue
-            if _function(v):  # and a callable object's tensors, below
-                yield v
-            if isinstance(v, (tuple, list)):
-                yield from (x for x in v if isinstance(x, torch.Tensor))
-            elif type(v) in (dict, OrderedDict) and k[0] != "_":  # not a module's registry
-                yield from (x for x in v.values() if isinstance(x, torch.Tensor))
-            elif _holder(v) or _instance(v):  # a .data change: its version does not move
-                yield from (x for x in _held_settings(v).values() if isinstance(x, torch.Tensor))
+            elif isinstance(v, CONTAINERS) or _function(v) or _holder(v) or _instance(v):
+                found: list[Any] = []  # a .data change: its version does not move
+                _held_value(v, found=found)
+                yield from found
 
 
 def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
