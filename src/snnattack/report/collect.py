@@ -343,7 +343,8 @@ def copied_here(jobs: list[Job]) -> Callable[[str | None, Job], bool]:
 
 def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns and rows of results.csv: one row per job and attack record; a swept config key
-    named like a row field (``source_lambda``) keeps the config's value."""
+    named like a row field (``source_lambda``) holds the row's value: what it ran with (a
+    white-box row's own λ, an ANN source's none), not the config's."""
     extra = extra_keys(jobs)
     columns = ["job", *extra, *(k for k in STANDARD if k not in extra), *PROVENANCE]
     rows = []
@@ -354,7 +355,9 @@ def result_rows(jobs: list[Job]) -> tuple[list[str], list[dict[str, Any]]]:
         base.update({k: getattr(r, k) for k in PROVENANCE})
         swept = {"job": job.name, **{k: job.flat.get(k) for k in extra}}
         for attack in r.results:
-            row = {**base, **{k: v for k, v in asdict(attack).items() if v is not None}, **swept}
+            fields = asdict(attack)
+            row = {**base, **swept, **{k: v for k, v in fields.items() if v is not None}}
+            row.update({k: fields[k] for k in extra if k in fields})
             # another method's settings: never this row's (FGSM's pgd.steps), nor an ensemble's
             # (its components run their methods' files, snnattack.attacks.parse.components)
             for key in extra:

@@ -514,25 +514,31 @@ def black_box_source(rows: Iterable[dict[str, Any]]) -> str:
     own config (another kind, architecture, λ or T: ``source_train=ann``, ``source_model=``,
     ...), e.g. ``BB source = ann digits_net`` or ``BB source = hybrid digits_resnet (T = 2)``:
     its kind and architecture, and the λ and T it differs by, each where every black-box row
-    has one value (a swept ``source_*`` key is a column); empty where the source is the
-    target's config (another seed): the target's settings alone would not say it."""
+    that has one has one value (a swept ``source_*`` key is a column; an ANN source has no λ
+    or T: ``BB source λ = 0.5`` beside a swept ``source_train=ann,stbp``); empty where the
+    source is the target's config (another seed): the target's settings alone would not say
+    it."""
     fields = {"source_kind": "target_kind", "source_model": "model"}
     fields |= {"source_lambda": "lambda", "source_T": "T"}
     black = [r for r in rows if r.get("box") == "black"]
-    one = {
-        k: r.get(k) for k in fields for r in black[:1] if len({fmt(x.get(k)) for x in black}) == 1
-    }
+    one = {}
+    for k in fields:
+        known = [r.get(k) for r in black if r.get(k) is not None]
+        if len({fmt(x) for x in known}) == 1:
+            one[k] = known[0]
     differs = {
         k
         for k, own in fields.items()
-        if one.get(k) is not None and any(not same(one[k], r.get(own)) for r in black)
-    }  # an ANN source has no λ or T
+        if k in one and any(not same(one[k], r.get(own)) for r in black if r.get(k) is not None)
+    }
     if not differs:
         return ""
-    words = " ".join(str(one[k]) for k in ("source_kind", "source_model") if one.get(k))
+    words = " ".join(str(one[k]) for k in ("source_kind", "source_model") if k in one)
     named = (("λ", "source_lambda"), ("T", "source_T"))
-    said = [f"{n} = {fmt(one[k])}" for n, k in named if k in differs]
-    return f"BB source = {words}".rstrip() + (f" ({', '.join(said)})" if said else "")
+    said = ", ".join(f"{n} = {fmt(one[k])}" for n, k in named if k in differs)
+    if not words:
+        return f"BB source {said}"
+    return f"BB source = {words}" + (f" ({said})" if said else "")
 
 
 def _samples(counts: Iterable[int | None]) -> str:

@@ -1177,6 +1177,29 @@ def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Pa
     assert header.endswith("varied: T, lambda, source_T."), header
 
 
+def test_a_swept_source_setting_shows_each_rows_own_value_in_results_csv(
+    tmp_path: Path,
+) -> None:
+    """``-m source_T=2,4 source_train=ann``: results.csv showed the swept config value in
+    every row (a white-box row crafted on the target at T 4 read 2, a row crafted on an ANN
+    source read T 2 and λ 0.5), where metrics.json and W&B hold what the row ran with."""
+    sweep = tmp_path / "sweep"
+    for i, source_T in enumerate((2, 4)):
+        hand_made_job(sweep / str(i), 0, "stbp", 80.0)
+        record = json.loads((sweep / str(i) / "metrics.json").read_text())
+        record["config"] |= {"source_T": source_T, "source_lambda": 0.5}
+        white = record["results"][0] | {"source_T": 4, "source_lambda": 1.0}
+        black = white | {"box": "black", "source_T": None, "source_lambda": None}
+        record["results"] = [white, black | {"source_kind": "ann"}]
+        (sweep / str(i) / "metrics.json").write_text(json.dumps(record))
+    write_report(sweep)
+    rows = results_csv(sweep)
+    assert [(r["box"], r["source_T"], r["source_lambda"]) for r in rows] == [
+        ("white", "4", "1.0"),
+        ("black", "", ""),
+    ] * 2
+
+
 def test_a_targeted_row_shows_its_targeted_rate_beside_its_asr(tmp_path: Path) -> None:
     """A job of an untargeted FGSM row and a targeted AE-Patch row (``targeted_asr``, over
     ``n_targeted``): Table 2 and the job's printed table show the targeted rate beside the
@@ -1261,6 +1284,14 @@ def _black_row(**source: object) -> dict[str, object]:
                 for i, k in enumerate(("conversion", "hybrid"))
             ],
             "digits_resnet (T = 2)",
+        ),
+        # an ANN source has no λ: the SNN source's λ was left unsaid
+        (
+            [
+                {"source_kind": "ann", "source_lambda": None, "source_T": None},
+                {"source_lambda": 0.5, "seed": 1},
+            ],
+            "digits_net (λ = 0.5)",
         ),
     ],
 )
