@@ -134,14 +134,17 @@ def _refuse_a_sweep_run_once(hydra_cfg: Any, overrides: list[str]) -> None:
 
 def check_swept(values: list[tuple[str, Any]]) -> None:
     """Refuses a sweep's value that a rule naming a kind refuses (``-m reset=hard,sofft``,
-    ``encoding=direct,poison``) before its first job, not once the others ran: those rules
+    ``encoding=direct,poison``), or a gradient mode's parameter out of every taking mode's
+    range (``attack.params.beta=2,-1``), before its first job, not once the others ran: those rules
     need the job's stack, which a sweep loads anyway. A sweep of config groups alone (no
     swept key's values) loads nothing here."""
     if not values:
         return
     import snnattack.job  # noqa: F401  (declares every kind's rules)
+    from snnattack.gradients import check_swept_params
 
     check_rules(values)
+    check_swept_params(values)
 
 
 def main() -> None:

@@ -298,6 +298,8 @@ LAZY = {
     ("benchmark/callback.py", "snnattack.job"): "the rules its config check needs, which "
     "the job loads next: the callback's module stays light for Hydra's start",
     ("command.py", "snnattack.job"): "--help and a command-line mistake answered before torch",
+    ("command.py", "snnattack.gradients"): "--help and a command-line mistake answered before "
+    "torch",
     ("command.py", "snnattack.records.tracking"): "--help and a mistake answered before torch",
     ("command.py", "snnattack.runtime.console"): "--help and a mistake answered before torch",
     ("command.py", "snnattack.process"): "out_of_memory imports torch: --help and a mistake "

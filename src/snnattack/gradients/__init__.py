@@ -13,7 +13,7 @@ settings (:func:`snnattack.gradients.base.neuron_settings`; ``docs/neuron.md``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -174,3 +174,16 @@ def check_params(group: str, params: dict[str, Any], mode: str, chosen: str) -> 
     problem = spec.complaint(params, f"{group}.", chosen)
     if problem is not None:
         raise ConfigError(problem)
+
+
+def check_swept_params(values: Iterable[tuple[str, Any]]) -> None:
+    """Refuses a sweep's value of ``attack.params.<name>`` that every gradient mode taking
+    ``<name>`` refuses (``-m attack=rga attack.params.beta=2,-1``), before its first job: the
+    sweep's gradient mode is a group choice the values do not name, so one value that some
+    mode accepts is left to the jobs (each refused job fails alone)."""
+    for key, value in values:
+        name = key.removeprefix("attack.params.")
+        taking = [m for m in GRADIENT_MODES.values() if name != key and name in m.ranges]
+        if taking and all(m.complaint({name: value}) for m in taking):
+            chosen = "attack=" + ", ".join(m.name for m in taking)
+            raise ConfigError(taking[0].complaint({name: value}, "attack.params.", chosen) or "")

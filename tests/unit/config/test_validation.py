@@ -1632,6 +1632,15 @@ THROUGH_RUN_PY = [
         "-m reset=hard,sofft",
         "error: reset='sofft' is unknown (did you mean soft?); accepted: hard, soft",
     ),
+    (  # a gradient mode's parameter: job 0 ran, then job 1 was refused
+        "-m attack=rga attack.params.beta=2,-1",
+        "error: attack.params.beta=-1 is out of range for attack=rga, rga_layerwise; accepted: "
+        "a finite number > 0",
+    ),
+    (
+        "-m attack=stbp attack.params.surrogate=triangle,trinagle",
+        "error: attack.params.surrogate='trinagle' is unknown",
+    ),
     (  # the method's name changed: its file's settings are another method's (steps named)
         "method=[pgd] method.pgd.name=fgsm",
         "error: method.pgd.steps=7 is unknown; accepted: no parameters (method.pgd.name=fgsm: "
