@@ -24,6 +24,7 @@ import dataclasses
 import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +47,18 @@ from snnattack.settings import AttackSettings, AttackSpec, JobSettings, Recipe, 
 from snnattack.snn.neurons import LIF
 
 log = logging.getLogger(__name__)
+# the notes of the tuning under way, kept for the job's record (None: none is kept)
+_NOTES: ContextVar[list[str] | None] = ContextVar("tuning_notes", default=None)
+
+
+def _note(text: str) -> None:
+    """Logs ``text`` as a job's other notes are, and keeps it, once, for the record's
+    ``notes`` (:func:`prepared_specs`): printed alone, a tie of a grid never reached
+    metrics.json, W&B or the report."""
+    log.warning("note: %s", text)
+    kept = _NOTES.get()
+    if kept is not None and text not in kept:
+        kept.append(text)
 
 
 def _asr(
@@ -79,13 +92,11 @@ def best_point(
     a note naming ``what`` was tuned."""
     scored = [({**base, **p}, score({**base, **p})) for p in points]
     if len(scored) > 1 and len({s for _, s in scored}) == 1:
-        log.warning(
-            "note: every point of %s scored %.2f %% ASR on the validation images: the row "
-            "is not tuned and keeps its configured parameters %s (a larger "
-            "attack.tune.val_size tells points apart)",
-            what,
-            scored[0][1],
-            {k: v for k, v in base.items() if v is not None} or "(the mode's defaults)",
+        kept = {k: v for k, v in base.items() if v is not None} or "(the mode's defaults)"
+        _note(
+            f"every point of {what} scored {scored[0][1]:.2f} % ASR on the validation images: "
+            f"the row is not tuned and keeps its configured parameters {kept} (a larger "
+            "attack.tune.val_size tells points apart)"
         )
         return None, scored[0][1]
     best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
@@ -108,14 +119,10 @@ def read_grid(
     read = reads(crafter, {**params, **points[0]})
     for name in points[0]:
         if name not in read:
-            log.warning(
-                "note: attack.tune.grids.%s.%s changes no gradient of %s (its neurons "
-                "read %s under attack=%s: docs/interop.md, Surrogates); tuned without it",
-                mode,
-                name,
-                on,
-                ", ".join(sorted(read)),
-                mode,
+            _note(
+                f"attack.tune.grids.{mode}.{name} changes no gradient of {on} (its neurons "
+                f"read {', '.join(sorted(read))} under attack={mode}: docs/interop.md, "
+                "Surrogates); tuned without it"
             )
     kept = dict.fromkeys(tuple((n, v) for n, v in p.items() if n in read) for p in points)
     return [dict(point) for point in kept]
@@ -147,12 +154,9 @@ def _fitting(
     ]
     for p in points:
         if p not in kept and kept:
-            log.warning(
-                "note: attack.tune.grids.%s's point %s does not fit the neurons of %s "
-                "(docs/gradient_modes.md); tuned without it",
-                mode,
-                p,
-                on,
+            _note(
+                f"attack.tune.grids.{mode}'s point {p} does not fit the neurons of {on} "
+                "(docs/gradient_modes.md); tuned without it"
             )
     return kept or points
 
@@ -260,15 +264,22 @@ def prepared_specs(
     validation: tuple[torch.Tensor, torch.Tensor] | None,
     reused: Collection[int],
     shown: bool,
+    notes: list[str] | None = None,
 ) -> list[AttackSpec]:
     """``specs`` tuned (:func:`tune_specs`, a spinner on the terminal if ``shown``) and their
     universal rows fitted (:func:`~snnattack.attacks.universal.fit_specs`) on the
-    ``validation`` batch, the rows at ``reused`` (copied from an earlier job) left as they are."""
-    if validation is not None:
-        with _status(shown, f"tuning on {len(validation[1])} validation images"):
-            fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
-            specs = tune_specs(settings, specs, target, source, validation, {*reused, *fitted})
-    return fit_specs(settings, specs, target, source, validation, skip=reused)
+    ``validation`` batch, the rows at ``reused`` (copied from an earlier job) left as they
+    are; the tuning's notes appended to ``notes``."""
+    token = _NOTES.set(notes)
+    try:
+        if validation is not None:
+            with _status(shown, f"tuning on {len(validation[1])} validation images"):
+                fitted = universal_rows(specs)  # fitted below, with the job's gradient mode
+                reused_or_fitted = {*reused, *fitted}
+                specs = tune_specs(settings, specs, target, source, validation, reused_or_fitted)
+        return fit_specs(settings, specs, target, source, validation, skip=reused)
+    finally:
+        _NOTES.reset(token)
 
 
 def validation_batch(

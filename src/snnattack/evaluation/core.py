@@ -99,8 +99,11 @@ def record_under_test(
         ``trainer.test``, once every DDP rank has started (a rank started by the test would
         otherwise tune on its own after rank 0 had, while rank 0 waited for it)."""
         shown = settings.masking.progress
-        return prepared_specs(attack, specs, target, source, validation, reused, shown)
+        return prepared_specs(
+            attack, specs, target, source, validation, reused, shown, tuning_notes
+        )
 
+    tuning_notes: list[str] = []  # the tuning's, for the record beside the config's
     evaluator.prepare = prepared
     probed = target if probed is None else probed
     started = time.time()
@@ -131,7 +134,7 @@ def record_under_test(
         device=str(device),
         config=config,
         result_spec=result_spec,
-        notes=list(settings.notes),
+        notes=[*settings.notes, *(n for n in tuning_notes if n not in settings.notes)],
         finished=now(),
         **provenance(),
     )

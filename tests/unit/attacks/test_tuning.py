@@ -12,7 +12,7 @@ from harness import QUICK, compose, resolved
 
 from snnattack.attacks.grids import grid, grid_values
 from snnattack.attacks.parse import attack_specs
-from snnattack.attacks.tuning import _asr, tune_specs, validation_batch
+from snnattack.attacks.tuning import _asr, prepared_specs, tune_specs, validation_batch
 from snnattack.config.parse import attack_settings, data_settings
 from snnattack.config.validation import validate
 from snnattack.data import datamodule, first_samples
@@ -218,6 +218,19 @@ def test_a_grid_whose_points_all_score_alike_leaves_the_row_untuned_and_says_so(
     assert spec.grad_params is None  # the recipe's: gamma=1.0
     assert spec.tuned == {"params": None, "val_asr": 0.0, "val_n": 1}
     assert "every point of attack.tune.grids.hart for pgd/white/eps24 scored 0.00 %" in caplog.text
+    notes: list[str] = []  # the job's record: the note was printed, never in its notes
+    prepared_specs(
+        attack_settings(cfg),
+        attack_specs(cfg),
+        model,
+        None,
+        (x[missed], y[missed]),
+        (),
+        False,
+        notes,
+    )
+    (note,) = notes
+    assert note.startswith("every point of attack.tune.grids.hart for pgd/white/eps24 scored")
 
 
 def test_grid_points_without_an_rga_curve_for_the_neurons_are_left_out(
