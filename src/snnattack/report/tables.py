@@ -836,6 +836,28 @@ def masking_table(jobs: list[Job]) -> Table | None:
     )
 
 
+@register("notes", order=90)
+def notes_table(jobs: list[Job]) -> Table | None:
+    """The notes the jobs recorded (``notes``: settings they could not use, a grid that
+    chose nothing), each once with the jobs that hold it: printed on the console and kept in
+    metrics.json, they were in no report. None when no job holds one."""
+    held: dict[str, list[str]] = {}
+    for job in jobs:
+        for note in job.record.notes:
+            held.setdefault(note, []).append(job.name)
+    if not held:
+        return None
+    several = len(jobs) > 1  # a jobs column names them (one job's report: its folder)
+    rows = [[*([", ".join(names)] if several else []), note] for note, names in held.items()]
+    return Table(
+        "Notes",
+        [*(["jobs"] if several else []), "note"],
+        rows,
+        "What the jobs noted of their settings and results (each job's metrics.json notes).",
+        key="notes",
+    )
+
+
 def _cost_sentence(measured: list[Job]) -> str:
     """One sentence: each step's time and memory relative to an STBP attack step's, as a
     range over the models the ``measured`` jobs measured (each counted once)."""

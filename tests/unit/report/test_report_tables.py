@@ -632,6 +632,24 @@ def test_masking_flags_are_listed_per_job(tmp_path: Path) -> None:
     assert one.rows == [["unbounded_eps", "PGD at eps=1: 40.0 % ASR"]]
 
 
+def test_the_jobs_notes_are_listed_once_each_with_the_jobs_that_hold_them(
+    tmp_path: Path,
+) -> None:
+    """Notes reached metrics.json and the console, never the report."""
+    tie = "every point of attack.tune.grids.rga for fgsm/white/eps16 scored 44.44 % ASR"
+    unread = "source_T=2 is not read by the black-box source of train.kind=ann"
+    hand_made_job(tmp_path / "sweep" / "0", 0, "stbp", 50.0, notes=[tie, unread])
+    hand_made_job(tmp_path / "sweep" / "1", 1, "stbp", 50.0, notes=[unread])
+    hand_made_job(tmp_path / "sweep" / "2", 2, "stbp", 50.0)
+    (table,) = [t for t in write_report(tmp_path / "sweep").tables if t.key == "notes"]
+    assert table.rows == [["0", tie], ["0, 1", unread]]
+    assert unread in (tmp_path / "sweep" / "report.md").read_text()
+    assert unread in (tmp_path / "sweep" / "report.html").read_text()
+    (one,) = [t for t in write_report(tmp_path / "sweep" / "1").tables if t.key == "notes"]
+    assert one.columns == ["note"] and one.rows == [[unread]]
+    assert not [t for t in write_report(tmp_path / "sweep" / "2").tables if t.key == "notes"]
+
+
 def test_ensemble_and_tuning_tables_show_the_worst_case_and_the_chosen_values(
     tmp_path: Path,
 ) -> None:
