@@ -89,9 +89,13 @@ def per_setting(samples: int, seed: int, spiking_output: bool, grad: str) -> dic
 def fidelity_table(record: dict[str, Any], attack: str, ours: str) -> Table:
     """A rich table of a fidelity record (:mod:`fidelity.retime`,
     :mod:`fidelity.gsattack`): per setting both sides' fooled samples, the
-    identical examples and the seconds (this project's where its side ``ours`` has them)."""
-    n = record["samples"]
-    table = Table(title=f"{attack} beside the reference on {n} event digits, one thread")
+    identical examples and the seconds (this project's where its side ``ours`` has them), out
+    of the samples both attack (``correct`` where the record has it: the clean-correct ones)."""
+    n = record.get("correct", record["samples"])
+    shown = f"{record['samples']} event digits" + (
+        f" ({n} classified right)" if "correct" in record else ""
+    )
+    table = Table(title=f"{attack} beside the reference on {shown}, one thread")
     timed = all("seconds" in m[ours] for m in record["settings"].values())
     columns = ["setting", "fooled (ref)", f"fooled ({ours})", "identical", "ref (s)"]
     for col in [*columns, *(["ours (s)"] if timed else [])]:

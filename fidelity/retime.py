@@ -14,7 +14,9 @@ digits_net fitted briefly (:func:`fidelity.nets.event_digits_net`) and the sampl
 event digits (with or without an LIF layer after its readout), both sides under the same
 gradient mode (STBP or PDSG), on one torch thread; the reference's prints are dropped (stdout
 carries the record). The record gives per setting each side's fooled samples and seconds and
-the number of identical examples (docs/event_attacks.md, "Fidelity").
+the number of identical examples among the samples the net classifies correctly (``correct``:
+this project leaves a misclassified one as it is, the reference retimes it too;
+docs/event_attacks.md, "Fidelity").
 """
 
 from __future__ import annotations
@@ -79,9 +81,12 @@ def measure_retime_fidelity(
     model, x, y = event_digits_net(samples, seed, spiking_output=spiking_output)
     wrapped, cpu = TimeFirst(model), torch.device("cpu")
 
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y  # the samples both sides attack
+
     def fooled(adv: torch.Tensor) -> int:
         with torch.no_grad():
-            return int((model(adv).argmax(1) != y).sum())
+            return int((correct & (model(adv).argmax(1) != y)).sum())
 
     settings = {}
     for name, config, norm, budget, steps, phi_init, cls, kwargs in SETTINGS:
@@ -104,9 +109,10 @@ def measure_retime_fidelity(
             "reference_class": cls,
             "reference": {"fooled": fooled(theirs), "seconds": ref_seconds},
             "batched": {"fooled": fooled(ours), "seconds": seconds},
-            "identical": int((ours == theirs).flatten(1).all(1).sum()),
+            "identical": int(((ours == theirs).flatten(1).all(1) & correct).sum()),
         }
-    return {**per_setting(len(y), seed, spiking_output, grad), "settings": settings}
+    record = per_setting(len(y), seed, spiking_output, grad)
+    return {**record, "correct": int(correct.sum()), "settings": settings}
 
 
 def main(argv: list[str] | None = None) -> None:

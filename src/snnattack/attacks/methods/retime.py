@@ -42,7 +42,10 @@ candidate rank under B1 and B0) instead of the reference's one global candidate 
 with the same result. Under B1 and B0 the candidates of each sample are sorted by their own
 ``argsort`` call, on the reference's enumeration (spike by bin, then line, then target), so
 ties fall as in the reference's one-sample run. The sum over a batch replaces the reference's
-mean over its one sample (each sample's gradient is its own). Not done: the reference's
+mean over its one sample (each sample's gradient is its own). A sample the model already
+misclassifies keeps its clean frames (the reference retimes it too, and its hard projection
+put some back in their class). A larger budget may fool fewer samples, in the reference as
+here: its signed steps spread each spike's softmax over more targets. Not done: the reference's
 targeted variant, its random start (off in its runs), and its dual variable ``lambda_B``
 (updated, never used in its loss).
 """
@@ -381,4 +384,8 @@ class Retime(Attack):
             grad = torch.autograd.grad(loss, phi)[0]
             phi = (phi.detach() + self.alpha_phi * grad.sign()).clamp(-PHI_CLIP, PHI_CLIP)
         with torch.no_grad():
-            return frames(self._strict(v, self._pi(phi, src, spikes), moves))
+            adv = frames(self._strict(v, self._pi(phi, src, spikes), moves))
+            # one the model misclassifies already needs no move (as SDA's): retimed anyway, a
+            # quarter of them were put back in their class, read as robust accuracy
+            wrong = self.get_logits(x).argmax(1) != y
+            return torch.where(wrong.view(-1, *[1] * (x.dim() - 1)), x, adv)
