@@ -196,19 +196,22 @@ class Seconds(_Sums):
         super().__init__(parts, torch.float64, "max")
 
 
-def component_rows(parts: list, firsts: FooledCounts) -> list[dict[str, Any]]:
-    """An ensemble row's components: what each ran and how many samples it fooled first."""
+def component_rows(parts: list, firsts: FooledCounts, crafter: nn.Module) -> list[dict[str, Any]]:
+    """An ensemble row's components: what each ran on ``crafter`` (an ANN source is
+    differentiated as it is, ``ann-autograd``, whatever the component's mode) and how many
+    samples it fooled first."""
+    modes = [grad_mode_of(part.algorithm, part.grad_mode, crafter) for part in parts]
     return [
         {
             "name": part.name,
             "method": part.method,
-            "grad_mode": part.grad_mode if part.attack is not None else "none",
-            "grad_params": part.grad_params if part.attack is not None else {},
+            "grad_mode": mode if part.attack is not None else "none",
+            "grad_params": part.grad_params if mode == part.grad_mode else {},
             "eot_samples": part.eot_samples,
             "tuned": part.tuned,
             "first_successes": int(n),
         }
-        for part, n in zip(parts, firsts.per_label(), strict=True)
+        for part, mode, n in zip(parts, modes, firsts.per_label(), strict=True)
     ]
 
 
@@ -518,7 +521,7 @@ class AttackEvaluator(L.LightningModule):
             time_extension=self.recipe.time_extension,
             eot_samples=eot_draws(spec.algorithm, self.recipe),
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
-            components=component_rows(spec.params["components"], self.firsts[str(i)])
+            components=component_rows(spec.params["components"], self.firsts[str(i)], crafter)
             if ensemble
             else None,
             grad_params=spec.grad_params,

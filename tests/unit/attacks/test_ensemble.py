@@ -339,3 +339,27 @@ def test_a_sample_no_component_fools_keeps_the_last_ones_example(
     worst = worst_case(parts, None, judge, x, y, correct, 1.0)
     assert worst.firsts.tolist() == [1, 0]
     assert worst.adv[:, 0].tolist() == [1.0, 2.0, 0.0]
+
+
+def test_an_ann_sources_components_are_recorded_as_what_they_ran(direct) -> None:
+    """``source_train=ann``: the black-box components were recorded as hart and rga with
+    their parameters, though an ANN source is differentiated as it is (``ann-autograd``)."""
+    model, x, y = direct
+    torch.manual_seed(0)
+    ann = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    cfg = config(
+        "method.ensemble.components=[{attack: hart, method: fgsm},{method: square,"
+        " params: {n_queries: 5}}]",
+        f"eps=[{EPS * 255:g}]",
+        "boxes=[black]",
+    )
+    evaluator = AttackEvaluator(model, ann, attack_specs(cfg), Recipe("stbp"))
+    loader = torch.utils.data.DataLoader(list(zip(x[:16], y[:16], strict=True)), batch_size=16)
+    L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, inference_mode=False
+    ).test(evaluator, loader, verbose=False)
+    (row,) = evaluator.results
+    assert [(c["name"], c["grad_mode"], c["grad_params"]) for c in row.components] == [
+        ("fgsm/hart", "ann-autograd", {}),
+        ("square", "none", {}),
+    ]
