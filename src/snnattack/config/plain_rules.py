@@ -332,11 +332,12 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "analysis.*.batch_size": integer(1),
     "analysis.*.repeats": integer(1),
     "analysis.*.layer": integer(0),
-    "analysis.*.n_points": integer(1),
+    # the points are kept in metrics.json, ~50 bytes each: 200,000 make 10 MB (5e6 made 250 MB)
+    "analysis.*.n_points": integer(1, 200_000),
     "analysis.*.seed": SEED,
     "analysis.*.limit_batches": BATCHES,
     "analysis.*.static_max": real(0, lo_open=True),
-    "analysis.*.static_points": integer(2),
+    "analysis.*.static_points": integer(2, 100_000),  # a curve, not a sample: 301 by default
     "checks.memory": BOOL,
     "checks.memory_factor": real(0, lo_open=True),
     "checks.masking.enabled": BOOL,

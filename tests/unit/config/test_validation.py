@@ -422,6 +422,16 @@ BAD = [
         "analysis.rate_current.layer=9 is out of range: model=digits_net (train.kind=stbp) has 2 "
         "spiking layers; accepted: an integer in [0, 1]",
     ),
+    (  # a bound that keeps metrics.json readable (5e6 points wrote 250 MB, 1e8 hung)
+        "analysis=[rate_current] analysis.rate_current.n_points=5000000",
+        "analysis.rate_current.n_points=5000000 is out of range; accepted: an integer in [1, "
+        "200000]",
+    ),
+    (
+        "analysis=[rate_current] analysis.rate_current.static_points=100000000",
+        "analysis.rate_current.static_points=100000000 is out of range; accepted: an integer in "
+        "[2, 100000]",
+    ),
     ("checkpoint=/no/such/model.pt", "checkpoint='/no/such/model.pt' is not a file; accepted: "),
     # a path that the command line parses as another type: a number, a switch, a list
     ("checkpoint=123", "checkpoint=123 is not a path; accepted: null or the path of a model "),
