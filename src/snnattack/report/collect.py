@@ -95,6 +95,12 @@ class Job:
         return self.record.setting(key)
 
     @property
+    def model_key(self) -> str:
+        """The target's store key, shared by the jobs that attack one model (the job's own
+        name without one)."""
+        return (self.record.models.get("target") or {}).get("key", self.name)
+
+    @property
     def target_spec(self) -> dict[str, Any] | None:
         """The target's store spec (how it was trained), or None for a file without a store
         record (a foreign checkpoint, a model passed to the API)."""

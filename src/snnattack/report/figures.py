@@ -400,7 +400,7 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     for j in jobs:
         rc = j.record.analyses.get("rate_current")
         if rc:
-            key = (j.record.models.get("target") or {}).get("key", j.name)
+            key = j.model_key
             layer = (rc.get("actual") or {}).get("layer")  # a sweep of it: a panel each
             models.setdefault((key, layer), (j, rc))  # attack-only differences: one model
     if not models:

@@ -557,16 +557,18 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     found = [(j, j.record.analyses["shuffle"]) for j in jobs if "shuffle" in j.record.analyses]
     if not found:
         return None
-    per_model = {
+    per_shuffle = {
         (
-            (j.record.models.get("target") or {}).get("key", j.name),
+            j.model_key,
             s.get("mode", "neuron"),  # results from before the modes shuffled per neuron
+            s.get("seed"),
+            s.get("n"),
         ): (j, s)
         for j, s in found
-    }  # attack-only differences share one model: count it once per shuffle mode
+    }  # attack-only differences share one model and its shuffle: counted once
     per_setting = group(
         ((*(j.setting(k) for k in SETTING), s.get("mode", "neuron")), (j, s))
-        for j, s in per_model.values()
+        for j, s in per_shuffle.values()
     )
     split = by_training(per_setting, lambda member: member[0].trained_as())
     trained = any(variant for _, variant in split)  # models of a setting trained otherwise
@@ -578,6 +580,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
     constant, settings = constant_keys(keys, [*groups, *unrun_keys])
     shown = [i for i, k in enumerate(keys) if k not in constant]
     made, deltas = [], []
+    repeated = len(per_shuffle) > len({k[:2] for k in per_shuffle})  # a model shuffled twice
     measures = ("clean", "shuffled")  # ours ``<name>_acc``, the paper's ``<name>``, closing a row
     for key, members in groups.items():
         delta = mean_std(
@@ -589,21 +592,25 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
             deltas.append(delta[0])
         accs = [fmt_stat(mean_std(s.get(f"{k}_acc") for _, s in members)) for k in measures]
         cells = [*(setting_text(keys[i], key[i]) for i in shown), *accs, fmt_delta(delta)]
-        cells.append(str(len(members)))
-        made.append((refs[key] or {}, [*cells, _samples(s.get("n") for _, s in members)]))
+        models = len({j.model_key for j, _ in members})
+        counts = [str(models), *([str(len(members))] if repeated else [])]
+        made.append((refs[key] or {}, [*cells, *counts, _samples(s.get("n") for _, s in members)]))
     for ref, key in zip(unrun, unrun_keys, strict=True):
         cells = [setting_text(keys[i], key[i]) if keys[i] in ref else "–" for i in shown]
-        made.append((ref, [*cells, "–", "–", "–", "not run", "–"]))
+        made.append((ref, [*cells, "–", "–", "–", "not run", *(["–"] if repeated else []), "–"]))
     out = [[*cells, *(fmt(ref.get(k)) for k in measures)] for ref, cells in made]
     heads = (SHORT.get(keys[i], keys[i]) for i in shown)
-    columns = [*heads, *measures, "Δ", "models", "n", *(f"paper {k}" for k in measures)]
+    tallies = ["models", "shuffles"] if repeated else ["models"]
+    columns = [*heads, *measures, "Δ", *tallies, "n", *(f"paper {k}" for k in measures)]
     summary = ""
     if deltas:  # none where no model holds both accuracies (an edited or partial record)
         low, high = signed(min(deltas)), signed(max(deltas))
         span = low if low == high else f"{low} to {high}"
         summary = (
             f"Shuffling the spikes over time changes test accuracy by {span} points "
-            "(mean over the models of a setting and shuffle mode)."
+            "(mean over the models of a setting and shuffle mode"
+            + (", and each model's shuffles" if repeated else "")
+            + ")."
         )
     return Table(
         "Table 1: accuracy (%) before and after spike shuffle",
@@ -613,7 +620,13 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         "per layer, as the paper's code; neuron = one per neuron); a small Δ means the "
         "network is rate-coded. clean is the shuffle pass's own baseline (the same images "
         "and encoder noise as shuffled), so it can differ from Table 2's clean accuracy "
-        "under a stochastic encoding.",
+        "under a stochastic encoding."
+        + (
+            " shuffles counts a model's shuffles of other seeds or test batches, each one "
+            "measurement of the mean."
+            if repeated
+            else ""
+        ),
         "table1",
         settings=settings,
         summary=summary,

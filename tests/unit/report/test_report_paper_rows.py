@@ -84,7 +84,9 @@ def shuffle_job(name: str, mode: str, clean: float, shuffled: float) -> Job:
         "results": [],
         "config": config,
         "models": {"target": {"key": "model-a"}},
-        "analyses": {"shuffle": {"clean_acc": clean, "shuffled_acc": shuffled, "mode": mode}},
+        "analyses": {
+            "shuffle": {"clean_acc": clean, "shuffled_acc": shuffled, "mode": mode, "n": 100}
+        },
     }
     return Job(name, JobRecord.from_json(metrics))
 
@@ -223,3 +225,22 @@ def test_the_settings_line_states_the_kind_of_training_every_target_shares() -> 
     assert "trained = hybrid" in table2(rows, [], []).settings
     mixed = [rows[0], {**rows[1], "target_kind": "ann"}]  # a swept train.kind: its column
     assert "trained" not in table2(mixed, ["train.kind"], []).settings
+
+
+def test_table1_keeps_each_shuffle_of_a_model_and_counts_a_repeated_one_once() -> None:
+    """Jobs of one model shuffled with other seeds or test batches are measurements of it (the
+    last one was kept alone); jobs differing only in their attack repeat one measurement."""
+    jobs = [
+        shuffle_job("0", "layer", 92.0, 90.0),
+        shuffle_job("1", "layer", 92.0, 90.0),  # an attack-only difference: the same shuffle
+        shuffle_job("2", "layer", 92.0, 86.0),  # another shuffle seed
+        shuffle_job("3", "layer", 80.0, 70.0),  # fewer test batches
+    ]
+    jobs[2].record.analyses["shuffle"]["seed"] = 1
+    jobs[3].record.analyses["shuffle"]["n"] = 40
+    table = table1(jobs, [])
+    assert project(table, ["clean", "shuffled", "models", "shuffles", "n"]) == [
+        ["88.00 ± 6.93", "82.00 ± 10.58", "1", "3", "40–100"]
+    ]
+    single = table1(jobs[:2], [])
+    assert "shuffles" not in single.columns  # one shuffle per model: the column says nothing
