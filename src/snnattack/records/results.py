@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -197,6 +198,7 @@ class JobRecord:
             raise ValueError("its results are not a list")
         values = _known(cls, data)
         _check_measures(values, cls, ("clean_acc", "n", "source_clean_acc"), "")
+        _check_analyses(values.get("analyses") or {})
         known = [_known(AttackRow, r) for r in rows]
         for i, row in enumerate(known):
             _check_measures(row, AttackRow, CHECKED, f"results[{i}].", values["n"])
@@ -309,6 +311,16 @@ RANGES = {
     "clean_acc": (0, 100),
     "source_clean_acc": (0, 100),
 }
+# the analyses' numbers a reader checks, by their path in ``analyses`` (``*``: any key or item;
+# None passes: a peak memory not measured, a ratio to a mode that failed)
+ANALYSIS_RANGES = {
+    "shuffle.clean_acc": (0, 100),
+    "shuffle.shuffled_acc": (0, 100),
+    "shuffle.n": (0, None),
+    "rate_current.actual.rate.*": (0, 1),  # spikes per time step
+    "rate_current.static.rate.*": (0, 1),
+    **{f"cost.modes.*.{k}": (0, None) for k in ("seconds", "dense_seconds", "peak_mb")},
+}
 ROW_FIELDS = tuple(f.name for f in fields(AttackRow))
 CHECKED = tuple(k for k in RANGES if k in ROW_FIELDS)
 
@@ -348,6 +360,42 @@ def _check_measures(
         if outside or (name == "box" and value not in BOXES):
             accepted = ", ".join(BOXES) if name == "box" else f"[{low}, {high or 'inf'}]"
             raise ValueError(f"its {where}{name}={value!r} is outside {accepted}")
+
+
+def _check_analyses(analyses: Any) -> None:
+    """ValueError naming the first of the analyses' numbers (:data:`ANALYSIS_RANGES`) that is
+    no number or lies outside its range: Table 1, the rate-current figure and Table S2 show
+    them as the attack rows' are shown."""
+    for pattern, (low, high) in ANALYSIS_RANGES.items():
+        for where, value in _found(analyses, pattern.split("."), "analyses"):
+            if value is None:
+                continue
+            if not _fits(value, float):
+                raise ValueError(f"its {where}={value!r} is not a number")
+            if value < low or (high is not None and value > high):
+                raise ValueError(f"its {where}={value!r} is outside [{low}, {high or 'inf'}]")
+
+
+def _found(node: Any, path: list[str], where: str) -> Iterator[tuple[str, Any]]:
+    """The values at ``path`` under ``node`` (``*``: every key of a dict, item of a list),
+    each with its place spelt from ``where``; a path that is absent gives none."""
+    if not path:
+        yield where, node
+        return
+    key, rest = path[0], path[1:]
+    if key != "*":
+        if isinstance(node, dict) and key in node:
+            yield from _found(node[key], rest, f"{where}.{key}")
+        return
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node if isinstance(node, list) else ())
+    )
+    for k, child in items:
+        yield from _found(
+            child, rest, f"{where}.{k}" if isinstance(node, dict) else f"{where}[{k}]"
+        )
 
 
 def typed_row(data: Any) -> AttackRow:

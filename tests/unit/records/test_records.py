@@ -432,3 +432,39 @@ def test_a_rate_is_counted_back_into_the_samples_it_was_written_from() -> None:
         with pytest.raises(ValueError) as err:
             count_of(rate, total, "n_correct")
         assert str(err.value) == told
+
+
+ANALYSES = {
+    "shuffle": {"clean_acc": 90.0, "shuffled_acc": 88.5, "n": 4, "seed": 0, "mode": "layer"},
+    "rate_current": {
+        "actual": {"current": [-0.5, 1.2], "rate": [0.0, 0.75], "layer": 1},
+        "static": {"current": [0.0, 1.0], "rate": [0.0, 1.0]},
+    },
+    "cost": {"modes": {"stbp": {"seconds": 0.01, "peak_mb": None}, "rga": {"error": "no"}}},
+}
+
+
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        (("shuffle", "shuffled_acc"), 150.0, r"analyses.shuffle.shuffled_acc=150.0 is outside"),
+        (("shuffle", "n"), -3, r"analyses.shuffle.n=-3 is outside \[0, inf\]"),
+        (("shuffle", "clean_acc"), "90", r"analyses.shuffle.clean_acc='90' is not a number"),
+        (("rate_current", "actual", "rate"), [0.5, 7.0], r"rate_current.actual.rate\[1\]=7.0"),
+        (("cost", "modes", "stbp", "seconds"), -1.0, r"analyses.cost.modes.stbp.seconds=-1.0"),
+    ],
+)
+def test_an_analysis_number_no_job_writes_is_refused_naming_it(
+    path: tuple, value: object, message: str
+) -> None:
+    """The analyses' numbers a report shows (Table 1, the rate-current figure, Table S2) are
+    held to their ranges as the attack rows' are: a file edited by hand or damaged."""
+    data = json.loads(json.dumps({"clean_acc": 90.0, "n": 4, "results": [], "analyses": ANALYSES}))
+    assert JobRecord.from_json(data).analyses == ANALYSES
+    *outer, last = path
+    node = data["analyses"]
+    for key in outer:
+        node = node[key]
+    node[last] = value
+    with pytest.raises(ValueError, match=message):
+        JobRecord.from_json(data)
