@@ -306,19 +306,18 @@ def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
     """A targeted attack's ``target`` is one of the dataset's classes (-1: untargeted), or
     ``random`` where the method draws one per sample."""
     classes = resolved["dataset"]["num_classes"]
-    for key, method in resolved["method"].items():
+    for _, params, name, method in _methods(resolved):
         target = method.get("target")
-        name = method.get("name")
         if isinstance(target, str) and not getattr(METHODS[name].make, "random_target", False):
             takers = ", ".join(n for n, m in METHODS.items() if getattr(m.make, "random_target", 0))
             raise ConfigError(
-                f"method.{key}.target={target!r} draws a target class per sample, which "
+                f"{params}.target={target!r} draws a target class per sample, which "
                 f"method={name} does not; accepted: -1 (untargeted) or 0 .. {classes - 1} "
                 f"(target=random: {takers})"
             )
         if isinstance(target, int) and target >= classes:
             raise ConfigError(
-                f"method.{key}.target={target} is not a class of dataset="
+                f"{params}.target={target} is not a class of dataset="
                 f"{resolved['dataset']['name']}; accepted: -1 (untargeted) or 0 .. {classes - 1}"
             )
 

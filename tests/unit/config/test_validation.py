@@ -649,6 +649,18 @@ BAD = [
         "method.ensemble.components=[{method:gsattack_frames,attack:stbp,params:{min_tau:3}}]",
         "method.ensemble.components.gsattack_frames/stbp.params.min_tau=3 is above",
     ),
+    (  # a component's target out of the classes ended the attack with an IndexError
+        "dataset=digits_events method=[ensemble] "
+        "method.ensemble.components=[{method:event_patch,attack:stbp,params:{target:12}}]",
+        "method.ensemble.components.event_patch/stbp.params.target=12 is not a class of "
+        "dataset=digits_events; accepted: -1",
+    ),
+    (
+        "dataset=digits_events method=[ensemble] "
+        "method.ensemble.components=[{method:event_patch,attack:stbp,params:{target:random}}]",
+        "method.ensemble.components.event_patch/stbp.params.target='random' draws a target "
+        "class per sample, which method=event_patch does not",
+    ),
     (
         "dataset=digits_events method=[gsattack] method.gsattack.candidates=all",
         "method.gsattack.candidates='all' is unknown; accepted: events, target, random",
