@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from snnattack.attacks.convergence import curve_reach, iterations
+from snnattack.attacks.convergence import curve_reach, followed, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS, reads_recordings, takes_eot
@@ -436,7 +436,8 @@ def _endless(resolved: dict[str, Any]) -> list[str]:
     attack = resolved["attack"]
     eot, random_eot = attack.get("eot_samples", 1), attack.get("random_eot_samples") or 1
     draws = max(eot, random_eot)  # each iteration's gradient averages these passes
-    runs, total = max((curve_reach(resolved) or {"": 1}).items(), key=lambda item: item[1])
+    every = curve_reach(resolved, every=True) or {"": 1}
+    runs, total = max(every.items(), key=lambda item: item[1])
     drawn = f"attack.eot_samples={eot}" * (eot > 1)
     if random_eot > eot:
         drawn = f"attack.random_eot_samples={random_eot} (where the forward is random)"
@@ -482,10 +483,18 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     out += _endless(resolved)
     counts = attack.get("steps_curve") or []
     for key, method in resolved["method"].items() if counts else ():
+        why = None
         if iterations(method["name"], method) is None:
+            why = "it has no iterations of its own"
+        elif not followed(method["name"]):
+            why = (
+                "each of its steps runs only the samples it has not fooled yet, which the "
+                "curve cannot follow"
+            )
+        if why:
             out.append(
-                f"attack.steps_curve={counts} gives no curve for method={key}: it has no "
-                "iterations of its own; its asr_curve is null"
+                f"attack.steps_curve={counts} gives no curve for method={key}: {why}; its "
+                "asr_curve is null"
             )
     for runs, total in (curve_reach(resolved) if counts else {}).items():
         if max(counts) > total:

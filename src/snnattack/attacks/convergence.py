@@ -45,13 +45,21 @@ def iterations(algorithm: str, params: dict[str, Any]) -> int | None:
     return setting("steps") * setting("n_restarts")
 
 
-def curve_reach(resolved: dict[str, Any]) -> dict[str, int]:
-    """The iterations of each method of a resolved config that has them, by its setting as the
-    user reads it: ``{"method.pgd.steps=7": 7, "method.apgd.steps=10 x n_restarts=2": 20}``."""
+def followed(algorithm: str) -> bool:
+    """Whether a curve can follow the attack's iterates: not where each step runs only the
+    samples it has not fooled yet (AE-Patch, GSAttack: their class's ``curve = False``),
+    whose forwards hold no batch rows to map back."""
+    return algorithm in METHODS and getattr(METHODS[algorithm].make, "curve", True)
+
+
+def curve_reach(resolved: dict[str, Any], every: bool = False) -> dict[str, int]:
+    """The iterations of each method of a resolved config that has a curve (``every``: each
+    that has iterations, a count of its passes), by its setting as the user reads it:
+    ``{"method.pgd.steps=7": 7, "method.apgd.steps=10 x n_restarts=2": 20}``."""
     out = {}
     for key, method in resolved["method"].items():
         total = iterations(method["name"], method)
-        if total is not None:
+        if total is not None and (every or followed(method["name"])):
             runs = f"method.{key}.steps={method.get('steps', total)}"
             if method.get("n_restarts", 1) > 1:
                 runs += f" x n_restarts={method['n_restarts']}"
@@ -61,9 +69,10 @@ def curve_reach(resolved: dict[str, Any]) -> dict[str, int]:
 
 def curve_counts(algorithm: str, params: dict[str, Any], steps_curve: Sequence[int]) -> list[int]:
     """The counts of ``steps_curve`` an attack reaches, sorted: ``[]`` for a method without
-    iterations, else those up to its :func:`iterations`."""
+    iterations or whose iterates a curve cannot follow (:func:`followed`), else those up to
+    its :func:`iterations`."""
     total = iterations(algorithm, params)
-    if total is None:
+    if total is None or not followed(algorithm):
         return []
     return sorted({int(k) for k in steps_curve if k <= total})
 

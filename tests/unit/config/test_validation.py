@@ -1032,6 +1032,13 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "attack.steps_curve=[5] gives no curve for method=fgsm: it has no iterations of its "
             "own; its asr_curve is null",
         ),
+        (  # its curve held the final ASR at every count: its steps run the still-active
+            # samples alone, whose forwards the curve did not follow
+            "dataset=digits_events method=[event_patch,retime] attack.steps_curve=[5]",
+            "attack.steps_curve=[5] gives no curve for method=event_patch: each of its steps "
+            "runs only the samples it has not fooled yet, which the curve cannot follow; its "
+            "asr_curve is null",
+        ),
         (
             "method=[pgd,sapgd] attack.steps_curve=[5,50]",
             "attack.steps_curve=[5, 50]: the counts above method.pgd.steps=7 are left out of "
@@ -1140,6 +1147,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "method=[pgd] method.pgd.steps=1000000000000",
             "method.pgd.steps=1000000000000: 1e+12 gradient passes per batch, over 1.16e+04 "
             "days a batch at 1 ms a pass: the job does not finish in any realistic time",
+        ),
+        (  # a method of no curve counts its passes all the same
+            "dataset=digits_events method=[event_patch] method.event_patch.steps=1000000000000",
+            "method.event_patch.steps=1000000000000: 1e+12 gradient passes per batch, over "
+            "1.16e+04 days a batch at 1 ms a pass: the job does not finish in any realistic time",
         ),
         (
             "encoding=poisson method=[pgd] attack.eot_samples=1000000000000000",
@@ -1329,6 +1341,8 @@ def test_curve_counts_are_sorted_and_each_kept_once() -> None:
     assert curve_counts("pgd", {"steps": 7}, [5, 2, 5, 7]) == [2, 5, 7]
     assert curve_counts("apgd", {"steps": 10, "n_restarts": 2}, [20, 15]) == [15, 20]
     assert curve_counts("fgsm", {}, [1]) == []
+    assert curve_counts("gsattack_frames", {"steps": 20}, [1]) == []  # steps on subsets
+    assert curve_counts("retime", {"steps": 20}, [1]) == [1]  # every step on the whole batch
 
 
 def test_every_rule_key_exists_in_some_config_or_is_reserved() -> None:

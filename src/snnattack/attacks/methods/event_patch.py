@@ -84,6 +84,8 @@ class EventPatch(Attack):
     """AE-Patch per sample on binary frames (module docstring); the method ``event_patch``,
     its parameters ``conf/method/event_patch.yaml``'s keys."""
 
+    curve = False  # a step runs the samples not yet fooled alone: no attack.steps_curve
+
     def __init__(
         self,
         model: nn.Module,

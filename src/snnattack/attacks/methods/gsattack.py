@@ -80,6 +80,7 @@ class _GumbelLoop(Attack):
     how a draw becomes frames."""
 
     random_target = True  # takes ``target: random`` (config validation reads it)
+    curve = False  # a step runs the samples not yet fooled alone: no attack.steps_curve
 
     def __init__(
         self,
