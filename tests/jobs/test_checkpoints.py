@@ -463,9 +463,16 @@ def test_a_black_box_source_that_is_the_target_itself_is_refused(
     a = run_job(*QUICK, out="a")
     source_file = digits_store / a["models"]["source"]["key"] / "model.pt"
     target_file = digits_store / a["models"]["target"]["key"] / "model.pt"
+    plain = tmp_path / "own" / "sd.pt"  # a state dict of no store record, twice
+    plain.parent.mkdir()
+    torch.save(torch.load(target_file, weights_only=True)["state_dict"], plain)
+    shutil.copy(plain, tmp_path / "copy.pt")
     for given in (  # the store's source seed as the target; one file for both
         [f"checkpoint={source_file}"],
         [f"checkpoint={target_file}", f"source_checkpoint={target_file}"],
+        # one file spelt two ways, and a copy of it: it ran, its black-box rows white-box ones
+        [f"checkpoint={plain}", f"source_checkpoint={plain.parent}/../own/sd.pt"],
+        [f"checkpoint={plain}", f"source_checkpoint={tmp_path / 'copy.pt'}"],
     ):
         refused = cli(*QUICK, *given, f"store.dir={digits_store}", f"hydra.run.dir={tmp_path}/b")
         assert refused.returncode == 2, refused.stderr[-2000:]

@@ -36,11 +36,13 @@ def source_model(
 
 def check_not_target(target: dict | None, source: dict | None) -> None:
     """Refuses a black-box source that is the target itself: the same store model (a
-    ``checkpoint=`` of the store's source seed, or one file for both), whose black-box rows
-    would be white-box rows, as ``source_seed_offset=0`` is refused for."""
+    ``checkpoint=`` of the store's source seed), or a file of the same bytes (one file for
+    both however its paths are spelt, or a copy of it), whose black-box rows would be
+    white-box rows, as ``source_seed_offset=0`` is refused for."""
+    said = {"key": "key", "sha256": "file contents, sha256"}
     same = [
-        f"{key} {target[key]}"
-        for key in ("key", "checkpoint")
+        f"{said[key]} {target[key]}"
+        for key in said
         if target and source and target.get(key) is not None and target[key] == source.get(key)
     ]
     if same:
