@@ -362,6 +362,22 @@ def test_a_conversion_runs_at_the_T_given_and_a_hybrid_at_its_scaled_thresholds(
         snnattack.load("digits_net", tmp_path / "damaged.pt")
 
 
+def test_a_hybrid_file_given_as_checkpoint_runs_at_its_own_threshold_scale(
+    digits_store: Path, tmp_path: Path
+) -> None:
+    """``checkpoint=`` of a hybrid trained at ``threshold_scale=0.7`` ran at the default 1.0
+    without a word (its θ a float, no weight), clean accuracy 87.5 % where its own is 100 %."""
+    hybrid = as_kind(fixtures_digits.stored_file(digits_store), tmp_path, "hybrid")
+    hybrid_kind = ["train.kind=hybrid", "reset=hard"]  # the store file's reset
+    own = model_settings(compose(*hybrid_kind, "train.hybrid.threshold_scale=0.7"))
+    model, _ = load_from_file(own, str(hybrid))
+    assert {m.theta for m in model.modules() if isinstance(m, LIF)} == {0.7}
+    for given in ([], ["theta=0.7"]):  # the default scale 1.0; the same θ under other names
+        with pytest.raises(UserError) as refused:
+            load_from_file(model_settings(compose(*hybrid_kind, *given)), str(hybrid))
+        assert "train.hybrid.threshold_scale=0.7" in str(refused.value).split("accepted:")[1]
+
+
 @pytest.mark.parametrize(
     ("spoil", "why"),
     [
