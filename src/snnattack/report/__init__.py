@@ -24,6 +24,8 @@ from snnattack.records.results import MEASURES
 from snnattack.registry import discover
 from snnattack.report import figures
 from snnattack.report.collect import (
+    PROVENANCE,
+    RUN_KEYS,
     SETTING_KEYS,
     Job,
     analyses_swept,
@@ -76,7 +78,7 @@ def build_report(folder: Path) -> Report:
     report.tables = [t for t in drawn_tables if t is not None]
 
     def series(x: str) -> list[str]:
-        keys = [k for k in (*SETTING_KEYS, *extra, "eps_255") if k not in (x, "seed")]
+        keys = [k for k in (*SETTING_KEYS, *extra, *RUN_KEYS, "eps_255") if k not in (x, "seed")]
         return [k for k in keys if len({r.get(k) for r in rows}) > 1]
 
     plotted = {"rows": rows, "jobs": jobs, "series": series}
@@ -196,7 +198,8 @@ def _swept(report: Report) -> list[str]:
     key that varies between jobs is named too (:func:`~snnattack.report.collect.analyses_swept`:
     no attack row differs by it, Table 1's shuffle modes do)."""
     follows = set_by_choice(report.jobs)
-    results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from", *MEASURES}
+    results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from"}
+    results |= {*MEASURES, *PROVENANCE}  # the code that made a row: the header's commit line
     varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
     swept: list[str] = []
     for c in (c for c in varied if c not in results):

@@ -65,6 +65,9 @@ COVERED = {
     "eps",
     "boxes",
 }
+# how a row ran, of its own fields (1: plainly), beside the config's keys: rows that differ in
+# them are never pooled as seeds of one setting (attack.time_extension, attack.eot_samples)
+RUN_KEYS = ("time_extension", "eot_samples")
 # group nodes whose keys come with the group's choice (the node's ``name``): dataset=a,b sweeps
 # the choice, and every dataset.* key that differs between a's and b's file follows from it
 CHOICES = {"dataset": "dataset.name", "model": "model.name"}

@@ -20,14 +20,15 @@ from typing import Any
 
 from snnattack.records.results import attack_label
 from snnattack.registry import Registry
+from snnattack.report.collect import RUN_KEYS, Job, copied_here
 from snnattack.report.collect import SETTING_KEYS as SETTING
-from snnattack.report.collect import Job, copied_here
 
 BOXES = (("white", "WB"), ("black", "BB"))
 SHORT = {
     "lambda": "λ",
     "eps_255": "ε (/255)",
     "time_extension": "TE",
+    "eot_samples": "EOT",
     "attack.params.beta": "β",
     "attack.params.gamma": "γ",
 }  # column names of well-known keys
@@ -379,18 +380,19 @@ def table2(rows: list[dict[str, Any]], extra: list[str], paper: list[dict]) -> T
     Cells are mean ± std over seeds; a ``paper`` row follows the row (the last of the rows)
     it reports, and the paper's rows none of ours matches close the table as "not run". Keys
     that never vary go to the settings line instead of the table (the method always stays).
-    The time extension (``TE``, RGA's time-extended attack) is a key when a row has one; paper
-    rows without ``time_extension`` are rows without it.
+    How a row ran (:data:`RUN_KEYS`: the time extension, ``TE``, RGA's time-extended attack;
+    the EOT draws per gradient) is a key when a row has one but 1; paper rows without them are
+    rows without.
     """
     if not rows:
         return None
-    rows = [{**r, "time_extension": r.get("time_extension") or 1, **radius(r)} for r in rows]
-    te = ["time_extension"] if any(r["time_extension"] != 1 for r in rows) else []
-    keys = [*SETTING, *extra, *te, "method", "eps_255"]
+    rows = [{**r, **{k: r.get(k) or 1 for k in RUN_KEYS}, **radius(r)} for r in rows]
+    ran = [k for k in RUN_KEYS if any(r[k] != 1 for r in rows)]
+    keys = [*SETTING, *extra, *ran, "method", "eps_255"]
     modes = sorted({r["grad_mode"] for r in rows if r.get("grad_mode")}, key=mode_order)
     boxes = [(b, label) for b, label in BOXES if any(r.get("box") == b for r in rows)]
     groups = in_order(group((tuple(r.get(k) for k in keys), r) for r in rows))
-    refs, unrun, unrun_keys = paper_matches(paper, {"time_extension": 1}, keys, groups)
+    refs, unrun, unrun_keys = paper_matches(paper, dict.fromkeys(RUN_KEYS, 1), keys, groups)
     constant, settings = constant_keys(keys, [*groups, *unrun_keys], keep=("method",))
     settings = ", ".join(filter(None, (settings, trained(rows), black_box_source(rows))))
     shown = [i for i, k in enumerate(keys) if k not in constant]

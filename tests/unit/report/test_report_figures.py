@@ -492,3 +492,30 @@ def test_rate_current_draws_the_static_curve_of_each_seeds_neurons(
     (ax,) = [ax for ax in kept["rate_current"] if ax.get_visible()]
     assert ax.get_title().endswith("2 model(s)")
     assert [list(line.get_ydata()) for line in ax.lines] == [[0.0, 0.5, 1.0], [0.0, 0.6, 1.0]]
+
+
+def test_jobs_that_differ_in_eot_draws_are_never_pooled_as_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-m attack.eot_samples=1,4``: Table 2 and the λ figure averaged the two settings'
+    ASR as one setting of one seed, though results.csv held them apart."""
+    kept = drawn_axes(monkeypatch)
+    lambda_sweep(tmp_path / "sweep", {(lam, "stbp"): (80.0,) for lam in (0.5, 1.0)})
+    for i in (0, 1):  # each job again with EOT over 4 draws, of another ASR
+        record = json.loads((tmp_path / "sweep" / str(i) / "metrics.json").read_text())
+        record["config"]["attack"]["eot_samples"] = 4
+        record["results"][0].update(eot_samples=4, asr=60.0, adv_acc=36.0)
+        (tmp_path / "sweep" / str(i + 2)).mkdir()
+        (tmp_path / "sweep" / str(i + 2) / "metrics.json").write_text(json.dumps(record))
+    report = write_report(tmp_path / "sweep")
+    table = report.tables[0]
+    where = [table.columns.index(c) for c in ("λ", "EOT")]
+    asr = next(i for i, c in enumerate(table.columns) if c.startswith("WB ASR"))
+    assert sorted((*(r[i] for i in where), r[asr]) for r in table.rows) == [
+        ("0.5", "1", "80.00"),
+        ("0.5", "4", "60.00"),
+        ("1", "1", "80.00"),
+        ("1", "4", "60.00"),
+    ]
+    (ax,) = kept["asr_vs_lambda"]
+    assert sorted(legend_data(ax).values()) == [[60.0, 60.0], [80.0, 80.0]]

@@ -1180,6 +1180,12 @@ def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Pa
     write_report(sweep)
     header = (sweep / "report.md").read_text().splitlines()[4]
     assert header.endswith("varied: lambda."), header
+    record = json.loads((sweep / "1" / "metrics.json").read_text())
+    record["git_commit"], record["version"] = "fedcba9876543210fedc", "0.2.0"  # extended later
+    (sweep / "1" / "metrics.json").write_text(json.dumps(record))
+    write_report(sweep)
+    header = (sweep / "report.md").read_text().splitlines()[4]
+    assert header.endswith("varied: lambda."), header  # the code is the commit line's
     record = json.loads((sweep / "0" / "metrics.json").read_text())
     record["results"][0]["source_T"] = 8  # λ 0.5 crafted at T 8, the others at 4: its own
     (sweep / "0" / "metrics.json").write_text(json.dumps(record))
