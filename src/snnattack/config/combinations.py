@@ -161,6 +161,19 @@ def _time_extension_fits_encoding(resolved: dict[str, Any]) -> None:
         )
 
 
+@CHECKS.register("levels_fit_encoding", order=3)
+def _levels_fit_encoding(resolved: dict[str, Any]) -> None:
+    """The input quantisation (ECCV 2020) rounds an image's intensities in [0, 1]: on event
+    frames it clamped counts to 1, so 1 event and 5 looked alike, without a word."""
+    levels = resolved.get("encoding_levels")
+    if levels is not None and resolved["encoding"] == "frames":
+        raise ConfigError(
+            f"encoding_levels={levels} quantises an image's intensities in [0, 1], but "
+            f"dataset={resolved['dataset']['name']} gives event frames (encoding=frames), "
+            "whose counts it would clamp to 1; accepted: null"
+        )
+
+
 @CHECKS.register("encoding_fits_dataset", order=6)
 def _encoding_fits_dataset(resolved: dict[str, Any]) -> None:
     accepted = list(resolved["dataset"].get("encodings") or ENCODINGS)

@@ -649,6 +649,12 @@ BAD = [
         "method.ensemble.components=[{method:gsattack_frames,attack:stbp,params:{min_tau:3}}]",
         "method.ensemble.components.gsattack_frames/stbp.params.min_tau=3 is above",
     ),
+    (  # 1 event and 5 were one input after the quantiser's clamp, without a word
+        "dataset=digits_events dataset.params.event_encoding=counts encoding_levels=2",
+        "encoding_levels=2 quantises an image's intensities in [0, 1], but "
+        "dataset=digits_events gives event frames (encoding=frames), whose counts it would "
+        "clamp to 1; accepted: null",
+    ),
     (  # a component's target out of the classes ended the attack with an IndexError
         "dataset=digits_events method=[ensemble] "
         "method.ensemble.components=[{method:event_patch,attack:stbp,params:{target:12}}]",
