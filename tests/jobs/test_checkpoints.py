@@ -270,6 +270,10 @@ def test_a_store_file_given_another_encoding_or_surrogate_than_its_training_is_r
         ("split_by=time", "split_by=number"),
         ("size=8", "size=6"),
         ("count_scale=4.0", "count_scale=2.0"),  # the scaled frames' unit: one event in 4, in 2
+        # the simulated sensor that records the digits' events: accepted without a word
+        ("threshold=0.4", "threshold=0.1"),
+        ("noise_rate=1.0", "noise_rate=200.0"),
+        ("event_seed=0", "event_seed=1"),
     ],
 )
 def test_an_event_model_file_framed_otherwise_than_its_training_is_refused(
@@ -287,7 +291,7 @@ def test_an_event_model_file_framed_otherwise_than_its_training_is_refused(
         load_from_file(settings, str(model_file))
     assert str(err.value) == (
         f"checkpoint={model_file} was trained on digits_events with dataset.params.{trained} "
-        "(its record's spec.dataset), but the config frames its inputs with "
+        "(its record's spec.dataset), but the config makes its inputs with "
         f"dataset.params.{given}, which it never saw; accepted: dataset.params.{trained}, the "
         "file's"
     )

@@ -27,6 +27,7 @@ event digits and the image digits share their test images.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -48,6 +49,18 @@ EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p",
 # 100 ms saccade, from its start (tonic.datasets.nmnist.stabilize)
 TRIANGLE = ((0.0, 0.0), (3.5, 7.0), (7.0, 0.0), (0.0, 0.0))
 SACCADE_US = 100_000  # one saccade's duration in µs
+# the simulated sensor's params (dataset.params), which make the events a model sees
+RECORDING = (
+    "sensor",
+    "image_size",
+    "amplitude",
+    "steps",
+    "threshold",
+    "threshold_mismatch",
+    "background",
+    "noise_rate",
+    "event_seed",
+)
 
 
 def saccade_path(amplitude: float, steps: int) -> np.ndarray:
@@ -156,7 +169,11 @@ class DigitsEventsDataModule(SplitDataModule):
 
     TEST_SPLIT = ("test_fraction", "split_seed")
     FACTS = MappingProxyType({"num_classes": CLASSES, "in_channels": 2})
-    input_form = staticmethod(framed_form)
+
+    @staticmethod
+    def input_form(params: Mapping[str, object]) -> dict[str, object]:
+        """The framing's params and the simulated sensor's, which make the events."""
+        return {**framed_form(params), **{k: params.get(k) for k in RECORDING}}
 
     def __init__(
         self,

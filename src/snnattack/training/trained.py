@@ -227,7 +227,7 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
             ours["params"],
             "tests it with {}, whose test split may hold samples it was trained on",
         ),
-        (form, module.input_form(ours["params"]), "frames its inputs with {}, which it never saw"),
+        (form, module.input_form(ours["params"]), "makes its inputs with {}, which it never saw"),
     ):
         differ = [k for k, v in trained.items() if config.get(k) != v]
         if differ:
