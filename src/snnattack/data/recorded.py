@@ -60,6 +60,7 @@ class DVSGesture(Extracted, tonic.datasets.DVSGesture):
 
 
 PIXEL = np.iinfo(np.int16)  # tonic's type of DVS-Gesture's x and y
+COMPARED = 16  # recordings of a test split read to tell a copy of the training split
 
 
 def check_gesture(events: np.ndarray) -> None:
@@ -173,7 +174,28 @@ class RecordedEvents(FramedRecordings):
                     f"(docs/datasets.md)"
                 )
         self.val_count(len(list((location / self.splits[0]).rglob(f"*{self.suffix}"))), location)
+        self._refuse_copied_test(location)
         return location
+
+    def _refuse_copied_test(self, location: Path) -> None:
+        """Refuses a test split of which more than half the recordings are the training
+        split's under the same names (one folder copied over the other): a test would measure
+        what the model learned. Paths and sizes are compared, then the bytes of up to
+        :data:`COMPARED` such pairs, so no split is read whole."""
+        train, test = (location / split for split in self.splits)
+        tests = sorted(test.rglob(f"*{self.suffix}"))
+        pairs = [(p, train / p.relative_to(test)) for p in tests]
+        alike = [(a, b) for a, b in pairs if b.is_file() and a.stat().st_size == b.stat().st_size]
+        if 2 * len(alike) <= len(tests):
+            return
+        sample = alike[:: max(len(alike) // COMPARED, 1)][:COMPARED]
+        if all(a.read_bytes() == b.read_bytes() for a, b in sample):
+            raise DataError(
+                f"{test} holds {len(alike)} of its {len(tests)} recordings as copies of those "
+                f"of {train} (the same names and bytes): a copy of training data, on which a "
+                "test would measure what the model learned; accepted: the dataset's own test "
+                f"recordings: extract {self.dataset.test_filename} again (docs/datasets.md)"
+            )
 
     def val_count(self, n: int, location: Path) -> int:
         """The validation recordings held out of ``n`` training recordings under ``location``,

@@ -310,6 +310,26 @@ def test_an_empty_recording_file_is_refused_before_any_work(tmp_path: Path, name
     assert str(refused.value).startswith(f"cannot decode {path}: an empty file (0 bytes); ")
 
 
+@pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
+def test_a_test_split_copied_from_the_training_split_is_refused(tmp_path: Path, name: str) -> None:
+    """Every test recording a training one: trained on and attacked as unseen, without a
+    word (CIFAR's batches were refused so); the fixtures' own splits, of the same names and
+    sizes but other events, pass."""
+    (write_nmnist if name == "nmnist" else write_dvs_gesture)(tmp_path, per_class=2, n_events=120)
+    dm = build_datamodule(name, 4, 4, 0, root=str(tmp_path), frames=4)
+    location = tmp_path / dm.dataset.__name__
+    dm.check_files()
+    train, test = (location / split for split in dm.splits)
+    shutil.rmtree(test)
+    shutil.copytree(train, test)
+    with pytest.raises(DataError) as refused:
+        dm.check_files()
+    assert str(refused.value).startswith(f"{test} holds ")
+    assert f"recordings as copies of those of {train} (the same names and bytes)" in str(
+        refused.value
+    )
+
+
 def test_a_truncated_nmnist_recording_is_refused_before_any_work(tmp_path: Path) -> None:
     """A .bin file cut inside an event: read only when a batch reached it (after training
     began, or never by a limited run), with numpy's index error."""
