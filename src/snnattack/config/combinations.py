@@ -161,17 +161,28 @@ def _time_extension_fits_encoding(resolved: dict[str, Any]) -> None:
         )
 
 
-@CHECKS.register("levels_fit_encoding", order=3)
-def _levels_fit_encoding(resolved: dict[str, Any]) -> None:
-    """The input quantisation (ECCV 2020) rounds an image's intensities in [0, 1]: on event
-    frames it clamped counts to 1, so 1 event and 5 looked alike, without a word."""
+@CHECKS.register("image_settings_fit_frames", order=3)
+def _image_settings_fit_frames(resolved: dict[str, Any]) -> None:
+    """The settings of analog images are refused on event frames: the input quantisation
+    (ECCV 2020) clamped counts to 1, so 1 event and 5 looked alike; a normalisation was not
+    applied (frames are not normalised), yet keyed another model and labelled the record."""
+    if resolved["encoding"] != "frames":
+        return
+    name = resolved["dataset"]["name"]
     levels = resolved.get("encoding_levels")
-    if levels is not None and resolved["encoding"] == "frames":
+    if levels is not None:
         raise ConfigError(
             f"encoding_levels={levels} quantises an image's intensities in [0, 1], but "
-            f"dataset={resolved['dataset']['name']} gives event frames (encoding=frames), "
-            "whose counts it would clamp to 1; accepted: null"
+            f"dataset={name} gives event frames (encoding=frames), whose counts it would "
+            "clamp to 1; accepted: null"
         )
+    for key in ("mean", "std"):
+        if (value := resolved["dataset"].get(key)) is not None:
+            raise ConfigError(
+                f"dataset.{key}={value} normalises analog images inside the model, but "
+                f"dataset={name} gives event frames (encoding=frames), which are not "
+                "normalised; accepted: null"
+            )
 
 
 @CHECKS.register("encoding_fits_dataset", order=6)

@@ -655,6 +655,12 @@ BAD = [
         "dataset=digits_events gives event frames (encoding=frames), whose counts it would "
         "clamp to 1; accepted: null",
     ),
+    (  # not applied, yet it keyed a second model of the same weights and labelled the record
+        "dataset=digits_events dataset.mean=[0.5,0.5] dataset.std=[0.1,0.1]",
+        "dataset.mean=[0.5, 0.5] normalises analog images inside the model, but "
+        "dataset=digits_events gives event frames (encoding=frames), which are not "
+        "normalised; accepted: null",
+    ),
     (  # a component's target out of the classes ended the attack with an IndexError
         "dataset=digits_events method=[ensemble] "
         "method.ensemble.components=[{method:event_patch,attack:stbp,params:{target:12}}]",
