@@ -274,6 +274,7 @@ KINDS = {
             "event_budget",
             "retime_budget",
             "recording_budget",
+            "notes",
         ],
         'from snnattack.report.tables import register\n@register("{name}", order={order})\n'
         "def table(jobs):\n    return None\n",

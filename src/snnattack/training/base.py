@@ -48,6 +48,12 @@ class Strategy:
         this kind runs with, from its training ``spec`` (its record's): the spec's own."""
         return dict(spec["neuron"])
 
+    def stored_settings(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings of this kind, by config key, that a stored model runs with and its
+        weights do not hold, from its training ``spec``: a file given as ``checkpoint=`` is
+        held to them. None of its own here."""
+        return {}
+
     def base(self, model: ModelSettings) -> ModelSettings | None:
         """The model this kind starts from, or None. Its store key joins ours, and it is in
         ``ctx.base`` when :meth:`train` runs."""

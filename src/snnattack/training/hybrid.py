@@ -53,6 +53,10 @@ class Hybrid(Strategy):
     def stored_neuron(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         return {**spec["neuron"], "theta": scaled_theta(spec["neuron"]["theta"], spec["train"])}
 
+    def stored_settings(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The scale of its converted thresholds: a float, in no weight."""
+        return {"train.hybrid.threshold_scale": spec["train"]["hybrid"]["threshold_scale"]}
+
     def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
         converted, record = ctx.base
         scaled = self.build(model)  # the converted weights under the scaled thresholds

@@ -164,13 +164,14 @@ def _check_trained_as(record: dict, tree: Mapping, where: str) -> None:
 
 def _trained_with(spec: dict) -> dict[str, object]:
     """The settings a store file's record (``spec``) says the model ran and learned with, by
-    config key: its neurons (T, λ, θ, reset; a hybrid's θ scale, not in its weights), its
-    input encoding and quantisation, and the surrogate width its STBP gradient is attacked
-    with (a record without them: none)."""
+    config key: its neurons (T, λ, θ, reset), its kind's settings in no weight
+    (:meth:`~snnattack.training.base.Strategy.stored_settings`), its input encoding and
+    quantisation, and the surrogate width its STBP gradient is attacked with (a record
+    without them: none)."""
     trained = dict(spec.get("neuron") or {})
-    scale = ((spec.get("train") or {}).get("hybrid") or {}).get("threshold_scale")
-    if scale is not None:
-        trained["train.hybrid.threshold_scale"] = scale
+    kind = (spec.get("train") or {}).get("kind")
+    if kind in STRATEGIES:
+        trained |= STRATEGIES[kind].stored_settings(spec)
     if "encoding" in spec:
         trained |= {"encoding": spec["encoding"], "encoding_levels": spec.get("encoding_levels")}
     if "surrogate_width" in (spec.get("train") or {}):
