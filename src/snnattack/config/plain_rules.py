@@ -158,7 +158,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "train.adversary.alpha": optional(RADIUS),
     "train.adversary.steps": integer(1),
     "train.adversary.beta": real(0),
-    "train.adversary.reg": real(0),
+    # SNN-RAT's retraction W <- (1 + reg) W - reg W W^T W converges for reg < 1 only
+    "train.adversary.reg": real(0, 1, hi_open=True),
     "train.adversary.ramp_epochs": integer(0),
     "source_lambda": optional(real(0, 1, lo_open=True)),
     "source_T": optional(integer(1)),

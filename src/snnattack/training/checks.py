@@ -89,12 +89,17 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
     fitting the neurons it differentiates, where a model the job trains crafts with it
     (:func:`crafting_kinds`). An ANN's adversary reads neither, and a note says so
     (:func:`unread_gradient`)."""
+    adversary = resolved["train"]["adversary"]
+    mode, params = adversary["grad_mode"], adversary.get("params", {})
+    chosen = f"train.adversary.grad_mode={mode}"
+    if params is None:  # it trained as {} under a store key of its own
+        raise ConfigError(
+            "train.adversary.params=null is not a dict; accepted: {} (the mode's defaults) "
+            f"or a dict of the parameters of {chosen}"
+        )
     kinds = crafting_kinds(resolved)
     if not kinds:
         return
-    adversary = resolved["train"]["adversary"]
-    mode, params = adversary["grad_mode"], adversary.get("params") or {}
-    chosen = f"train.adversary.grad_mode={mode}"
     check_params("train.adversary.params", params, mode, chosen)
     fit_neurons(resolved, "train.adversary.params.", mode, params, chosen, kinds)
 

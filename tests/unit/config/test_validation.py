@@ -649,6 +649,15 @@ BAD = [
         "method.ensemble.components=[{method:gsattack_frames,attack:stbp,params:{min_tau:3}}]",
         "method.ensemble.components.gsattack_frames/stbp.params.min_tau=3 is above",
     ),
+    (  # the retraction diverged, and the message blamed train.lr
+        "train.adversary.method=fgsm train.adversary.reg=3",
+        "train.adversary.reg=3 is out of range; accepted: 0 <= train.adversary.reg < 1",
+    ),
+    (  # it trained as {} under a store key of its own
+        "train.adversary.method=pgd train.adversary.params=null",
+        "train.adversary.params=null is not a dict; accepted: {} (the mode's defaults) or a "
+        "dict of the parameters of train.adversary.grad_mode=stbp",
+    ),
     (  # 1 event and 5 were one input after the quantiser's clamp, without a word
         "dataset=digits_events dataset.params.event_encoding=counts encoding_levels=2",
         "encoding_levels=2 quantises an image's intensities in [0, 1], but "
