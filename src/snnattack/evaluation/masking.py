@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-from snnattack.attacks.crafting import craft, spiking
+from snnattack.attacks.crafting import ANN_GRAD_MODE, craft, spiking
 from snnattack.attacks.ensemble import ENSEMBLE
 from snnattack.attacks.universal import needs_fitting
 from snnattack.gradients import gradient_mode
@@ -372,6 +372,6 @@ def job_masking_checks(
     modes = {recipe.grad_mode: recipe.grad_params}  # the job's own first (``attack=``)
     for r in rows:
         for c in r.get("components") or []:
-            if c["grad_mode"] != GRADIENT_FREE_MODE:
+            if c["grad_mode"] not in (GRADIENT_FREE_MODE, ANN_GRAD_MODE):  # no target's mode
                 modes.setdefault(c["grad_mode"], c["grad_params"])
     return masking_checks(settings, model.eval(), x, y, rows, modes, recipe.eot_samples)
