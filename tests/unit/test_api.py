@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import snnattack
 from snnattack import job as job_module
+from snnattack.attacks import crafting
 from snnattack.config import validation
 from snnattack.config.parse import data_settings
 from snnattack.data import datamodule
@@ -624,6 +625,36 @@ def test_a_random_forward_is_attacked_with_attack_random_eot_samples_draws(
     snnattack.attack(noisy(model), x, y, "fgsm", eps=16, overrides=eot)
     snnattack.attack(model, x, y, "fgsm", eps=16, overrides=eot)
     assert used == [3, 1]
+
+
+def test_black_box_rows_crafted_on_a_random_source_average_attack_random_eot_samples_draws(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The black box crafts on the source: a random source's gradients average the draws
+    although the target's forward is deterministic, and the record says so."""
+    model, x, y = digits
+    source = noisy(model)  # another network: its first weights moved by 1 %
+    with torch.no_grad():
+        next(source.parameters()).mul_(1.01)
+    used, build_attack = [], crafting.build_attack
+
+    def recorded(*args, eot_samples: int = 1, **params):
+        used.append(eot_samples)
+        return build_attack(*args, eot_samples=eot_samples, **params)
+
+    monkeypatch.setattr(crafting, "build_attack", recorded)
+    record = snnattack.evaluate(
+        model,
+        (x[:32], y[:32]),
+        eps=[16],
+        methods=["fgsm"],
+        boxes=["black"],
+        source=source,
+        masking=False,
+        overrides=["attack.random_eot_samples=3"],
+    )
+    assert record.eot_samples == 3 and [r.eot_samples for r in record.results] == [3]
+    assert used and set(used) == {3}
 
 
 def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None:

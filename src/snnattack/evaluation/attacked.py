@@ -58,11 +58,12 @@ def attacked_copies(
     """The models and settings a job's rows attack ``target`` (and, for the black box,
     ``source``) with, before the job's seeds; both stay as they are. In order: what the
     attacks cannot run is refused (:func:`refuse_unattackable`); with
-    ``attack.random_eot_samples`` set, the probed copy is probed on the first batch of
-    ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT
-    draws (:func:`with_random_eot`); then the copies are made with the settings that run
-    (:func:`attacked_models`)."""
+    ``attack.random_eot_samples`` set, the probed copy (and a copy of the black box's source:
+    its rows craft there) is probed on the first batch of ``test`` (a datamodule's test
+    split, or a loader) and a random forward raises the EOT draws (:func:`with_random_eot`);
+    then the copies are made with the settings that run (:func:`attacked_models`)."""
     refuse_unattackable(settings.attack, list(settings.specs), target, source)
+    source = source if settings.store.black_box else None
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:  # the images of the first batch of ``test``, as the attacks read it first
@@ -71,9 +72,9 @@ def attacked_copies(
             test.setup("test")
             loader = test.test_dataloader()
         x = next(iter(loader))[0].to(device_of(probed))
-        attack, specs = with_random_eot(settings.attack, settings.specs, probed, x)
+        crafted_on = [probed] if source is None else [probed, probed_model(source)]
+        attack, specs = with_random_eot(settings.attack, settings.specs, crafted_on, x)
         settings = replace(settings, attack=attack, specs=tuple(specs))
-    source = source if settings.store.black_box else None
     attack = settings.attack
     copies = attacked_models(
         target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs)
@@ -218,19 +219,23 @@ def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
 
 
 def with_random_eot(
-    attack: AttackSettings, specs: Sequence[AttackSpec], model: nn.Module, x: torch.Tensor
+    attack: AttackSettings,
+    specs: Sequence[AttackSpec],
+    models: Sequence[nn.Module],
+    x: torch.Tensor,
 ) -> tuple[AttackSettings, list[AttackSpec]]:
-    """The attack settings and rows to run on ``model``: as they are, unless
-    ``attack.random_eot_samples`` is set and ``model``'s forward is random (two passes of the
-    images ``x`` under two seeds differ, :func:`~snnattack.evaluation.masking.is_random`; the
-    caller passes a copy it made, so the user's model is never run here). Then every gradient
+    """The attack settings and rows to run on ``models`` (the target, and the black box's
+    source where there is one): as they are, unless ``attack.random_eot_samples`` is set and
+    the forward of one of them is random (two passes of the images ``x`` under two seeds
+    differ, :func:`~snnattack.evaluation.masking.is_random`; the caller passes copies it made,
+    so the user's models are never run here). Then every gradient
     that averages draws, the recipe's and each ensemble component's whose method takes EOT,
     averages at least ``attack.random_eot_samples`` (more where ``attack.eot_samples`` or an
     ensemble's ``poisson_eot_samples`` asks more): a random forward attacked on one draw per
     gradient reports robustness it does not have. The record states the recipe's draws
     (``JobRecord.eot_samples``) and each row its own."""
     draws = attack.random_eot_samples
-    if draws is None or not is_random(model, x):
+    if draws is None or not any(is_random(m, x) for m in models):
         return attack, list(specs)
 
     def raised(spec: AttackSpec) -> AttackSpec:

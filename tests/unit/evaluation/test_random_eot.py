@@ -1,7 +1,8 @@
-"""The EOT draws of a target whose forward is random (``attack.random_eot_samples``): the
-evaluation core probes its own copy of the model and raises every gradient's draws where two
-seeded passes differ, the recipe's and each ensemble component's that takes EOT; a
-deterministic model, or the key left null, runs ``attack.eot_samples`` as it is."""
+"""The EOT draws of a target (or black-box source) whose forward is random
+(``attack.random_eot_samples``): the evaluation core probes its own copy of the model and
+raises every gradient's draws where two seeded passes differ, the recipe's and each ensemble
+component's that takes EOT; a deterministic model, or the key left null, runs
+``attack.eot_samples`` as it is."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ X = torch.rand(8, 1, 8, 8)
 
 
 def test_a_random_forward_raises_every_gradients_draws_but_a_gradient_free_components() -> None:
-    attack, specs = with_random_eot(*settings("attack.random_eot_samples=4"), Noisy(0.1), X)
+    attack, specs = with_random_eot(*settings("attack.random_eot_samples=4"), [Noisy(0.1)], X)
     assert draws(attack, specs) == (4, [4, 1])  # Square takes no EOT
 
 
@@ -62,7 +63,7 @@ def test_a_method_that_averages_no_draws_crafts_on_one_under_a_random_forward() 
         "method=[pgd,square]", "eps=[8]", "attack.random_eot_samples=4", "method.square.n_queries=2"
     )
     validate(cfg)
-    attack, specs = with_random_eot(attack_settings(cfg), attack_specs(cfg), Noisy(0.1), X)
+    attack, specs = with_random_eot(attack_settings(cfg), attack_specs(cfg), [Noisy(0.1)], X)
     assert attack.recipe.eot_samples == 4
     built = []
     real = crafting.build_attack
@@ -80,17 +81,17 @@ def test_a_method_that_averages_no_draws_crafts_on_one_under_a_random_forward() 
 
 def test_attack_eot_samples_stays_where_it_asks_more() -> None:
     given = settings("attack.random_eot_samples=4", "attack.eot_samples=6")
-    attack, specs = with_random_eot(*given, Noisy(0.1), X)
+    attack, specs = with_random_eot(*given, [Noisy(0.1)], X)
     assert draws(attack, specs) == (6, [6, 1])
 
 
 def test_a_deterministic_model_runs_attack_eot_samples() -> None:
     given = settings("attack.random_eot_samples=4")
-    attack, specs = with_random_eot(*given, Noisy(0.0), X)
+    attack, specs = with_random_eot(*given, [Noisy(0.0)], X)
     assert (attack, specs) == (given[0], given[1]) and draws(attack, specs) == (1, [1, 1])
 
 
 def test_the_model_is_not_probed_without_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(attacked, "is_random", lambda *a: pytest.fail("probed"))
-    attack, specs = with_random_eot(*settings(), Noisy(0.1), X)
+    attack, specs = with_random_eot(*settings(), [Noisy(0.1)], X)
     assert attack.random_eot_samples is None and draws(attack, specs) == (1, [1, 1])
