@@ -187,6 +187,32 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     )
 
 
+@NOTES.register("ann_time_extension")
+def _time_extension_unread(resolved: dict[str, Any]) -> list[str]:
+    """``attack.time_extension`` where rows craft on an ANN (the white box's on the target,
+    the black box's on the source): an ANN has no time steps to extend, so they craft on one
+    pass of it, while their records state the extension (a sweep over it repeated the ANN's
+    rows under each value)."""
+    extension = resolved["attack"].get("time_extension", 1)
+    kind = resolved["train"]["kind"]
+    source = resolved.get("source_train") or kind
+    boxes = resolved["boxes"]
+    white = "white" in boxes and not spikes(kind)
+    black = "black" in boxes and not spikes(source)
+    if extension == 1 or not (white or black):
+        return []
+    if white and black:
+        reader, rows = f"the target and the black-box source of train.kind={kind}", "every row is"
+    elif white:
+        reader, rows = f"the target of train.kind={kind}", "its white-box rows are"
+    else:
+        reader, rows = f"the black-box source of train.kind={source}", "its rows are"
+    return [
+        f"attack.time_extension={extension} is not read by {reader} (an ANN has no time steps "
+        f"to extend): {rows} crafted on one pass of the ANN"
+    ]
+
+
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:
     """The note of neuron settings ``given`` (``lambda=0.5``) that an ANN, ``reader``, does
     not read (it has no leak and no time steps): none where none is given."""

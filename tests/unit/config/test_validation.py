@@ -1164,6 +1164,22 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "T=8 is not read by the target of train.kind=ann (an ANN has no leak and no time "
             "steps): it is trained and attacked without it",
         ),
+        (  # an ANN source crafted on one pass; its rows stated the extension
+            "source_train=ann attack.time_extension=2",
+            "attack.time_extension=2 is not read by the black-box source of train.kind=ann (an "
+            "ANN has no time steps to extend): its rows are crafted on one pass of the ANN",
+        ),
+        (  # an ANN target: its white-box rows, not the spiking source's
+            "train.kind=ann source_train=stbp attack.time_extension=2",
+            "attack.time_extension=2 is not read by the target of train.kind=ann (an ANN has no "
+            "time steps to extend): its white-box rows are crafted on one pass of the ANN",
+        ),
+        (
+            "train.kind=ann attack.time_extension=3",
+            "attack.time_extension=3 is not read by the target and the black-box source of "
+            "train.kind=ann (an ANN has no time steps to extend): every row is crafted on one "
+            "pass of the ANN",
+        ),
         (  # a count of passes no job finishes ran with nothing said
             "method=[pgd] method.pgd.steps=1000000000000",
             "method.pgd.steps=1000000000000: 1e+12 gradient passes per batch, over 1.16e+04 "
@@ -1327,6 +1343,9 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
     [
         ["attack=hart", "attack.tune.enabled=true", "method=[pgd]", "attack.steps_curve=[7]"],
         ["attack.eot_samples=4", "encoding=poisson"],  # its draws differ
+        ["attack.time_extension=2"],  # spiking target and source
+        # an ANN target's black-box rows craft on its spiking source, which reads it
+        ["train.kind=ann", "source_train=stbp", "boxes=[black]", "attack.time_extension=2"],
         # Square averages no draws: a random forward's draws add no pass to its queries
         ["method=[square]", "attack.random_eot_samples=1000000000000000"],
         # an experiment's adversary block at its defaults, beside the standard recipe
