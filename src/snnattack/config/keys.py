@@ -67,6 +67,13 @@ def loaded(path: Path) -> Any:
 
 
 @cache
+def shipped() -> dict[str, Any]:
+    """The keys of ``conf/config.yaml`` at the values it sets: what a job gets unless set, and
+    so not the user's setting where a note tells of one."""
+    return OmegaConf.to_container(loaded(CONF_DIR / "config.yaml"))
+
+
+@cache
 def _files(conf_dir: Path = CONF_DIR) -> tuple[tuple[Path, str, dict[str, Any]], ...]:
     """Each config file of ``conf_dir`` (sorted) with the prefix of its keys (its package,
     :func:`_package`, and a dot; "" for the top) and its tree as written, without its

@@ -21,6 +21,7 @@ import torch
 from lightning.fabric.plugins import environments as env
 
 from snnattack.config.folders import writable
+from snnattack.config.keys import shipped
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError, UserError
 from snnattack.process.distributed import cores
@@ -113,13 +114,23 @@ def _model_files_exist(resolved: dict[str, Any]) -> None:
 
 @NOTES.register("model_files")
 def _model_file_notes(resolved: dict[str, Any]) -> list[str]:
-    """A ``source_checkpoint`` that no row reads (no black box), one line."""
+    """A ``source_checkpoint`` that no row reads (no black box), or beside a
+    ``source_seed_offset`` set away from ``conf/config.yaml``'s: the file's source was trained
+    by no seed here, so a sweep over the offset repeated its rows. One line."""
     path = resolved.get("source_checkpoint")
-    if path is None or "black" in resolved["boxes"]:
+    if path is None:
+        return []
+    if "black" not in resolved["boxes"]:
+        return [
+            f"source_checkpoint={path} is read by black-box rows only, and "
+            f"boxes={resolved['boxes']} has none: the file is not read"
+        ]
+    offset = resolved["source_seed_offset"]
+    if offset == shipped()["source_seed_offset"]:
         return []
     return [
-        f"source_checkpoint={path} is read by black-box rows only, and boxes={resolved['boxes']} "
-        "has none: the file is not read"
+        f"source_seed_offset={offset} is not read with source_checkpoint={path}: the source is "
+        "the file's model, trained by no seed here"
     ]
 
 

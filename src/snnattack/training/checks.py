@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from snnattack.config.combinations import fit_neurons
-from snnattack.config.keys import loaded
+from snnattack.config.keys import loaded, shipped
 from snnattack.config.plain_rules import fraction_note
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
@@ -157,13 +157,6 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     )
 
 
-@cache
-def neuron_defaults() -> dict[str, Any]:
-    """``lambda`` and ``T`` as ``conf/config.yaml`` sets them (what a job gets unless set)."""
-    config = OmegaConf.to_container(loaded(CONF_DIR / "config.yaml"))
-    return {k: config[k] for k in ("lambda", "T")}
-
-
 @NOTES.register("target_neuron")
 def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     """``lambda`` and ``T`` of a target that is an ANN, as :func:`_source_neuron_unread`. Only
@@ -178,7 +171,7 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     given = [
         f"{k}={resolved[k]}"
         for k in ("lambda", "T")
-        if resolved[k] != neuron_defaults()[k]
+        if resolved[k] != shipped()[k]
         and not (k == "T" and resolved[k] == 1)
         and not (black and source_spiking and resolved.get(f"source_{k}") is None)
     ]

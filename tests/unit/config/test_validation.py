@@ -1315,6 +1315,18 @@ def test_a_source_file_without_a_black_box_is_noted(
     assert len(caplog.records) == 1
 
 
+def test_a_source_seed_offset_beside_a_source_file_is_noted() -> None:
+    """The file's source was trained by no seed here: a sweep over the offset repeated its
+    rows. The offset at conf/config.yaml's value is not the user's, and says nothing."""
+    given = ["source_checkpoint=/models/source.pt", "boxes=[white,black]"]
+    cfg = OmegaConf.to_container(compose(*given, "source_seed_offset=7"), resolve=True)
+    assert notes(cfg) == [
+        "source_seed_offset=7 is not read with source_checkpoint=/models/source.pt: the source "
+        "is the file's model, trained by no seed here"
+    ]
+    assert notes(OmegaConf.to_container(compose(*given), resolve=True)) == []
+
+
 @pytest.mark.parametrize(
     "given,said",
     [
