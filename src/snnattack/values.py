@@ -21,6 +21,7 @@ import math
 import numbers
 import re
 import reprlib
+import struct
 import sys
 import types
 import typing
@@ -214,6 +215,12 @@ BEYOND_FLOAT32 = (
 )
 
 
+def as_float32(value: float) -> float:
+    """``value`` rounded to the float32 a tensor holds of it (``1e-46``: ``0.0``); one of
+    magnitude at most :data:`FLOAT32_MAX`."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
 def is_number(value: object) -> bool:
     """Whether ``value`` is a number (infinite ones too), not a switch."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -267,19 +274,24 @@ def real(
     else:
         text = f"{lo:g} {'<' if lo_open else '<='} {{key}} {'<' if hi_open else '<='} {hi:g}"
 
-    def test(v: Any) -> bool:
-        if not is_real(v):  # before any comparison: a string or list is refused, not an error
-            return False
+    def within(v: Any) -> bool:
         above = v > lo if lo_open else v >= lo
         if hi is None:  # bounded by what a float32 tensor holds
             return above and abs(v) <= FLOAT32_MAX
         return above and (v < hi if hi_open else v <= hi)
+
+    def test(v: Any) -> bool:
+        # before any comparison: a string or list is refused, not an error; then the value as
+        # a float32 tensor holds it too (theta=1e-46 passed "> 0" and ran as a threshold of 0)
+        return is_real(v) and within(v) and within(as_float32(v))
 
     def problem(v: Any, spell: Callable[[Any], str]) -> str:
         if hi is None and beyond_float(v):  # "> lo" holds of it, but no float
             return BEYOND_FLOAT
         if hi is None and finite(v) and abs(v) > FLOAT32_MAX:
             return BEYOND_FLOAT32
+        if finite(v) and within(v):  # what the rule refuses is its float32
+            return f"is out of range (rounds to {as_float32(v):g} in float32, as tensors hold it)"
         return "is out of range" if finite(v) else "is not a finite number"
 
     return Rule(test, text, problem, spelling=spelling, form=is_number, kind="a number")

@@ -718,6 +718,16 @@ BAD = [
     ("~T", "T is missing (an override removed it: ~T); accepted: T with a value (its default: 4)"),
     ("~store.dir", "store.dir is missing (an override removed it: ~store.dir)"),
     ("~store", "store is missing (an override removed it: ~store)"),
+    # below float32's smallest: "> 0" held, and the job ran on 0 (theta 0: every step fired)
+    (
+        "theta=1e-46",
+        "theta=1e-46 is out of range (rounds to 0 in float32, as tensors hold it); "
+        "accepted: a finite number > 0",
+    ),
+    ("lambda=1e-46", "lambda=1e-46 is out of range (rounds to 0 in float32, as tensors hold it)"),
+    ("train.lr=1e-46", "train.lr=1e-46 is out of range (rounds to 0 in float32"),
+    ("train.surrogate_width=1e-46", "train.surrogate_width=1e-46 is out of range (rounds to 0"),
+    ("attack.params.width=1e-46", "attack.params.width=1e-46 is out of range (rounds to 0 in"),
     # a radius or a box twice: its rows attacked and reported twice, once
     ("eps=[16,16]", "eps=[16, 16] repeats a value; accepted: a list of distinct numbers"),
     ("boxes=[white,white]", "boxes=['white', 'white'] repeats a value; accepted: a non-empty"),
