@@ -104,6 +104,13 @@ class Job:
         return (self.record.models.get("target") or {}).get("key", self.name)
 
     @property
+    def simulated(self) -> tuple[Any, ...]:
+        """The target as the job ran it: its :attr:`model_key` and the settings it was
+        simulated at. A converted ANN is one stored model run at each ``T`` (and ``reset``,
+        ``encoding``): a sweep of them measures a model each, not one model repeated."""
+        return (self.model_key, *(self.setting(k) for k in SETTING_KEYS))
+
+    @property
     def target_spec(self) -> dict[str, Any] | None:
         """The target's store spec (how it was trained), or None for a file without a store
         record (a foreign checkpoint, a model passed to the API)."""

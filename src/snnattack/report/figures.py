@@ -400,9 +400,8 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     for j in jobs:
         rc = j.record.analyses.get("rate_current")
         if rc:
-            key = j.model_key
             layer = (rc.get("actual") or {}).get("layer")  # a sweep of it: a panel each
-            models.setdefault((key, layer), (j, rc))  # attack-only differences: one model
+            models.setdefault((j.simulated, layer), (j, rc))  # attack-only differences: one
     if not models:
         return None
     settings = group(

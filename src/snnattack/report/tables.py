@@ -561,7 +561,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
         return None
     per_shuffle = {
         (
-            j.model_key,
+            j.simulated,
             s.get("mode", "neuron"),  # results from before the modes shuffled per neuron
             s.get("seed"),
             s.get("n"),
@@ -594,7 +594,7 @@ def table1(jobs: list[Job], paper: list[dict]) -> Table | None:
             deltas.append(delta[0])
         accs = [fmt_stat(mean_std(s.get(f"{k}_acc") for _, s in members)) for k in measures]
         cells = [*(setting_text(keys[i], key[i]) for i in shown), *accs, fmt_delta(delta)]
-        models = len({j.model_key for j, _ in members})
+        models = len({j.simulated for j, _ in members})
         counts = [str(models), *([str(len(members))] if repeated else [])]
         made.append((refs[key] or {}, [*cells, *counts, _samples(s.get("n") for _, s in members)]))
     for ref, key in zip(unrun, unrun_keys, strict=True):

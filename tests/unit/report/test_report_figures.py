@@ -418,6 +418,30 @@ def test_rate_current_draws_a_panel_per_layer_of_one_model(
     assert [t.split(", ")[1] for t in titles] == ["layer 2", "layer 10"]  # in their order
 
 
+def test_rate_current_draws_a_panel_per_t_of_one_converted_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A T sweep of one stored ANN converted (its store key holds no T): each T its own panel,
+    not the first job's alone."""
+    kept = drawn_axes(monkeypatch)
+    rc = {
+        "actual": {"layer": 2, "current": [0.1, 0.5], "rate": [0.0, 0.5]},
+        "static": {"current": [0.0, 1.0], "rate": [0.0, 1.0]},
+    }
+    for steps in (16, 64):
+        folder = tmp_path / "sweep" / str(steps)
+        hand_made_job(
+            folder, 0, "stbp", 50.0, analyses={"rate_current": rc},
+            models={"target": {"key": "one_ann"}},
+        )  # fmt: skip
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["T"] = steps
+        (folder / "metrics.json").write_text(json.dumps(record))
+    write_report(tmp_path / "sweep")
+    titles = [ax.get_title() for ax in kept["rate_current"] if ax.get_visible()]
+    assert len(titles) == 2 and any("16" in t for t in titles) and any("64" in t for t in titles)
+
+
 def test_cost_bars_name_each_job_of_one_setting_and_keep_each_step_in_its_group(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -244,3 +244,16 @@ def test_table1_keeps_each_shuffle_of_a_model_and_counts_a_repeated_one_once() -
     ]
     single = table1(jobs[:2], [])
     assert "shuffles" not in single.columns  # one shuffle per model: the column says nothing
+
+
+def test_table1_keeps_a_row_per_t_of_one_converted_model() -> None:
+    """digits_eccv_table1_conversion sweeps T over one stored ANN (its store key holds no T):
+    the T=64 shuffle alone was kept and the paper's T=16 row shown "not run"."""
+    jobs = [shuffle_job("0", "layer", 92.0, 91.0), shuffle_job("1", "layer", 95.0, 94.0)]
+    jobs[0].record.config["T"], jobs[1].record.config["T"] = 16, 64
+    paper = [{"lambda": 1.0, "reset": "hard", "T": 16, "clean": 93.25, "shuffled": 93.358}]
+    table = table1(jobs, paper)
+    assert project(table, ["T", "clean", "models", "paper clean"]) == [
+        ["16", "92.00", "1", "93.25"],
+        ["64", "95.00", "1", "–"],
+    ]
