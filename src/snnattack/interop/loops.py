@@ -11,10 +11,13 @@ network's code gives the neuron the whole T at once (a multi-step node; SNN-RAT'
 (:class:`~snnattack.snn.stepwise.StepLIF`, its membrane reset before each forward). The
 time reduction is the network's own: an output ``[B, K]`` is the logits; ``[T, B, K]``
 (SNN-RAT's models, snnTorch's stacked records) is decoded (the mean over T unless the user
-gives ``decode``); of a tuple (snnTorch's ``spk_rec, mem_rec``), the first element.
+gives ``decode``; ``[B, T, K]``, the samples first, is refused at the first forward); of a
+tuple (snnTorch's ``spk_rec, mem_rec``), the first element.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import torch
 from torch import nn
@@ -97,6 +100,23 @@ def _samples_taken_for_steps(T: int, logits: torch.Tensor, batch: int) -> str:
     )
 
 
+def _samples_first(T: int, out: torch.Tensor) -> str:
+    """The refusal of a network said to loop itself whose output ``out`` holds the samples on
+    its first axis (``[B, T, K]``), where the mean over T reads the time steps: its logits
+    were the mean over the samples."""
+    return (
+        f"the network said to loop itself (own_loop=True) returns {list(out.shape)}, the "
+        "samples first ([B, T, K]), where the mean over T reads its first axis as the time "
+        "steps; accepted: a network returning [T, B, K] (torch.stack(records) of steps, dim=0), "
+        f"or adapt(net, T={T}, decode=lambda out: out.mean(1)) passed in its place"
+    )
+
+
+# the own-loop networks whose output's time axis was checked (:meth:`OwnLoopNet._time_first`);
+# not a flag of theirs, which a repeated call would take for a change of the model passed
+LAYOUT_CHECKED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+
+
 class OwnLoopNet(SpikingNet):
     """A :class:`SpikingNet` whose body is the user's network (adapted copy), called on the
     images; its output decoded as the module docstring says."""
@@ -133,7 +153,44 @@ class OwnLoopNet(SpikingNet):
         batch = images.shape[0]
         if logits.shape[0] != batch and batch in steps:  # T samples run as the T steps asked
             raise UserError(_samples_taken_for_steps(self.T, logits, batch))
+        if self not in LAYOUT_CHECKED and self.user_decode is None:
+            self._time_first(out[0] if isinstance(out, tuple | list) else out, x)
         return logits
+
+    def _time_first(self, out: torch.Tensor, x: torch.Tensor) -> None:
+        """Refuses an output ``[B, T', K]`` that the mean over its first axis decodes: told by
+        its shape, or where the samples are as many as its steps (``[B, B, K]``) by one more
+        forward on a sample more, without a gradient, in eval mode (BatchNorm's statistics
+        kept) and with the random state restored: the axis that grows holds the samples (a
+        network that cannot run a sample more is run as it is). A network found time first is
+        not checked again."""
+        batch = x.shape[0]
+        if out.dim() < 3 or out.shape[1] == batch != out.shape[0]:
+            LAYOUT_CHECKED.add(self)
+            return
+        if out.shape[0] != batch or batch == 1:  # not the samples first, or one of each
+            return
+        if out.shape[1] != batch:
+            raise UserError(_samples_first(self.T, out))
+        more = self.normalize(self.quantize(torch.cat([x, x[:1]])))
+        modes = {m: m.training for m in self.body.modules()}
+        devices = [x.device] if x.device.type != "cpu" else []
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices, device_type=x.device.type):
+                for module in restarted(self.body.eval()).modules():
+                    if isinstance(module, TimeMerged):
+                        module.batch = batch + 1
+                grown = self.body(more)
+        except Exception:  # a network of a fixed batch: undecided, run as it is
+            grown = out
+        finally:
+            for module, training in modes.items():
+                module.training = training
+            restarted(self.body)
+        grown = grown[0] if isinstance(grown, tuple | list) else grown
+        if grown.shape[0] == batch + 1:
+            raise UserError(_samples_first(self.T, out))
+        LAYOUT_CHECKED.add(self)
 
     def decode(self, out: torch.Tensor | tuple | list) -> torch.Tensor:
         if isinstance(out, tuple | list):

@@ -473,3 +473,43 @@ def test_a_network_through_which_no_gradient_reaches_the_images_is_warned_of(cap
     with caplog.at_level("WARNING", logger="snnattack.inputs"):
         snnattack.attack(Net(), x, y, method="fgsm", T=T)
     assert not [r for r in caplog.records if r.name == "snnattack.inputs"]
+
+
+class SamplesFirstNet(Net):
+    """The tutorial class stacking its records on the samples' axis: ``[B, T, K]``."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spk, mem = super().forward(x)
+        return spk.transpose(0, 1), mem.transpose(0, 1)
+
+
+@pytest.mark.parametrize("batch", [T, 3], ids=["as many samples as steps", "other samples"])
+def test_an_output_of_the_samples_first_is_refused_at_the_first_forward(batch: int) -> None:
+    """The mean over the first axis read ``[B, T, K]``'s samples as its steps: logits of the
+    mean over the samples, a silently wrong gradient where B == T (a wrong shape else)."""
+    x = images().float()[:batch]
+    with pytest.raises(UserError, match=r"returns \[\d, \d, 10\], the samples first"):
+        with snnattack.gradient_mode(SamplesFirstNet(), "stbp", T=T) as model:
+            model(x)
+    decoded = adapt(SamplesFirstNet(), T=T, decode=lambda out: out.mean(1)).eval()
+    with torch.no_grad():  # the accepted form: the logits of the time-first network
+        assert torch.equal(decoded(x), adapt(Net(), T=T).eval()(x))
+
+
+def test_a_time_first_output_of_as_many_samples_as_steps_is_run_as_before() -> None:
+    """Its check (one forward on a sample more) leaves the logits, the random state, the
+    modules' modes and the gradient as they were."""
+    net, x = Net().train(), images().float()[:T]
+    adapted = adapt(net, T=T)
+    state = torch.random.get_rng_state()
+    with snnattack.gradient_mode(adapted, "stbp") as model:
+        logits = model(x.requires_grad_(True))
+        assert torch.equal(torch.random.get_rng_state(), state)
+        weighted_backward(logits)
+    assert all(m.training for m in adapted.modules())
+    with torch.no_grad():
+        assert torch.equal(logits, theirs(net, x)[0].mean(0))
+    again = x.detach().clone().requires_grad_(True)  # checked now: no second forward
+    with snnattack.gradient_mode(adapted, "stbp") as model:
+        weighted_backward(model(again))
+    assert torch.equal(x.grad, again.grad)
