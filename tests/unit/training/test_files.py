@@ -263,6 +263,36 @@ def test_a_checkpoint_whose_normalisation_is_not_the_datasets_is_refused_as_load
     assert torch.equal(net.normalize.mean, model.normalize.mean)
 
 
+def test_a_half_precision_file_loads_and_an_integer_one_is_refused_naming_its_dtype(
+    digits_file: tuple[SpikingNet, Path],
+) -> None:
+    """A float16 copy of the weights (``model.half().state_dict()``) was refused as holding
+    another normalisation (its 0.305 is 0.30493); an int64 copy ran as weights rounded to
+    whole numbers (10 %), or was refused for its normalisation of 0 as "accepted: std=[0.0]"."""
+    model, path = digits_file
+    half, whole = path.with_name("half.pt"), path.with_name("whole.pt")
+    state = model.state_dict()
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, half)
+    torch.save({k: v.long() for k, v in state.items()}, whole)
+    rounded = build("digits_net", 10, **DIGITS)
+    rounded.load_state_dict(
+        {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
+    )
+    x = torch.rand(8, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            snnattack.load("digits_net", half, **DIGITS)(x), rounded.eval()(x), rtol=0, atol=0
+        )
+        net, _ = load_from_file(model_settings(compose("lambda=0.5")), str(half))  # checkpoint=
+        torch.testing.assert_close(net.eval()(x), rounded(x), rtol=0, atol=0)
+    for load in (
+        lambda: snnattack.load("digits_net", whole, **DIGITS),
+        lambda: load_from_file(model_settings(compose()), str(whole)),
+    ):
+        with pytest.raises(UserError, match=r"holds key \S+ as torch.int64, not a floating-point"):
+            load()
+
+
 def test_a_store_file_loads_with_the_settings_of_its_record(
     digits_store: Path, tmp_path: Path
 ) -> None:
