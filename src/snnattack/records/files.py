@@ -11,9 +11,10 @@ from where a launch began (:func:`file_size`, :func:`lines_after`).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,18 +41,33 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Writes ``data`` (text as UTF-8) to ``path`` atomically, creating its folder; a failed
     write (:class:`WriteError` naming ``path``) leaves the previous file and no temporary one."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per writing process
-    with writing(path):
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, bytes):
-                tmp.write_bytes(data)
-            else:
-                tmp.write_text(data)
-            os.replace(tmp, path)
-        except BaseException:
+    write_all({path: data})
+
+
+def write_all(files: Mapping[Path, str | bytes]) -> None:
+    """Writes each of ``files`` (path: data) atomically, and the set as one: each is staged
+    beside its path before any is renamed over, so a failed write (:class:`WriteError` naming
+    its path: a full disk, a folder in a file's place) leaves every previous file as it was
+    and no temporary one (a report's results.csv was rewritten where its report.md failed)."""
+    staged: dict[Path, Path] = {}
+    try:
+        for path, data in files.items():
+            with writing(path):
+                if path.is_dir():  # renamed over, it fails after the others are
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                staged[path] = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process
+                if isinstance(data, bytes):
+                    staged[path].write_bytes(data)
+                else:
+                    staged[path].write_text(data)
+        for path, tmp in staged.items():
+            with writing(path):
+                os.replace(tmp, path)
+    except BaseException:
+        for tmp in staged.values():
             tmp.unlink(missing_ok=True)
-            raise
+        raise
 
 
 def file_size(path: Path) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snnattack.errors import UserError
-from snnattack.records.files import write_atomic, write_error
+from snnattack.records.files import write_all, write_error
 from snnattack.records.results import MEASURES
 from snnattack.registry import discover
 from snnattack.report import figures
@@ -225,8 +225,9 @@ def _one_to_one(rows: list[dict[str, Any]], a: str, b: str) -> bool:
 
 def write_report(folder: Path) -> Report:
     """Builds the report of ``folder`` and writes report.md, results.csv and report.html, each
-    atomically; a full disk or read-only folder is one :class:`~snnattack.errors.WriteError`
-    naming the file (or the folder the figures go to)."""
+    atomically and the three as one (:func:`~snnattack.records.files.write_all`); a full disk
+    or read-only folder is one :class:`~snnattack.errors.WriteError` naming the file (or the
+    folder the figures go to)."""
     try:
         report = build_report(folder)  # it draws the figures into the folder
     except OSError as err:
@@ -237,9 +238,13 @@ def write_report(folder: Path) -> Report:
     writer.writeheader()
     writer.writerows({k: cell(v) for k, v in r.items()} for r in report.rows)
     files = {kind: folder / name for kind, name in _FILES.items()}
-    write_atomic(files["csv"], table.getvalue().encode())
-    write_atomic(files["md"], markdown(report))
-    write_atomic(files["html"], html_page(report))
+    write_all(  # as one: a refused report.md left results.csv new beside the old report.html
+        {
+            files["csv"]: table.getvalue().encode(),
+            files["md"]: markdown(report),
+            files["html"]: html_page(report),
+        }
+    )
     report.files = {**files, **{p.stem: p for p in report.figures}}
     return report
 

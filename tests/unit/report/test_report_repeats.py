@@ -8,8 +8,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from fixtures_report import hand_made_job, results_csv
 
+from snnattack.errors import WriteError
 from snnattack.report import write_report
 
 SPEC = {"model": {"name": "digits_net"}, "seed": 0}  # a store-trained target's spec
@@ -133,3 +135,24 @@ def test_a_record_whose_time_says_none_is_ordered_by_its_file(tmp_path: Path) ->
     assert write_report(tmp_path).left_out == [
         "b repeats the settings of a, which counts (made later; the same results)"
     ]
+
+
+def test_a_refused_report_file_leaves_the_reports_other_files_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """The three files are written as one: a report.md that could not be written (a folder
+    in its place) left results.csv rewritten beside the previous report.html."""
+    sweep = tmp_path / "sweep"
+    hand_made_job(sweep / "0", 0, "stbp", 80.0)
+    write_report(sweep)
+    before = {name: (sweep / name).read_bytes() for name in ("results.csv", "report.html")}
+    (sweep / "report.md").unlink()
+    (sweep / "report.md").mkdir()
+    hand_made_job(sweep / "1", 1, "stbp", 60.0)  # a job more: each file would change
+    with pytest.raises(WriteError, match="report.md"):
+        write_report(sweep)
+    assert {name: (sweep / name).read_bytes() for name in before} == before
+    assert not list(sweep.glob("*.tmp"))
+    (sweep / "report.md").rmdir()
+    write_report(sweep)
+    assert (sweep / "results.csv").read_bytes() != before["results.csv"]
