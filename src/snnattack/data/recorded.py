@@ -203,9 +203,14 @@ class RecordedEvents(FramedRecordings):
         any recording is decoded or the store's lock taken."""
         n_val = max(round(n * self.val_size / self.full_train), 1)
         if not n_val < n:
+            full = f"{self.dataset.__name__}'s {self.full_train}"
             raise DataError(
                 f"only {n} training recordings under {location}: too few for non-empty "
-                "train and validation splits"
+                f"train and validation splits at dataset.params.val_size={self.val_size} (out "
+                f"of {full}, applied as a share of these {n}), which leaves {n - n_val} "
+                f"training recordings; accepted: a val_size that leaves one, "
+                f"round({n}*val_size/{self.full_train}) < {n}, or the remaining recordings "
+                "copied"
             )
         return n_val
 

@@ -35,6 +35,7 @@ from snnattack.errors import ConfigError, UserError
 from snnattack.records.cosmetic import what_runs, without_cosmetic
 from snnattack.records.files import write_atomic
 from snnattack.settings import BOXES, PASSED
+from snnattack.values import as_typed
 
 log = logging.getLogger(__name__)
 LOG_WIDTH = 160  # characters of a table printed to a file or pipe
@@ -551,12 +552,13 @@ def check_not_replacing(path: Path, spec: dict[str, Any]) -> None:
 
 def _differences(there: Any, here: Any, key: str = "") -> list[str]:
     """Where the result specs ``there`` (a finished record's) and ``here`` differ, as
-    ``key=value there, value here`` by dotted key."""
+    ``key=value there, value here`` by dotted key, each value as the command line spells it
+    (``null``, not Python's ``None``)."""
     if isinstance(there, dict) and isinstance(here, dict):
         keys = list(dict.fromkeys([*there, *here]))
         nested = (_differences(there.get(k), here.get(k), f"{key}.{k}" if key else k) for k in keys)
         return [line for lines in nested for line in lines]
-    return [] if there == here else [f"{key}={there} there, {here} here"]
+    return [] if there == here else [f"{key}={as_typed(there)} there, {as_typed(here)} here"]
 
 
 def render_table(title: str, rows: list[tuple[dict[str, str], AttackRow]]) -> Table:

@@ -115,6 +115,25 @@ def test_val_size_out_of_range_names_the_key(tmp_path: Path) -> None:
         build_datamodule("dvs_gesture", 4, 4, 0, root=str(tmp_path), val_size=2000)
 
 
+def test_a_val_size_that_leaves_no_training_recording_names_the_key_and_the_bound(
+    tmp_path: Path,
+) -> None:
+    """It said "too few for non-empty train and validation splits" alone, naming no key:
+    ``val_size`` counts out of the full dataset's 60,000, applied as a share of the files."""
+    write_nmnist(tmp_path, per_class=2, n_events=120)
+    options = {"root": str(tmp_path), "frames": 4, "num_workers": 0}
+    with pytest.raises(DataError) as refused:
+        build_datamodule("nmnist", 4, 4, 0, val_size=59_000, **options).check_files()
+    assert str(refused.value) == (
+        f"only 20 training recordings under {tmp_path / 'NMNIST'}: too few for "
+        "non-empty train and validation splits at dataset.params.val_size=59000 (out of "
+        "NMNIST's 60000, applied as a share of these 20), which leaves 0 training recordings; "
+        "accepted: a val_size that leaves one, round(20*val_size/60000) < 20, or the remaining "
+        "recordings copied"
+    )
+    build_datamodule("nmnist", 4, 4, 0, val_size=57_000, **options).check_files()
+
+
 @pytest.mark.parametrize("name", ["nmnist", "dvs_gesture"])
 def test_recordings_frame_as_the_test_split_and_label_the_training_split(
     tmp_path: Path, name: str

@@ -239,6 +239,9 @@ def test_a_finished_ensemble_job_recorded_without_its_components_is_redone_not_r
     other = compose("method=[ensemble_quick]", "seed=3")
     with pytest.raises(ConfigError, match=r"other settings \(seed=0 there, 3 here\), whose"):
         check_not_replacing(path, job_spec(other))
+    width = compose("method=[ensemble_quick]", "attack.params.width=0.5")  # as typed: not None
+    with pytest.raises(ConfigError, match=r"\(attack.params.width=null there, 0.5 here\)"):
+        check_not_replacing(path, job_spec(width))
     plain = compose()
     assert job_spec(plain) == result_spec(resolved(plain), {}) and "components" not in job_spec(
         plain
