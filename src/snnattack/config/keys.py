@@ -404,6 +404,19 @@ def one_choice_groups(conf_dir: Path) -> dict[str, str]:
     }
 
 
+def list_groups(conf_dir: Path) -> dict[str, list[str]]:
+    """The config groups of the root config's defaults list that hold a list of choices, with
+    their default (``method: [fgsm, pgd]``, ``analysis: []``): Hydra cannot remove one."""
+    defaults = OmegaConf.to_container(loaded(conf_dir / "config.yaml"))["defaults"]
+    return {
+        group: choices
+        for entry in defaults
+        if isinstance(entry, dict)
+        for group, choices in entry.items()
+        if isinstance(choices, list)
+    }
+
+
 @cache
 def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     """The dotted keys (below the group's node) that every choice of ``group`` sets, with the

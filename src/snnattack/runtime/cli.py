@@ -43,6 +43,7 @@ from snnattack.config.keys import (
     file_keys,
     global_choices_with,
     is_known,
+    list_groups,
     method_algorithm,
     one_choice_groups,
     readers,
@@ -625,8 +626,17 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         if override.is_add() and (conf_dir / key).is_dir():
             value = override.get_value_element_as_str()
             raise ConfigError(
-                f"+{key}={value} adds a group that the config has already (every config group is "
-                f"chosen without '+'); accepted: {key}={value}"
+                f"{override.input_line} adds a group that the config has already (every config "
+                f"group is chosen without '+'); accepted: {key}={value}"
+            )
+        if override.is_delete() and key in (listed := list_groups(conf_dir)):
+            # Hydra's "Could not delete 'method'. No match in the defaults list" (its value: a
+            # traceback)
+            none = "" if listed[key] else f"{key}=[] for none, or "
+            raise ConfigError(
+                f"{override.input_line} removes {key}, a list of choices (its default: "
+                f"[{', '.join(listed[key])}]), which Hydra cannot remove; accepted: {none}"
+                f"{key}=[...] of {', '.join(group_choices(conf_dir / key))}"
             )
         if isinstance(override.value(), IntervalSweep) and listing:
             raise ConfigError(

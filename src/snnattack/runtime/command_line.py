@@ -37,11 +37,14 @@ def hydra_option(argv: list[str], short: str, long: str) -> str | None:
 
 def parsed_overrides(argv: list[str]) -> list[Override]:
     """The overrides of ``argv`` as Hydra's own parser reads them (an option's value, such
-    as ``-cd eq=1`` or ``-sc install=bash``, is none)."""
+    as ``-cd eq=1`` or ``-sc install=bash``, is none), a deletion without a value (``~T``)
+    among them."""
     parser = get_args_parser()
     parser.error = lambda message: None  # type: ignore[method-assign]  # check_argument_form's
     words = parser.parse_known_args(argv)[0].overrides or []
-    return OverridesParser.create().parse_overrides([w for w in words if "=" in w])
+    return OverridesParser.create().parse_overrides(
+        [w for w in words if "=" in w or w.startswith("~")]
+    )
 
 
 def number_too_long(word: str) -> bool:

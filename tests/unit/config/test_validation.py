@@ -915,6 +915,21 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
             "+experiment=cifar10_vgg11 adds a group that the config has already (every config "
             "group is chosen without '+'); accepted: experiment=cifar10_vgg11",
         ),
+        (  # as typed, with its package: it was quoted as +model=vgg11
+            ["+model@foo=vgg11"],
+            "+model@foo=vgg11 adds a group that the config has already (every config group is "
+            "chosen without '+'); accepted: model=vgg11",
+        ),
+        (  # Hydra's "Could not delete 'method'. No match in the defaults list"
+            ["~method"],
+            "~method removes method, a list of choices (its default: [fgsm, pgd]), which Hydra "
+            "cannot remove; accepted: method=[...] of apgd, ",
+        ),
+        (  # with a value: Hydra's ValueError, a traceback
+            ["~analysis=[cost]"],
+            "~analysis=[cost] removes analysis, a list of choices (its default: []), which Hydra "
+            "cannot remove; accepted: analysis=[] for none, or analysis=[...] of cost, ",
+        ),
         (  # Hydra merged the two files and a key of the first was refused under the second
             ["attack=[stbp,rga]"],
             "attack=[stbp,rga] lists 2 choices of attack, which takes one; accepted: one of ann, "
