@@ -105,10 +105,11 @@ def _samples_first(T: int, out: torch.Tensor) -> str:
     its first axis (``[B, T, K]``), where the mean over T reads the time steps: its logits
     were the mean over the samples."""
     return (
-        f"the network said to loop itself (own_loop=True) returns {list(out.shape)}, the "
-        "samples first ([B, T, K]), where the mean over T reads its first axis as the time "
-        "steps; accepted: a network returning [T, B, K] (torch.stack(records) of steps, dim=0), "
-        f"or adapt(net, T={T}, decode=lambda out: out.mean(1)) passed in its place"
+        f"the network, run with its own time loop, returns {list(out.shape)}, the samples "
+        "first ([B, T, K]), where the mean over T reads its first axis as the time steps; "
+        "accepted: a network returning [T, B, K] (out.transpose(0, 1), or torch.stack(records) "
+        f"of steps, dim=0), or adapt(net, T={T}, decode=lambda out: out.mean(1)) passed in its "
+        "place"
     )
 
 
@@ -160,35 +161,38 @@ class OwnLoopNet(SpikingNet):
     def _time_first(self, out: torch.Tensor, x: torch.Tensor) -> None:
         """Refuses an output ``[B, T', K]`` that the mean over its first axis decodes: told by
         its shape, or where the samples are as many as its steps (``[B, B, K]``) by one more
-        forward on a sample more, without a gradient, in eval mode (BatchNorm's statistics
-        kept) and with the random state restored: the axis that grows holds the samples (a
-        network that cannot run a sample more is run as it is). A network found time first is
-        not checked again."""
+        forward on a sample more, without a gradient, in the modules' own modes, with their
+        buffers (BatchNorm's statistics) and the random state restored after it: the axis that
+        grows holds the samples (a network that cannot run a sample more is run as it is). A
+        network found time first is not checked again."""
         batch = x.shape[0]
         if out.dim() < 3 or out.shape[1] == batch != out.shape[0]:
             LAYOUT_CHECKED.add(self)
             return
-        if out.shape[0] != batch or batch == 1:  # not the samples first, or one of each
+        if out.shape[0] != batch:  # not the samples first: the other checks' case
             return
         if out.shape[1] != batch:
             raise UserError(_samples_first(self.T, out))
+        if batch == 1:  # [1, 1, K]: either axis gives the same logits
+            return
         more = self.normalize(self.quantize(torch.cat([x, x[:1]])))
-        modes = {m: m.training for m in self.body.modules()}
+        buffers = [(b, b.clone()) for b in self.body.buffers()]
         devices = [x.device] if x.device.type != "cpu" else []
         try:
             with torch.no_grad(), torch.random.fork_rng(devices, device_type=x.device.type):
-                for module in restarted(self.body.eval()).modules():
+                for module in restarted(self.body).modules():
                     if isinstance(module, TimeMerged):
                         module.batch = batch + 1
                 grown = self.body(more)
         except Exception:  # a network of a fixed batch: undecided, run as it is
             grown = out
         finally:
-            for module, training in modes.items():
-                module.training = training
+            with torch.no_grad():
+                for buffer, kept in buffers:
+                    buffer.copy_(kept)
             restarted(self.body)
         grown = grown[0] if isinstance(grown, tuple | list) else grown
-        if grown.shape[0] == batch + 1:
+        if grown.dim() == out.dim() and grown.shape[0] == batch + 1:
             raise UserError(_samples_first(self.T, out))
         LAYOUT_CHECKED.add(self)
 

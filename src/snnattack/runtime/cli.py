@@ -294,7 +294,7 @@ def check_hydra_folders(argv: list[str], conf_dir: Path) -> None:
     writes = not any(a in NO_FOLDER for a in argv)
     swept = [o.key_or_group for o in overrides if o.is_sweep_override()]
     swept += list(file_sweep(argv, conf_dir))  # the -cn file's sweep
-    for override in overrides:
+    for override in (o for o in overrides if not o.is_delete()):  # Hydra refuses those
         key = override.key_or_group
         if key == "hydra.job.chdir":
             refuse_chdir(override.value())
@@ -620,7 +620,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
     users = user_config_dirs(argv, conf_dir)
     folders = [conf_dir, *(users or [])]
     listing = sweeper_of(argv, conf_dir) in ("basic", "choice")  # not a sampling sweeper
-    for override in parsed_overrides(argv):
+    for override in parsed_overrides(argv, bare_deletions=True):
         key = override.key_or_group
         groups = [f / key for f in folders]
         if override.is_add() and (conf_dir / key).is_dir():

@@ -35,15 +35,15 @@ def hydra_option(argv: list[str], short: str, long: str) -> str | None:
     return None
 
 
-def parsed_overrides(argv: list[str]) -> list[Override]:
+def parsed_overrides(argv: list[str], bare_deletions: bool = False) -> list[Override]:
     """The overrides of ``argv`` as Hydra's own parser reads them (an option's value, such
-    as ``-cd eq=1`` or ``-sc install=bash``, is none), a deletion without a value (``~T``)
-    among them."""
+    as ``-cd eq=1`` or ``-sc install=bash``, is none); with ``bare_deletions``, a deletion
+    without a value (``~method``) among them."""
     parser = get_args_parser()
     parser.error = lambda message: None  # type: ignore[method-assign]  # check_argument_form's
     words = parser.parse_known_args(argv)[0].overrides or []
     return OverridesParser.create().parse_overrides(
-        [w for w in words if "=" in w or w.startswith("~")]
+        [w for w in words if "=" in w or (bare_deletions and w.startswith("~"))]
     )
 
 
@@ -101,18 +101,18 @@ def with_file_sweep(argv: list[str], conf_dir: Path) -> list[str]:
     the command line does not set (Hydra's sweeper reads them before the command line's,
     which win): the checks of a sweep's keys, choices and values read a file's sweep as the
     command line's."""
-    params = file_sweep(argv, conf_dir)
-    overrides = parsed_overrides(argv)
+    params = dict(file_sweep(argv, conf_dir))
+    overrides = parsed_overrides(argv, bare_deletions=True)
     prefix = "hydra.sweeper.params."  # the file's form, given on the command line
-    typed = {
-        o.key_or_group.removeprefix(prefix): (o.input_line or "").partition("=")[2]
-        for o in overrides
-        if o.key_or_group.startswith(prefix)
-    }
-    params = {**params, **typed}
+    for o in (o for o in overrides if o.key_or_group.startswith(prefix)):
+        key = o.key_or_group.removeprefix(prefix)
+        if o.is_delete():  # ~hydra.sweeper.params.lambda: the file's sweep of it removed
+            params.pop(key, None)
+        else:
+            params[key] = (o.input_line or "").partition("=")[2]
     if not params or not multirun(argv, conf_dir):
         return argv
-    given = {o.key_or_group for o in overrides}
+    given = {o.key_or_group for o in overrides if not o.is_delete()}
     return [*argv, *(f"{k}={v}" for k, v in params.items() if k not in given)]
 
 

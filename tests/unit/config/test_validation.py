@@ -2017,6 +2017,8 @@ def test_arguments_hydra_would_misread_are_refused_in_one_line(argv: str, line: 
         "-m lambda=0.5,1.0 hydra.sweep.dir=sw/${hydra.job.config_name}",  # one per sweep
         "-cd eq=1 -cn mine lambda=0.5",  # an option's value with '=' is no override
         "-m lambda=interval(0.5,1.0) hydra/sweeper=optuna",  # a sampling sweeper's
+        "~hydra.callbacks.report.single T=4",  # a deletion is Hydra's: no value of null
+        "~hydra.callbacks.report.single=true T=4",
     ],
 )
 def test_arguments_in_hydras_forms_pass_the_form_check(argv: str) -> None:
@@ -2355,6 +2357,9 @@ def test_a_key_the_command_line_sets_is_not_swept_by_the_cn_file(tmp_path: Path)
     assert with_file_sweep(argv, CONF) == argv
     assert with_file_sweep([*argv[:-1], "seed=1"], CONF) == [*argv[:-1], "seed=1", "T=2,-1"]
     assert with_file_sweep(argv[1:], CONF) == argv[1:]  # without -m the file sweeps nothing
+    # the file's sweep of T removed: nothing of it checked (it was checked as T='')
+    removed = [*argv[:-1], "~hydra.sweeper.params.T"]
+    assert with_file_sweep(removed, CONF) == removed
 
 
 def test_a_job_folder_the_cn_file_sets_is_checked_as_the_command_lines(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ snnTorch 1.0.0, float32 as snnTorch computes its spikes."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import pytest
@@ -483,12 +484,14 @@ class SamplesFirstNet(Net):
         return spk.transpose(0, 1), mem.transpose(0, 1)
 
 
-@pytest.mark.parametrize("batch", [T, 3], ids=["as many samples as steps", "other samples"])
+@pytest.mark.parametrize(
+    "batch", [T, 3, 1], ids=["as many samples as steps", "other samples", "one sample"]
+)
 def test_an_output_of_the_samples_first_is_refused_at_the_first_forward(batch: int) -> None:
     """The mean over the first axis read ``[B, T, K]``'s samples as its steps: logits of the
     mean over the samples, a silently wrong gradient where B == T (a wrong shape else)."""
     x = images().float()[:batch]
-    with pytest.raises(UserError, match=r"returns \[\d, \d, 10\], the samples first"):
+    with pytest.raises(UserError, match=r"loop, returns \[\d, \d, 10\], the samples first"):
         with snnattack.gradient_mode(SamplesFirstNet(), "stbp", T=T) as model:
             model(x)
     decoded = adapt(SamplesFirstNet(), T=T, decode=lambda out: out.mean(1)).eval()
@@ -513,3 +516,36 @@ def test_a_time_first_output_of_as_many_samples_as_steps_is_run_as_before() -> N
     with snnattack.gradient_mode(adapted, "stbp") as model:
         weighted_backward(model(again))
     assert torch.equal(x.grad, again.grad)
+
+
+class ModeNet(Net):
+    """The tutorial class with a BatchNorm, returning its records ``[T, B, K]`` while training
+    (a per-step loss) and their mean in eval mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mem1, mem2, rec = self.lif1.init_leaky(), self.lif2.init_leaky(), []
+        for _step in range(T):
+            spk1, mem1 = self.lif1(self.bn(self.fc1(x.flatten(1))), mem1)
+            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+            rec.append(spk2)
+        out = torch.stack(rec)
+        return out if self.training else out.mean(0)
+
+
+def test_the_check_of_as_many_samples_as_steps_runs_in_the_networks_own_mode() -> None:
+    """Run in eval mode, the check read this network's ``[B + 1, K]`` there as the samples
+    first and refused it while training; its BatchNorm statistics are those of one forward."""
+    net, x = ModeNet().train(), images().float()[:T]
+    reference = copy.deepcopy(net)
+    with torch.no_grad():
+        once = theirs(reference, x)
+    with snnattack.gradient_mode(adapt(net, T=T, own_loop=True), "stbp") as model:
+        logits = model(x)
+        (bn,) = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert torch.equal(logits, once.mean(0))
+    for name, buffer in reference.bn.named_buffers():  # T calls of one forward
+        assert torch.equal(getattr(bn, name), buffer), name

@@ -995,9 +995,9 @@ def test_an_own_loop_returning_batch_first_is_refused_naming_the_transpose() -> 
     with pytest.raises(UserError) as err:
         snnattack.attack(BatchFirst(T), images(), torch.tensor([0] * 6), T=T, steps=1)
     assert str(err.value).startswith(  # it showed [4, 10], the mean over its batch axis
-        f"model=BatchFirst returns [1, {T}, 10] (read time first: [{T}, 10]) for one image of x"
+        f"the network, run with its own time loop, returns [1, {T}, 10], the samples first"
     )
-    assert str(err.value).endswith("one returning [B, T, K]: out.transpose(0, 1))")
+    assert "accepted: a network returning [T, B, K] (out.transpose(0, 1)" in str(err.value)
 
 
 class NumpyItems(torch.utils.data.Dataset):
