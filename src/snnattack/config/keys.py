@@ -390,16 +390,25 @@ def bare_config_error(conf_dir: Path) -> ConfigError:
 
 
 @cache
-def one_choice_groups(conf_dir: Path) -> dict[str, str]:
-    """The config groups of the root config's defaults list that hold one choice, with their
-    default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
-    optional one are left out: Hydra refuses removing the first, the second may be absent."""
+def _defaults(conf_dir: Path) -> dict[str, Any]:
+    """The config groups of the root config's defaults list with their default choice (a
+    name, a list of names or null; an optional group's key as written: ``optional x``)."""
     defaults = OmegaConf.to_container(loaded(conf_dir / "config.yaml"))["defaults"]
     return {
         group: choice
         for entry in defaults
         if isinstance(entry, dict)
         for group, choice in entry.items()
+    }
+
+
+def one_choice_groups(conf_dir: Path) -> dict[str, str]:
+    """The config groups of the root config's defaults list that hold one choice, with their
+    default (``attack: stbp``); a group of several choices (``method``, ``analysis``) and an
+    optional one are left out: Hydra refuses removing the first, the second may be absent."""
+    return {
+        group: choice
+        for group, choice in _defaults(conf_dir).items()
         if isinstance(choice, str) and not group.startswith("optional ")
     }
 
@@ -407,14 +416,7 @@ def one_choice_groups(conf_dir: Path) -> dict[str, str]:
 def list_groups(conf_dir: Path) -> dict[str, list[str]]:
     """The config groups of the root config's defaults list that hold a list of choices, with
     their default (``method: [fgsm, pgd]``, ``analysis: []``): Hydra cannot remove one."""
-    defaults = OmegaConf.to_container(loaded(conf_dir / "config.yaml"))["defaults"]
-    return {
-        group: choices
-        for entry in defaults
-        if isinstance(entry, dict)
-        for group, choices in entry.items()
-        if isinstance(choices, list)
-    }
+    return {g: choices for g, choices in _defaults(conf_dir).items() if isinstance(choices, list)}
 
 
 @cache
