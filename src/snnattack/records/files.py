@@ -55,7 +55,10 @@ def write_all(files: Mapping[Path, str | bytes]) -> None:
             with writing(path):
                 if path.is_dir():  # renamed over, it fails after the others are
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except FileExistsError:  # a file in the folder's place
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
                 staged[path] = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process
                 if isinstance(data, bytes):
                     staged[path].write_bytes(data)

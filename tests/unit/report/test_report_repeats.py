@@ -12,6 +12,7 @@ import pytest
 from fixtures_report import hand_made_job, results_csv
 
 from snnattack.errors import WriteError
+from snnattack.records.files import write_all
 from snnattack.report import write_report
 
 SPEC = {"model": {"name": "digits_net"}, "seed": 0}  # a store-trained target's spec
@@ -156,3 +157,15 @@ def test_a_refused_report_file_leaves_the_reports_other_files_as_they_were(
     (sweep / "report.md").rmdir()
     write_report(sweep)
     assert (sweep / "results.csv").read_bytes() != before["results.csv"]
+
+
+def test_a_file_in_a_written_files_folders_place_is_said_as_not_a_directory(
+    tmp_path: Path,
+) -> None:
+    """The sweep's row cache under a file named ``.rows``: mkdir's "File exists" named the
+    file's own path as if it were there (and the set's cleanup left no temporary file)."""
+    (tmp_path / ".rows").write_text("a file")
+    with pytest.raises(WriteError) as refused:
+        write_all({tmp_path / ".rows" / "key.json": "{}", tmp_path / "other.json": "{}"})
+    assert str(refused.value).startswith(f"cannot write {tmp_path}/.rows/key.json (Not a dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rows"]
