@@ -76,14 +76,15 @@ def recipe_of(job: Job) -> tuple[str, str]:
 
 
 def models(jobs: list[Job]) -> list[Model]:
-    """The trained targets of the jobs (by store key), each with its worst attack results;
+    """The trained targets of the jobs (as simulated: :attr:`Job.simulated`), each with its
+    worst attack results;
     empty unless some job's target was adversarially trained."""
     if not any(recipe_of(j)[1] != "–" for j in jobs):
         return []
-    found: dict[str, Model] = {}
+    found: dict[tuple, Model] = {}
     for j in jobs:
         target = j.record.models.get("target") or {}
-        key = target.get("key") or j.name
+        key = j.simulated  # a converted model's T sweep: a model per T
         if key not in found:
             setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
             seed, clean, trained = j.setting("seed"), j.record.clean_acc, j.trained_as()

@@ -99,9 +99,10 @@ class Job:
 
     @property
     def model_key(self) -> str:
-        """The target's store key, shared by the jobs that attack one model (the job's own
-        name without one)."""
-        return (self.record.models.get("target") or {}).get("key", self.name)
+        """The target's store key, shared by the jobs that attack one model; else its weights'
+        hash (one file attacked at several seeds is one model); else the job's own name."""
+        target = self.record.models.get("target") or {}
+        return str(target.get("key") or target.get("weights") or self.name)
 
     @property
     def simulated(self) -> tuple[Any, ...]:

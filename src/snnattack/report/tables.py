@@ -890,9 +890,7 @@ def _cost_sentence(measured: list[Job]) -> str:
         parts.append(f"{what} takes {_span(times)} its time{also}")
     if not parts:
         return ""
-    targets = [(j, j.record.models.get("target") or {}) for j in measured]
-    # a model by its store key, else its weights' hash, else the job that measured it
-    models = {str(t.get("key") or t.get("weights") or j.name) for j, t in targets}
+    models = {j.simulated for j in measured}  # a converted model's T sweep: a model per T
     by = f" by {len(measured)} jobs" if len(measured) > len(models) else ""
     return (
         "Against one STBP attack step, "

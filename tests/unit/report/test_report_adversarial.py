@@ -149,3 +149,21 @@ def test_the_recipe_is_the_one_the_target_was_trained_with_not_the_configs(
     report = write_report(tmp_path)
     (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
     assert [row[1:3] for row in table.rows] == [["standard", "–"], ["pgd", "rga"]]
+
+
+def test_a_t_sweep_of_one_converted_model_has_a_row_per_t(tmp_path: Path) -> None:
+    """One stored ANN (its key holds no T) attacked at T = 4 and 16 was one row, labelled by
+    the first job's T and holding the other T's worst case."""
+    spec = {"train": {"kind": "conversion", "adversary": {"method": "pgd", "eps": 16}}}
+    for steps, acc in ((4, 60.0), (16, 10.0)):
+        folder = tmp_path / f"T{steps}"
+        job(folder, "pgd", "rga", "stbp", "ann", {("pgd", "white"): acc}, "conversion", spec)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["T"] = steps
+        (folder / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path).tables if t.title.startswith("Adversarial")]
+    robust = table.columns.index("robust WB ε=16")
+    assert sorted((row[0], row[robust].split()[0]) for row in table.rows) == [
+        ("digits digits_net T=16", "10.00"),
+        ("digits digits_net T=4", "60.00"),
+    ]

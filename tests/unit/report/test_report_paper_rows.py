@@ -257,3 +257,12 @@ def test_table1_keeps_a_row_per_t_of_one_converted_model() -> None:
         ["16", "92.00", "1", "93.25"],
         ["64", "95.00", "1", "–"],
     ]
+
+
+def test_table1_counts_one_file_attacked_at_several_seeds_as_one_model() -> None:
+    """A foreign checkpoint (no store key: its weights' hash) under -m seed=0,1,2 repeats one
+    shuffle: it was counted as 3 models."""
+    jobs = [shuffle_job(str(seed), "layer", 92.0, 80.0) for seed in range(3)]
+    for j in jobs:
+        j.record.models["target"] = {"weights": "params:0123456789abcdef"}
+    assert project(table1(jobs, []), ["models"]) == [["1"]]
