@@ -783,7 +783,9 @@ def ensemble_table(rows: list[dict[str, Any]], extra: list[str]) -> Table | None
     # theirs are compared with each ensemble of the model
     methods = [k for k in extra if k.startswith("method.")]
     unread = [*methods, *(k for k in extra if k.startswith("attack.params."))]
-    keys = (*SETTING, "seed", *(k for k in extra if k not in unread), "box", "eps_255")
+    # how a row ran (time extension, EOT draws) too: a TE sweep's ensembles were one row,
+    # compared with the lowest single attack of either TE
+    keys = (*SETTING, "seed", *(k for k in extra if k not in unread), *RUN_KEYS, "box", "eps_255")
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
     out = []
     for members in groups.values():

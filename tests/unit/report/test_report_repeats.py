@@ -169,3 +169,25 @@ def test_a_file_in_a_written_files_folders_place_is_said_as_not_a_directory(
         write_all({tmp_path / ".rows" / "key.json": "{}", tmp_path / "other.json": "{}"})
     assert str(refused.value).startswith(f"cannot write {tmp_path}/.rows/key.json (Not a dir")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".rows"]
+
+
+def test_a_time_extension_sweep_keeps_an_ensemble_row_per_te(tmp_path: Path) -> None:
+    """-m attack.time_extension=1,2 with method=[pgd, ensemble]: the TE=2 ensemble was dropped
+    and the TE=1 one compared with TE=2's PGD, said weaker than a single attack ("NO")."""
+    for te, pgd, ensemble in ((1, 40.0, 30.0), (2, 20.0, 12.0)):
+        folder = tmp_path / f"te{te}"
+        hand_made_job(folder, 0, "stbp", 0.0)
+        record = json.loads((folder / "metrics.json").read_text())
+        record["config"]["attack"]["time_extension"] = te
+        base = {**record["results"][0], "time_extension": te, "eps_255": 16.0}
+        record["results"] = [
+            {**base, "method": "pgd", "adv_acc": pgd, "asr": 100 - pgd},
+            {**base, "method": "ensemble", "grad_mode": "ensemble", "adv_acc": ensemble,
+             "asr": 100 - ensemble, "components": [{"name": "pgd/stbp", "first_successes": 5}]},
+        ]  # fmt: skip
+        (folder / "metrics.json").write_text(json.dumps(record))
+    (table,) = [t for t in write_report(tmp_path).tables if t.title == "Worst-case ensemble"]
+    assert [row[3:5] for row in table.rows] == [
+        ["30.00", "40.00 (pgd/stbp)"],
+        ["12.00", "20.00 (pgd/stbp)"],
+    ]
