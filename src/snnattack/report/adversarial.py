@@ -77,8 +77,7 @@ def recipe_of(job: Job) -> tuple[str, str]:
 
 def models(jobs: list[Job]) -> list[Model]:
     """The trained targets of the jobs (as simulated: :attr:`Job.simulated`), each with its
-    worst attack results;
-    empty unless some job's target was adversarially trained."""
+    worst attack results; empty unless some job's target was adversarially trained."""
     if not any(recipe_of(j)[1] != "–" for j in jobs):
         return []
     found: dict[tuple, Model] = {}
