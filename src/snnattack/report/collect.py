@@ -121,10 +121,13 @@ class Job:
     def trained_as(self) -> dict[str, Any]:
         """What the target was trained with but its seeds: its :attr:`target_spec`, flattened
         (the spec of a model it starts from under ``base.``). Targets that differ here are not
-        seeds of one setting. Empty without a store record."""
+        seeds of one setting. A file without a store record is known by its path alone
+        (``checkpoint``: other files are other models, as Table 2's column keeps them); a
+        network passed to the API by nothing (empty)."""
         spec = self.target_spec
         if spec is None:
-            return {}
+            file = self.config.get("checkpoint")
+            return {"checkpoint": file} if file else {}
         return {k: v for k, v in flatten(spec).items() if k.split(".")[-1] != "seed"}
 
 

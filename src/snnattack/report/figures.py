@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
 from snnattack.registry import Registry  # noqa: E402
-from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.collect import SETTING_KEYS, Job, analyses_swept, flatten  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
     SHORT,
     by_training,
@@ -393,23 +393,35 @@ def kinds_bars(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path
 )
 def rate_current(jobs: list[Job], path: Path) -> Path | None:
     """Actual (scatter, every seed's model) and static (line) rate-current curves, a panel per
-    setting (model, T, λ, reset), layer and training (``train.kind``, ...: Table 1's
-    ``trained``, named in the title: neurons can differ, a hybrid model's scaled θ), each with
-    the static curve of every λ, θ and reset its models' layers hold (a learned leak's seeds)."""
+    setting (dataset, model, T, λ, reset, encoding: the first and last named where panels
+    differ by them), layer, swept analysis option (``analysis.rate_current.n_points``: other
+    points of one model) and training (``train.kind``, ...: Table 1's ``trained``, named in
+    the title: neurons can differ, a hybrid model's scaled θ), each with the static curve of
+    every λ, θ and reset its models' layers hold (a learned leak's seeds)."""
+    measured = [j for j in jobs if j.record.analyses.get("rate_current")]
+    prefix = "analysis.rate_current."
+    options = [
+        k for k in analyses_swept(measured) if k.startswith(prefix) and k != f"{prefix}layer"
+    ]
+
+    def how(j: Job) -> str:  # the analysis's swept options, as the panel names them
+        flat = flatten(j.config)
+        return ", ".join(f"{k.removeprefix(prefix)}={fmt(flat.get(k))}" for k in options)
+
     models: dict[Any, tuple[Job, dict]] = {}
-    for j in jobs:
-        rc = j.record.analyses.get("rate_current")
-        if rc:
-            layer = (rc.get("actual") or {}).get("layer")  # a sweep of it: a panel each
-            models.setdefault((j.simulated, layer), (j, rc))  # attack-only differences: one
+    for j in measured:
+        rc = j.record.analyses["rate_current"]
+        layer = (rc.get("actual") or {}).get("layer")  # a sweep of it: a panel each
+        models.setdefault((j.simulated, layer, how(j)), (j, rc))  # attack-only differences: one
     if not models:
         return None
     settings = group(
-        ((*(j.setting(k) for k in ("dataset", "model", "T", "lambda", "reset")), layer), (j, rc))
-        for (_, layer), (j, rc) in models.items()
+        ((*(j.setting(k) for k in SETTING_KEYS), layer, way), (j, rc))
+        for (_, layer, way), (j, rc) in models.items()
     )
     split = by_training(settings, lambda member: member[0].trained_as())
     panels = {(*key, variant): members for (key, variant), members in split.items()}
+    named = {i for i in (0, 5) if len({fmt(p[i]) for p in panels}) > 1}  # dataset, encoding
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False)
@@ -417,10 +429,10 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
         ax.set_visible(False)
 
     def order(panel: tuple) -> tuple:
-        layer = panel[-2]
-        return (str(panel[:-2]), layer if isinstance(layer, int) else -1, panel[-1])
+        layer = panel[-3]
+        return (str(panel[:-3]), layer if isinstance(layer, int) else -1, panel[-2:])
 
-    for ax, ((_, model, T, lam, reset, layer, variant), members) in zip(
+    for ax, ((dataset, model, T, lam, reset, encoding, layer, *lines), members) in zip(
         axes.flat, sorted(panels.items(), key=lambda kv: order(kv[0])), strict=False
     ):
         statics: dict[tuple, dict] = {}
@@ -438,12 +450,11 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
             statics.setdefault(neurons, rc.get("static") or {})
         for static in statics.values():
             ax.plot(static.get("current", []), static.get("rate", []), color="C3", label="static")
-        trained = f"\n{variant}" if variant else ""  # a line of its own: panels sit close
-        ax.set_title(
-            f"{model} T={T} λ={fmt(lam)} {reset} reset, layer {layer}, "
-            f"{len(members)} model(s){trained}",
-            fontsize=8,
-        )
+        words = [dataset if 0 in named else "", str(model), f"T={T}", f"λ={fmt(lam)}"]
+        words += [f"{reset} reset", encoding if 5 in named else ""]
+        title = f"{' '.join(filter(None, words))}, layer {layer}, {len(members)} model(s)"
+        below = ", ".join(filter(None, lines))  # a line of its own: panels sit close
+        ax.set_title("\n".join(filter(None, (title, below))), fontsize=8)
         ax.set_xlabel("mean input current")
         ax.set_ylabel("firing rate")
     shared_legend(fig)

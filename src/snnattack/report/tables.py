@@ -214,18 +214,22 @@ def by_training(
 
 
 def _differing(specs: list[dict[str, Any]]) -> list[str]:
-    """The keys that tell ``specs`` apart, as few as say it: the kind of training alone where
-    it differs (the rest follows from it); the models' own settings before those of the
+    """The keys that tell ``specs`` apart, as few as say it: where the kind of training
+    differs, the kind and the keys that differ between models of one kind (the rest follows
+    from the kind: a hybrid's ``base.*``); the models' own settings before those of the
     models they start from (``base.``); a key that varies exactly as an earlier one does
     (``trainer.max_epochs`` with ``train.epochs``) left out."""
     keys = sorted({k for spec in specs for k in spec})
     varying = [k for k in keys if len({fmt(spec.get(k)) for spec in specs}) > 1]
     if "train.kind" in varying:
-        return ["train.kind"]
-    own = [k for k in varying if not k.startswith("base.")]
-    shown: dict[tuple[str, ...], str] = {}
-    for k in own or varying:
-        shown.setdefault(tuple(fmt(spec.get(k)) for spec in specs), k)
+        kinds = group((fmt(spec.get("train.kind")), spec) for spec in specs)
+        within = (k for same in kinds.values() for k in _differing(same))
+        return list(dict.fromkeys(("train.kind", *within)))
+    ordered = sorted(varying, key=lambda k: k.startswith("base."))  # own keys first
+    shown: dict[tuple[int, ...], str] = {}
+    for k in ordered:
+        values = [fmt(spec.get(k)) for spec in specs]
+        shown.setdefault(tuple(values.index(v) for v in values), k)  # which specs it parts
     return list(shown.values())
 
 

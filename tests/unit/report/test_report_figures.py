@@ -518,6 +518,50 @@ def test_rate_current_draws_the_static_curve_of_each_seeds_neurons(
     assert [list(line.get_ydata()) for line in ax.lines] == [[0.0, 0.5, 1.0], [0.0, 0.6, 1.0]]
 
 
+def _rate_current_job(folder: Path, seed: int, config: dict, rate: float) -> None:
+    """A job of one stored model (key ``m``) with a rate_current analysis of one point."""
+    rc = {
+        "actual": {"layer": 1, "lam": 1.0, "theta": 1.0, "reset": "hard",
+                   "current": [0.5], "rate": [rate]},
+        "static": {"current": [0.0, 3.0], "rate": [0.0, 1.0]},
+    }  # fmt: skip
+    hand_made_job(folder, seed, "stbp", 50.0, analyses={"rate_current": rc},
+                  models={"target": {"key": "m", "spec": {"seed": 0}}})  # fmt: skip
+    record = json.loads((folder / "metrics.json").read_text())
+    record["config"] |= config
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def test_rate_current_keeps_encodings_and_analysis_settings_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A foreign file at ``encoding=direct,poisson`` drew both clouds in one panel titled as
+    one setting; an ``analysis.rate_current.n_points`` sweep drew its first job alone."""
+    kept = drawn_axes(monkeypatch)
+    sweeps = {
+        "enc": [{"encoding": e} for e in ("direct", "poisson")],
+        "points": [{"analysis": {"rate_current": {"layer": 1, "n_points": n}}} for n in (10, 20)],
+    }
+    titles = {}
+    for name, configs in sweeps.items():
+        for i, config in enumerate(configs):
+            _rate_current_job(tmp_path / name / str(i), 0, config, 0.1 * (i + 1))
+        write_report(tmp_path / name)
+        shown = [ax for ax in kept.pop("rate_current") if ax.get_visible()]
+        assert [list(ax.collections[0].get_offsets()[:, 1]) for ax in shown] == [[0.1], [0.2]]
+        titles[name] = [ax.get_title() for ax in shown]
+    assert titles == {
+        "enc": [
+            "digits_net T=4 λ=1 hard reset direct, layer 1, 1 model(s)",
+            "digits_net T=4 λ=1 hard reset poisson, layer 1, 1 model(s)",
+        ],
+        "points": [
+            "digits_net T=4 λ=1 hard reset, layer 1, 1 model(s)\nn_points=10",
+            "digits_net T=4 λ=1 hard reset, layer 1, 1 model(s)\nn_points=20",
+        ],
+    }
+
+
 def test_jobs_that_differ_in_eot_draws_are_never_pooled_as_seeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -160,6 +160,58 @@ def test_table1_never_pools_models_trained_otherwise_as_seeds_of_one_setting() -
     assert "trained" not in table1(jobs[:2], []).columns  # seeds alone: no such column
 
 
+def test_table1_keeps_model_files_without_a_store_record_apart() -> None:
+    """``checkpoint=a.pt,b.pt``: two foreign files (no store spec) were pooled as two seeds
+    of one row, "models 2", though Table 2 keeps them apart by their ``checkpoint`` column."""
+    jobs = [shuffle_job(name, "layer", 92.0, shuffled) for name, shuffled in (("a", 90), ("b", 40))]
+    for job in jobs:
+        job.record.config["checkpoint"] = f"{job.name}.pt"
+        job.record.models["target"] = {"weights": f"params:{job.name}"}
+    table = table1(jobs, [])
+    assert project(table, ["trained", "models", "shuffled"]) == [
+        ["checkpoint=a.pt", "1", "90.00"],
+        ["checkpoint=b.pt", "1", "40.00"],
+    ]
+
+
+def test_table1_of_a_swept_kind_keeps_the_other_swept_training_settings_apart() -> None:
+    """``train.kind=stbp,hybrid theta=0.5,1.0``: the kind alone named a row, and each row
+    pooled the models of both θ as seeds ("models 2")."""
+    jobs = []
+    for kind in ("stbp", "hybrid"):
+        for theta in (0.5, 1.0):
+            job = shuffle_job(f"{kind}{theta}", "layer", 92.0, 80.0 + 10 * theta)
+            spec = {"train": {"kind": kind}, "neuron": {"theta": theta}, "seed": 0}
+            spec |= {"base": {"train": {"kind": "ann"}}} if kind == "hybrid" else {}
+            job.record.models["target"] |= {"key": job.name, "spec": spec}
+            jobs.append(job)
+    table = table1(jobs, [])
+    assert project(table, ["trained", "models", "shuffled"]) == [
+        ["train.kind=stbp, neuron.theta=0.5", "1", "85.00"],
+        ["train.kind=stbp, neuron.theta=1", "1", "90.00"],
+        ["train.kind=hybrid, neuron.theta=0.5", "1", "85.00"],
+        ["train.kind=hybrid, neuron.theta=1", "1", "90.00"],
+    ]
+
+
+def test_the_trained_column_keeps_models_apart_that_differ_in_their_base_alone() -> None:
+    """Models of one own setting whose base models differ (hybrids fine-tuned from two ANNs)
+    were pooled wherever another model's own setting varied: own keys hid the base's."""
+    specs = [
+        {"train": {"epochs": 5}, "base": {"train": {"epochs": 30}}},
+        {"train": {"epochs": 5}, "base": {"train": {"epochs": 60}}},
+        {"train": {"epochs": 9}, "base": {"train": {"epochs": 30}}},
+    ]
+    jobs = [shuffle_job(str(i), "layer", 92.0, 90.0) for i in range(3)]
+    for job, spec in zip(jobs, specs, strict=True):
+        job.record.models["target"] |= {"key": job.name, "spec": spec}
+    assert project(table1(jobs, []), ["trained", "models"]) == [
+        ["train.epochs=5, base.train.epochs=30", "1"],
+        ["train.epochs=5, base.train.epochs=60", "1"],
+        ["train.epochs=9, base.train.epochs=30", "1"],
+    ]
+
+
 def test_the_trained_column_names_the_kind_alone_and_no_setting_that_follows_from_another() -> None:
     """Mixed kinds differ in most of their store specs (the conversion's ``base.*``, ...):
     the kind says it; ``trainer.max_epochs`` varying as ``train.epochs`` is said once."""
