@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ from snnattack.report.tables import (  # noqa: E402
     fmt,
     group,
     mean_std,
+    mode_name,
     mode_order,
+    mode_takes,
     per_seed,
     ranked,
     setting_text,
@@ -464,18 +466,28 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
 @register(
     "beta_gamma",
     order=60,
-    caption=("Attack success rate of RGA over its parameters β and γ, per λ, method and box."),
+    caption=(
+        "Attack success rate of RGA over its parameters β and γ: a map per method, box, λ "
+        "and other varied setting."
+    ),
 )
-def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
-    """Heat maps of mean ASR over (β, γ), one per (λ, method, box), for the RGA rows."""
+def beta_gamma(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+    """Heat maps of mean ASR over (β, γ) of the rows of a gradient mode that takes both (RGA
+    and its layer-wise form), one per mode, method, box, λ and each other setting that varies
+    beside them (ε, T, ...: never averaged over as if seeds)."""
     beta, gamma = "attack.params.beta", "attack.params.gamma"
-    rga = [r for r in rows if r.get(beta) is not None or r.get(gamma) is not None]
+    rga = [
+        r
+        for r in rows
+        if (r.get(beta) is not None or r.get(gamma) is not None)
+        and mode_takes(r.get("grad_mode"), ("beta", "gamma"))
+    ]
     if not rga:
         return None
-    panels = sorted({(r.get("lambda"), r["method"], r["box"]) for r in rga}, key=str)
+    others = ("lambda", *(k for k in series(beta) if k not in (gamma, "lambda")))
+    panels = list(split(rga, ("grad_mode", "method", "box", *others)).items())
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
-    for ax, (lam, method, box) in zip(axes[0], panels, strict=True):
-        cell = [r for r in rga if (r.get("lambda"), r["method"], r["box"]) == (lam, method, box)]
+    for ax, ((mode, method, box, *setting), cell) in zip(axes[0], panels, strict=True):
         bs = sorted({r.get(beta) for r in cell}, key=lambda v: (v is None, v))
         gs = sorted({r.get(gamma) for r in cell}, key=lambda v: (v is None, v))
         asr = group(((r.get(beta), r.get(gamma)), r.get("asr")) for r in cell)
@@ -490,7 +502,8 @@ def beta_gamma(rows: list[dict[str, Any]], path: Path) -> Path | None:
         ax.set_yticks(range(len(gs)), [fmt(g) for g in gs])
         ax.set_xlabel("β")
         ax.set_ylabel("γ")
-        ax.set_title(f"RGA {method.upper()} {box}, λ={fmt(lam)}", fontsize=9)
+        said = " ".join(map(_setting, others, setting))
+        ax.set_title(f"{mode_name(mode)} {method.upper()} {box}, {said}", fontsize=9)
         fig.colorbar(image, ax=ax, label="ASR (%)")
     return _save(fig, path)
 
@@ -539,39 +552,41 @@ def cost_bars(jobs: list[Job], path: Path) -> Path | None:
         "Attack success rate against attack iterations (each sample's running best "
         "example, so at a method's own steps it may lie above its row's ASR, which is of the "
         "example the attack returns: PGD's last iterate): a panel per method and box, a "
-        "colour per gradient mode, a line style per ε."
+        "colour per gradient mode, a line style per ε and other varied setting."
     ),
 )
-def convergence(jobs: list[Job], path: Path) -> Path | None:
-    """The caption's curves (``attack.steps_curve``), each the mean over the jobs (seeds) of
-    one setting; None when no row has a curve."""
-    points = group(
-        ((r["method"], r["box"], r.get("grad_mode"), r.get("eps_255"), p["steps"]), p["asr"])
-        for job in jobs
-        for r in map(asdict, job.record.results)
-        for p in r.get("asr_curve") or []
-    )
-    if not points:
+def convergence(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path | None:
+    """The caption's curves (``attack.steps_curve``), each the mean over the rows (seeds) of
+    one setting: a line per gradient mode, ε and each other setting that varies (λ, T, ...:
+    never averaged over as if seeds); None when no row has a curve."""
+    curved = [r for r in rows if r.get("asr_curve")]
+    if not curved:
         return None
-    panels = sorted({k[:2] for k in points}, key=lambda k: (k[1] != "white", k[0]))
-    modes = sorted({k[2] for k in points}, key=mode_order)
-    epss = sorted({k[3] for k in points}, key=lambda e: (e is None, e or 0))
+    keys = ("eps_255", *(k for k in series("asr_curve") if k != "eps_255"))
+    panels = sorted(
+        {(r["method"], r["box"]) for r in curved}, key=lambda k: (k[1] != "white", k[0])
+    )
+    modes = sorted({r.get("grad_mode") for r in curved}, key=mode_order)
+    settings = list(split(curved, keys))
     fig, axes = plt.subplots(1, len(panels), squeeze=False, figsize=(4.4 * len(panels), 3.3))
     for ax, (method, box) in zip(axes[0], panels, strict=True):
+        cell = [r for r in curved if (r["method"], r["box"]) == (method, box)]
+        lines = split(cell, ("grad_mode", *keys))
         for m, mode in enumerate(modes):
-            for e, eps in enumerate(epss):
-                line = sorted(
-                    (k[4], (mean_std(v) or (float("nan"),))[0])
-                    for k, v in points.items()
-                    if k[:4] == (method, box, mode, eps)
+            for e, setting in enumerate(settings):
+                points = group(
+                    (p["steps"], p["asr"])
+                    for r in lines.get((mode, *setting), [])
+                    for p in r["asr_curve"]
                 )
-                if not line:
+                if not points:
                     continue
-                label = f"{fmt(mode)} {eps_text(eps)}"
+                line = sorted((k, (mean_std(v) or (float("nan"),))[0]) for k, v in points.items())
+                label = " ".join(map(_setting, ("grad_mode", *keys), (mode, *setting)))
                 ax.plot([s for s, _ in line], [a for _, a in line], **series_style(e, m, label))
         ax.set_xscale("log")
         # the counts themselves, not the log axis's minor labels, which run together
-        ax.set_xticks(sorted({k[4] for k in points if k[:2] == (method, box)}))
+        ax.set_xticks(sorted({p["steps"] for r in cell for p in r["asr_curve"]}))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{method.upper()}, {box} box")

@@ -241,6 +241,15 @@ def mode_name(mode: str) -> str:
     return spec.title if spec else str(mode)
 
 
+def mode_takes(mode: str | None, params: Iterable[str]) -> bool:
+    """Whether the gradient mode ``mode`` takes every one of ``params`` (a name can mean
+    another thing in another mode: HART's γ is its surrogate's width, RGA's a slope)."""
+    from snnattack.gradients import GRADIENT_MODES  # only here: it imports torch
+
+    spec = GRADIENT_MODES.get(mode)
+    return spec is not None and set(params) <= set(spec.ranges)
+
+
 def radius(row: Mapping[str, Any]) -> dict[str, Any]:
     """``row``'s ``eps_255`` as a table states it: none for an attack on events (a row that
     keeps its successes per L0, ``l0_hist``), which has no L∞ radius (recorded at eps 0)."""

@@ -394,6 +394,52 @@ def test_convergence_figure_draws_asr_against_iterations_per_mode_and_method(
     assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
 
 
+def _edited_job(folder: Path, lam: float, mode: str, params: dict, results: list[dict]) -> None:
+    """A hand-made job at λ = ``lam`` whose attack ran with ``params`` and gave ``results``."""
+    hand_made_job(folder, 0, mode, 50.0, lam=lam)
+    record = json.loads((folder / "metrics.json").read_text())
+    record["config"]["attack"]["params"] = params
+    record["results"] = [{**record["results"][0], **r} for r in results]
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def test_convergence_keeps_each_swept_setting_a_line_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A λ sweep's curves were averaged into one line, as if the two λ were two seeds."""
+    kept = drawn_axes(monkeypatch)
+    for lam, asr in ((0.5, 20.0), (1.0, 60.0)):
+        curve = [{"steps": k, "asr": asr + k} for k in (5, 10)]
+        _edited_job(tmp_path / "sweep" / str(lam), lam, "stbp", {}, [{"asr_curve": curve}])
+    write_report(tmp_path / "sweep")
+    (ax,) = kept["convergence"]
+    assert legend_data(ax) == {
+        "stbp ε=48/255 λ=0.5": [25.0, 30.0],
+        "stbp ε=48/255 λ=1": [65.0, 70.0],
+    }
+
+
+def test_the_beta_gamma_map_is_rga_s_alone_and_a_panel_per_eps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``attack=rga,hart attack.params.gamma=...``: HART's γ (its surrogate's width) was drawn
+    in the "RGA" map, and the ASR at two ε averaged into one cell."""
+    kept = drawn_axes(monkeypatch)
+    jobs = [("rga", {"beta": b, "gamma": 0.2}, b) for b in (2.0, 4.0)]
+    jobs += [("hart", {"gamma": g}, 0.0) for g in (0.5, 1.0)]
+    for i, (mode, params, beta) in enumerate(jobs):
+        results = [{"eps_255": e, "eps": e / 255, "asr": e + beta} for e in (8.0, 32.0)]
+        _edited_job(tmp_path / "sweep" / str(i), 1.0, mode, params, results)
+    write_report(tmp_path / "sweep")
+    panels = [ax for ax in kept["beta_gamma"] if ax.get_title()]  # not the colour bars
+    assert [ax.get_title() for ax in panels] == [
+        "RGA FGSM white, λ=1 ε=8/255",
+        "RGA FGSM white, λ=1 ε=32/255",
+    ]
+    cells = [[t.get_text() for t in ax.texts] for ax in panels]
+    assert cells == [["10.0", "12.0"], ["34.0", "36.0"]]
+
+
 def test_rate_current_draws_a_panel_per_layer_of_one_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
