@@ -30,6 +30,7 @@ from snnattack.report.tables import (  # noqa: E402
     drawn,
     fmt,
     group,
+    in_order,
     mean_std,
     mode_name,
     mode_order,
@@ -430,12 +431,10 @@ def rate_current(jobs: list[Job], path: Path) -> Path | None:
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
 
-    def order(panel: tuple) -> tuple:
-        layer = panel[-3]
-        return (str(panel[:-3]), layer if isinstance(layer, int) else -1, panel[-2:])
-
     for ax, ((dataset, model, T, lam, reset, encoding, layer, *lines), members) in zip(
-        axes.flat, sorted(panels.items(), key=lambda kv: order(kv[0])), strict=False
+        axes.flat,
+        in_order(panels).items(),
+        strict=False,  # T = 4, 8, 16 by value
     ):
         statics: dict[tuple, dict] = {}
         for _, rc in members:

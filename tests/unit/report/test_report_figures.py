@@ -608,6 +608,18 @@ def test_rate_current_keeps_encodings_and_analysis_settings_apart(
     }
 
 
+def test_rate_current_panels_follow_t_by_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A converted model's T sweep drew T=16 before T=4 (the panels sorted as text)."""
+    kept = drawn_axes(monkeypatch)
+    for i, T in enumerate((16, 4, 8)):
+        _rate_current_job(tmp_path / "sweep" / str(i), 0, {"T": T}, 0.5)
+    write_report(tmp_path / "sweep")
+    titles = [ax.get_title() for ax in kept["rate_current"] if ax.get_visible()]
+    assert [t.split(" ")[1] for t in titles] == ["T=4", "T=8", "T=16"]
+
+
 def test_jobs_that_differ_in_eot_draws_are_never_pooled_as_seeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
