@@ -250,6 +250,14 @@ class SplitDataModule(L.LightningDataModule):
         data of fixed size)."""
         return None
 
+    @classmethod
+    def trained_over(cls, params: Mapping[str, object]) -> str | None:
+        """A fingerprint of the files that the training split is drawn from, where it is the
+        files present (a partial extraction trains on fewer), which the model store's key
+        holds: a model trained on some of them is not the model of all. None: training data
+        of fixed size, or files the test split's :meth:`drawn_over` fingerprints already."""
+        return None
+
     def __init__(self, batch_size: int, eval_batch_size: int, seed: int, num_workers: int) -> None:
         super().__init__()
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size

@@ -24,7 +24,9 @@ files when fewer are present: ``val_size`` of the complete training split's size
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -126,6 +128,15 @@ class RecordedEvents(FramedRecordings):
         self.framing.check_sensor(self.dataset.sensor_size)
         self.root, self.val_size, self.split_seed = root, val_size, split_seed
         self.cache = cache_folder(cache_dir, root, self.dataset.__name__, self.framing)
+
+    @classmethod
+    def trained_over(cls, params: Mapping[str, object]) -> str | None:
+        """The training recordings' paths below the training folder, hashed (not the folder:
+        a copy elsewhere trains the same); None where none is present: the data's check
+        refuses it."""
+        folder = Path(str(params["root"])).expanduser() / cls.dataset.__name__ / cls.splits[0]
+        paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob(f"*{cls.suffix}"))
+        return hashlib.sha256("\n".join(paths).encode()).hexdigest() if paths else None
 
     def check_files(self) -> None:
         """Refuses missing or foreign files before any work (:meth:`check_layout`)."""

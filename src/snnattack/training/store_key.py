@@ -33,7 +33,9 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
     null; adds :data:`SAMPLE_DRAWS`, where it selects the checkpoint ``eval_batch_size``
     (:func:`_selects_by_batch`), and where the dataset's test split is drawn over the files
-    present the fingerprint of those files (``recordings``, the datamodule's ``drawn_over``).
+    present the fingerprint of those files (``recordings``, the datamodule's ``drawn_over``),
+    and where the training split is the files present theirs (``training_recordings``,
+    ``trained_over``).
     """
     strategy = STRATEGIES[model.kind]
     tree = thaw(model.tree)
@@ -69,6 +71,9 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     drawn = None if module is None else module.drawn_over(tree["dataset"]["params"])
     if drawn is not None:  # a test split drawn over the files present: another set, another
         spec["recordings"] = drawn
+    trained = None if module is None else module.trained_over(tree["dataset"]["params"])
+    if trained is not None:  # a training split of the files present: a partial extraction's
+        spec["training_recordings"] = trained
     if dotted_value(c, "dataset.params.augment"):
         spec["augment_draws"] = SAMPLE_DRAWS
     if _selects_by_batch(c):

@@ -11,6 +11,7 @@ import tonic
 import torch
 from fixtures_dvs import write_cifar10_dvs
 from fixtures_events import nmnist_bytes, random_events, write_dvs_gesture, write_nmnist
+from harness import compose
 from tonic.io import read_mnist_file
 from torch._utils import ExceptionWrapper
 
@@ -19,6 +20,8 @@ from snnattack.data import build_datamodule
 from snnattack.data.events import to_frames
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.runtime.cli import one_line
+from snnattack.training.parse import model_settings
+from snnattack.training.store_key import store_key
 
 
 def datamodule(name: str, root: Path, **options):
@@ -407,3 +410,33 @@ def test_a_recording_out_of_time_order_gives_the_frames_of_its_events_in_time_or
         framed.append(dm.test_set[0][0])
     assert framed[0].sum() > 0
     torch.testing.assert_close(framed[1], framed[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "first"),
+    [
+        ("nmnist", write_nmnist, "NMNIST/Train/0/00000.bin"),
+        ("dvs_gesture", write_dvs_gesture, "DVSGesture/ibmGestureTrain/user01_fluorescent/0.npy"),
+    ],
+)
+def test_the_store_key_follows_the_training_recordings_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, write, first: str
+) -> None:
+    """The training split is the recordings present (a share of ``val_size`` held out when
+    fewer are, docs/datasets.md): a model trained on a partial extraction was reused, unsaid,
+    once the rest was extracted. A copy of the same files elsewhere keeps the key; a test
+    recording fewer (the dataset's own test split) does not change it."""
+
+    def key(root: Path) -> dict:
+        monkeypatch.setenv("SNNATTACK_DATA", str(root))
+        return store_key(model_settings(compose(f"dataset={name}", "model=dvs_vgg")), 0)
+
+    one, other = tmp_path / "a", tmp_path / "b"
+    write(one, per_class=2, n_events=50)
+    shutil.copytree(one, other)
+    assert key(one) == key(other)
+    test = next(p for p in sorted(other.rglob("*Test*/**/*")) if p.is_file())
+    test.unlink()
+    assert key(one) == key(other)
+    (other / first).unlink()
+    assert key(one)["training_recordings"] != key(other)["training_recordings"]
