@@ -47,7 +47,6 @@ unchanged since it was decoded (else the recording is decoded again).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -62,7 +61,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnattack.data.base import Reads, SplitDataModule, register
 from snnattack.data.events import Framing, TooShort, framed_form
-from snnattack.data.recordings import Recordings, check_size, read, undecodable
+from snnattack.data.recordings import Recordings, check_size, fingerprint, read, undecodable
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.process.workers import quiet_lost_receiver
 from snnattack.records.checkpoints import load_tensors, torch_bytes
@@ -414,17 +413,12 @@ class CIFAR10DVSDataModule(FramedRecordings):
 
     @staticmethod
     def drawn_over(params: Mapping[str, object]) -> str | None:
-        """The recordings' paths below the dataset's folder, hashed: the test split is a
-        seeded permutation of those present (module docstring, Splits), so adding or deleting
-        one draws another (not the folder: a copy elsewhere draws the same). None where the
-        folder is missing: the data's check refuses it."""
+        """The recordings' :func:`~snnattack.data.recordings.fingerprint`: the test split is
+        a seeded permutation of those present (module docstring, Splits), so adding or
+        deleting one draws another. None where the folder is missing: the data's check
+        refuses it."""
         location = Path(str(params["root"])).expanduser() / "CIFAR10DVS"
-        if not location.is_dir():
-            return None
-        paths = sorted(
-            p.relative_to(location).as_posix() for p in location.rglob("*.aedat4") if p.is_file()
-        )
-        return hashlib.sha256("\n".join(paths).encode()).hexdigest()
+        return fingerprint(location, ".aedat4") if location.is_dir() else None
 
     def check_files(self) -> None:
         """Refuses a missing or misplaced recording (:func:`check_layout`), and too few

@@ -24,7 +24,6 @@ files when fewer are present: ``val_size`` of the complete training split's size
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +36,7 @@ import torch
 from snnattack.data.base import register
 from snnattack.data.dvs import Extracted, FramedRecordings, FrameSplit, cache_folder
 from snnattack.data.events import Framing
-from snnattack.data.recordings import check_size
+from snnattack.data.recordings import check_size, fingerprint
 from snnattack.errors import ConfigError, DataError
 
 
@@ -131,12 +130,10 @@ class RecordedEvents(FramedRecordings):
 
     @classmethod
     def trained_over(cls, params: Mapping[str, object]) -> str | None:
-        """The training recordings' paths below the training folder, hashed (not the folder:
-        a copy elsewhere trains the same); None where none is present: the data's check
-        refuses it."""
+        """The training recordings' :func:`~snnattack.data.recordings.fingerprint`; None
+        where none is present: the data's check refuses it."""
         folder = Path(str(params["root"])).expanduser() / cls.dataset.__name__ / cls.splits[0]
-        paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob(f"*{cls.suffix}"))
-        return hashlib.sha256("\n".join(paths).encode()).hexdigest() if paths else None
+        return fingerprint(folder, cls.suffix)
 
     def check_files(self) -> None:
         """Refuses missing or foreign files before any work (:meth:`check_layout`)."""

@@ -12,6 +12,7 @@ builds them from the event streams a user passes (docs/interop.md).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,16 @@ def undecodable(path: str | Path, why: object, expected: str) -> DataError:
     """The refusal of the recording file ``path``: ``why`` it does not decode, and ``expected``,
     what a recording is and how to get it again."""
     return DataError(f"cannot decode {path}: {why}; expected {expected}")
+
+
+def fingerprint(folder: Path, suffix: str) -> str | None:
+    """The recordings (``*<suffix>``) below ``folder`` as a model store's key holds them:
+    their paths below it and sizes, hashed (not the folder: a copy elsewhere is the same
+    data; the sizes: other recordings of the same names, a denoised copy, are other data,
+    told apart without reading them). None where there is none."""
+    files = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob(f"*{suffix}"))
+    lines = [f"{name}\t{path.stat().st_size}" for name, path in files if path.is_file()]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest() if lines else None
 
 
 def check_size(path: Path, expected: str, event_bytes: int = 1) -> None:

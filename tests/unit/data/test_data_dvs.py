@@ -472,5 +472,8 @@ def test_the_store_key_follows_the_set_of_recordings_the_test_split_is_drawn_ove
     write_cifar10_dvs(first, per_class=3, n_events=50)
     shutil.copytree(first, copy)
     assert key(first) == key(copy) and len(key(first)["recordings"]) == 64
-    (copy / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4").unlink()
+    recording = copy / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
+    recording.write_bytes(recording.read_bytes() + b"\0")  # another recording of its name
+    assert key(copy)["recordings"] != key(first)["recordings"]
+    recording.unlink()
     assert key(copy)["recordings"] != key(first)["recordings"]

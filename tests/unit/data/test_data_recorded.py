@@ -424,8 +424,9 @@ def test_the_store_key_follows_the_training_recordings_present(
 ) -> None:
     """The training split is the recordings present (a share of ``val_size`` held out when
     fewer are, docs/datasets.md): a model trained on a partial extraction was reused, unsaid,
-    once the rest was extracted. A copy of the same files elsewhere keeps the key; a test
-    recording fewer (the dataset's own test split) does not change it."""
+    once the rest was extracted, and one trained on other recordings of the same names (a
+    denoised copy). A copy of the same files elsewhere keeps the key; a test recording fewer
+    (the dataset's own test split) does not change it."""
 
     def key(root: Path) -> dict:
         monkeypatch.setenv("SNNATTACK_DATA", str(root))
@@ -438,5 +439,7 @@ def test_the_store_key_follows_the_training_recordings_present(
     test = next(p for p in sorted(other.rglob("*Test*/**/*")) if p.is_file())
     test.unlink()
     assert key(one) == key(other)
+    (other / first).write_bytes((other / first).read_bytes()[:-5])  # one event fewer
+    assert key(one)["training_recordings"] != key(other)["training_recordings"]
     (other / first).unlink()
     assert key(one)["training_recordings"] != key(other)["training_recordings"]
