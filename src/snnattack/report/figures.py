@@ -483,7 +483,8 @@ def beta_gamma(rows: list[dict[str, Any]], series: Callable, path: Path) -> Path
     ]
     if not rga:
         return None
-    others = ("lambda", *(k for k in series(beta) if k not in (gamma, "lambda")))
+    varied = (k for k in series(beta) if len({fmt(r.get(k)) for r in rga}) > 1)  # among these
+    others = ("lambda", *(k for k in varied if k not in (gamma, "lambda")))
     panels = list(split(rga, ("grad_mode", "method", "box", *others)).items())
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
     for ax, ((mode, method, box, *setting), cell) in zip(axes[0], panels, strict=True):
@@ -561,7 +562,8 @@ def convergence(rows: list[dict[str, Any]], series: Callable, path: Path) -> Pat
     curved = [r for r in rows if r.get("asr_curve")]
     if not curved:
         return None
-    keys = ("eps_255", *(k for k in series("asr_curve") if k != "eps_255"))
+    varied = (k for k in series("asr_curve") if len({fmt(r.get(k)) for r in curved}) > 1)
+    keys = ("eps_255", *(k for k in varied if k != "eps_255"))
     panels = sorted(
         {(r["method"], r["box"]) for r in curved}, key=lambda k: (k[1] != "white", k[0])
     )

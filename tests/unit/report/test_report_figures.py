@@ -427,6 +427,7 @@ def test_the_beta_gamma_map_is_rga_s_alone_and_a_panel_per_eps(
     kept = drawn_axes(monkeypatch)
     jobs = [("rga", {"beta": b, "gamma": 0.2}, b) for b in (2.0, 4.0)]
     jobs += [("hart", {"gamma": g}, 0.0) for g in (0.5, 1.0)]
+    jobs += [("stbp", {"width": w}, 0.0) for w in (0.5, 1.0)]  # a setting RGA's rows lack
     for i, (mode, params, beta) in enumerate(jobs):
         results = [{"eps_255": e, "eps": e / 255, "asr": e + beta} for e in (8.0, 32.0)]
         _edited_job(tmp_path / "sweep" / str(i), 1.0, mode, params, results)
