@@ -22,9 +22,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from snnattack.records.results import attack_label  # noqa: E402
 from snnattack.report import figures  # noqa: E402
-from snnattack.report.collect import Job  # noqa: E402
+from snnattack.report.collect import SETTING_KEYS, Job  # noqa: E402
 from snnattack.report.figures import register as register_figure  # noqa: E402
+from snnattack.report.figures import setting_order  # noqa: E402
 from snnattack.report.tables import (  # noqa: E402
+    SHORT,
     Table,
     by_training,
     fmt,
@@ -33,6 +35,7 @@ from snnattack.report.tables import (  # noqa: E402
     matching,
     mean_std,
     register,
+    setting_text,
 )
 from snnattack.settings import BOXES  # noqa: E402
 
@@ -48,6 +51,7 @@ class Model:
     clean: float | None
     record: dict[str, Any]
     trained: dict[str, Any]  # its training settings but the seeds (Job.trained_as)
+    place: tuple  # its setting's values (Job.simulated's), which order the rows
     worst: dict[tuple[str, float], tuple[float, str]] = field(default_factory=dict)
 
     def robust(self, box: str, eps: float) -> float | None:
@@ -81,13 +85,16 @@ def models(jobs: list[Job]) -> list[Model]:
     if not any(recipe_of(j)[1] != "–" for j in jobs):
         return []
     found: dict[tuple, Model] = {}
+    named = [k for k in SETTING_KEYS[3:] if len({fmt(j.setting(k)) for j in jobs}) > 1]
     for j in jobs:
         target = j.record.models.get("target") or {}
-        key = j.simulated  # a converted model's T sweep: a model per T
+        key = j.simulated  # a converted model's T sweep: a model per T (per reset, ...)
         if key not in found:
-            setting = f"{j.setting('dataset')} {j.setting('model')} T={j.setting('T')}"
+            words = [f"{SHORT.get(k, k)}={setting_text(k, j.setting(k))}" for k in named]
+            said = [str(j.setting("dataset")), str(j.setting("model")), f"T={j.setting('T')}"]
+            setting = " ".join([*said, *words])
             seed, clean, trained = j.setting("seed"), j.record.clean_acc, j.trained_as()
-            found[key] = Model(*recipe_of(j), seed, setting, clean, target, trained)
+            found[key] = Model(*recipe_of(j), seed, setting, clean, target, trained, key[1:])
         model = found[key]
         for r in j.record.results:
             where, attack = (r.box, r.eps_255), attack_label(r.method, r.grad_mode)
@@ -106,9 +113,12 @@ def recipes(found: list[Model]) -> dict[tuple[str, str, str], list[Model]]:
         (f"{setting}, {variant}" if variant else setting, recipe, mode): ms
         for ((setting, recipe, mode), variant), ms in split.items()
     }
-    return dict(
-        sorted(rows.items(), key=lambda kv: (kv[0][0], not kv[0][1].startswith("standard"), kv[0]))
-    )
+
+    def order(row: tuple[tuple[str, str, str], list[Model]]) -> tuple:  # T = 4, 8, 16 by value
+        (setting, recipe, _), ms = row
+        return (setting_order(ms[0].place), setting, not recipe.startswith("standard"), row[0])
+
+    return dict(sorted(rows.items(), key=order))
 
 
 def _eps_values(found: list[Model]) -> list[float]:

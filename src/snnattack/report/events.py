@@ -66,7 +66,8 @@ def curves(jobs: list[Job]) -> list[Curve]:
         for box, worst in j.record.event_worst_case.items():
             if not copied(worst.get("reused_from"), j):
                 found.append(Curve(j.name, box, WORST, worst["l0_hist"], worst["n_correct"]))
-    return sorted(found, key=lambda c: (c.job, c.box != "white", c.box, c.name == WORST))
+    place = {j.name: i for i, j in enumerate(jobs)}  # the jobs' folder order (2 before 10)
+    return sorted(found, key=lambda c: (place[c.job], c.box != "white", c.box, c.name == WORST))
 
 
 def field_curves(jobs: list[Job], field: str, hist: str) -> list[Curve]:

@@ -140,7 +140,7 @@ def _setting(key: str, value: Any) -> str:
     return eps_text(value) if key == "eps_255" else f"{_label(key)}={setting_text(key, value)}"
 
 
-def _order(setting: tuple) -> tuple:
+def setting_order(setting: tuple) -> tuple:
     """Sort key of a tuple of setting values: numbers by value, then names, None last."""
     return tuple((v is None, isinstance(v, str), "" if v is None else v) for v in setting)
 
@@ -148,7 +148,7 @@ def _order(setting: tuple) -> tuple:
 def split(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, list[dict[str, Any]]]:
     """The rows per setting of ``keys`` (a tuple of their values), settings in sorted order."""
     groups = group((tuple(r.get(k) for k in keys), r) for r in rows)
-    return dict(sorted(groups.items(), key=lambda kv: _order(kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: setting_order(kv[0])))
 
 
 def trend(rows: list[dict[str, Any]], x: str, keys: tuple[str, ...]) -> bool:

@@ -167,3 +167,33 @@ def test_a_t_sweep_of_one_converted_model_has_a_row_per_t(tmp_path: Path) -> Non
         ("digits digits_net T=16", "10.00"),
         ("digits digits_net T=4", "60.00"),
     ]
+
+
+def _adversarial_rows(folder: Path, settings: list[dict], accs: list[float]) -> list[list[str]]:
+    """The adversarial table's rows of one stored converted model (key ``c``) attacked at
+    each of ``settings`` (config keys), of white-box accuracy ``accs``."""
+    for i, (setting, acc) in enumerate(zip(settings, accs, strict=True)):
+        job(folder / str(i), "pgd", "rga", "stbp", "c", {("pgd", "white"): acc}, "conversion",
+            spec(1.0, 0, "conversion"))  # fmt: skip
+        path = folder / str(i) / "metrics.json"
+        record = json.loads(path.read_text())
+        record["config"] |= setting
+        path.write_text(json.dumps(record))
+    report = write_report(folder)
+    (table,) = [t for t in report.tables if t.title.startswith("Adversarial training")]
+    return table.rows
+
+
+def test_the_adversarial_table_keeps_each_simulated_setting_a_row_in_order_of_value(
+    tmp_path: Path,
+) -> None:
+    """One converted model at reset hard and soft was one row, "seeds 2", its two robust
+    accuracies averaged (the setting said dataset, model and T alone); a T sweep's rows ran
+    T=16, 4, 8 (sorted as text)."""
+    resets = _adversarial_rows(tmp_path / "r", [{"reset": r} for r in ("hard", "soft")], [40, 60])
+    assert [(r[0], r[4]) for r in resets] == [
+        ("digits digits_net T=4 reset=hard", "40.00 (pgd/stbp)"),
+        ("digits digits_net T=4 reset=soft", "60.00 (pgd/stbp)"),
+    ]
+    steps = _adversarial_rows(tmp_path / "t", [{"T": T} for T in (16, 4, 8)], [40, 50, 60])
+    assert [r[0] for r in steps] == [f"digits digits_net T={T}" for T in (4, 8, 16)]

@@ -331,3 +331,14 @@ def test_table2_gives_an_event_attack_no_radius(tmp_path: Path) -> None:
     (tmp_path / "events" / "metrics.json").write_text(json.dumps(record))
     (table,) = [t for t in write_report(tmp_path / "events").tables if t.key == "table2"]
     assert "ε" not in table.settings and "ε (/255)" not in table.columns
+
+
+def test_event_tables_follow_the_jobs_folder_order(tmp_path: Path) -> None:
+    """Jobs 2 and 10: the event-budget table, its finding and ``asr_vs_l0`` ran 10 before 2
+    (sorted as text), against every other table's folder order."""
+    for name in ("2", "10"):
+        event_job(tmp_path / name)
+    report = write_report(tmp_path)
+    (table,) = [t for t in report.tables if t.title.startswith("Event attacks")]
+    jobs = [row[0] for row in table.rows]
+    assert jobs == sorted(jobs, key=int) and jobs[0] == "2"
