@@ -192,19 +192,25 @@ def _swept(report: Report) -> list[str]:
     "swept:", which a reader takes for the ``-m`` axes alone. A column that a swept
     group choice sets (:func:`~snnattack.report.collect.set_by_choice`: an event dataset's
     frames) is named with that choice, ``dataset (with its encoding)``, not as swept alone; a
-    crafting model's setting whose values follow a column named before it, row for row and
+    crafting model's setting whose values follow another column named, row for row and
     back (``source_lambda`` beside ``lambda``: the target's, or a source of the target's
-    settings), is not named again (two settings the user swept in step both are). An analysis's
-    key that varies between jobs is named too (:func:`~snnattack.report.collect.analyses_swept`:
+    settings; ``source_kind`` beside ``box``, after it), is not named again (two settings
+    the user swept in step both are). An analysis's key that varies between jobs is named
+    too (:func:`~snnattack.report.collect.analyses_swept`:
     no attack row differs by it, Table 1's shuffle modes do)."""
     follows = set_by_choice(report.jobs)
     results = {"clean_acc", "source_clean_acc", "job", "eps", "examples", "reused_from"}
     results |= {*MEASURES, *PROVENANCE}  # the code that made a row: the header's commit line
     varied = [c for c in report.columns[1:] if len({str(r.get(c)) for r in report.rows}) > 1]
+    candidates = [c for c in varied if c not in results]
+
+    def derived(c: str) -> bool:
+        return c.startswith("source_") and c not in follows
+
+    plain = [c for c in candidates if not derived(c)]  # named, each: before or after the source's
     swept: list[str] = []
-    for c in (c for c in varied if c not in results):
-        derived = c.startswith("source_") and c not in follows
-        if not derived or not any(_one_to_one(report.rows, k, c) for k in swept):
+    for c in candidates:
+        if not derived(c) or not any(_one_to_one(report.rows, k, c) for k in (*plain, *swept)):
             swept.append(c)
     with_it = {c: [k for k in swept if follows.get(k) == c] for c in swept}
     return [

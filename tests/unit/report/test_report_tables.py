@@ -1201,6 +1201,27 @@ def test_a_column_that_follows_a_swept_one_is_not_named_swept_again(tmp_path: Pa
     assert header.endswith("varied: T, lambda, source_T."), header
 
 
+def test_a_source_column_that_follows_a_later_column_is_not_named_varied(tmp_path: Path) -> None:
+    """``source_train=ann`` with white and black boxes said ``varied: source_kind, box``: the
+    source kind differs only as the box does (a white-box row crafts on the target), but
+    ``source_kind`` comes before ``box`` among the columns and was checked before it."""
+    config = {"dataset": {"name": "digits"}, "model": {"name": "digits_net"}, "T": 4,
+              "lambda": 1.0, "reset": "hard", "encoding": "direct", "seed": 0,
+              "source_train": "ann", "attack": {"grad_mode": "stbp"}}  # fmt: skip
+
+    def row(box: str, kind: str) -> dict:
+        return {"method": "pgd", "eps_255": 8.0, "box": box, "grad_mode": "stbp", "asr": 50.0,
+                "adv_acc": 45.0, "n_correct": 90, "n": 100, "target_kind": "stbp",
+                "source_kind": kind}  # fmt: skip
+
+    results = [row("white", "stbp"), row("black", "ann")]
+    record = {"clean_acc": 90.0, "n": 100, "config": config, "results": results}
+    (tmp_path / "metrics.json").write_text(json.dumps(record))
+    write_report(tmp_path)
+    header = (tmp_path / "report.md").read_text().splitlines()[4]
+    assert header.endswith("varied: box."), header
+
+
 def test_a_swept_source_setting_shows_each_rows_own_value_in_results_csv(
     tmp_path: Path,
 ) -> None:
