@@ -657,6 +657,70 @@ def test_black_box_rows_crafted_on_a_random_source_average_attack_random_eot_sam
     assert used and set(used) == {3}
 
 
+def test_black_box_rows_on_a_fixed_source_craft_on_one_draw_beside_a_random_target(
+    digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the models that craft are probed: black-box rows alone craft on a deterministic
+    source with one draw per gradient although the target's forward is random (N draws of a
+    fixed forward are the same, at N times the cost), and the masking check of a random forward
+    without EOT reads the white-box rows alone; beside white-box rows, which craft on the
+    random target, the recipe's draws are raised for both."""
+    model, x, y = digits
+    source = copy.deepcopy(model)  # another network: its first weights moved by 1 %
+    with torch.no_grad():
+        next(source.parameters()).mul_(1.01)
+    used, build_attack = [], crafting.build_attack
+
+    def recorded(*args, eot_samples: int = 1, **params):
+        used.append(eot_samples)
+        return build_attack(*args, eot_samples=eot_samples, **params)
+
+    monkeypatch.setattr(crafting, "build_attack", recorded)
+
+    def drawn(boxes: list[str], *eot: str) -> tuple[int, list[int], bool]:
+        used.clear()
+        record = snnattack.evaluate(
+            noisy(model), (x[:32], y[:32]), eps=[16], methods=["fgsm"], boxes=boxes,
+            source=source, overrides=list(eot),
+        )  # fmt: skip
+        assert sorted(set(used)) == [record.eot_samples]
+        (check,) = [c for c in record.masking["checks"] if c["name"].startswith("random_forward")]
+        assert check["random_forward"]
+        return record.eot_samples, [r.eot_samples for r in record.results], check["flagged"]
+
+    assert drawn(["black"], "attack.random_eot_samples=3") == (1, [1], False)
+    assert drawn(["white", "black"], "attack.random_eot_samples=3") == (3, [3, 3], False)
+    # no gradient of the random target is taken: its one draw per gradient masks nothing
+    assert drawn(["black"]) == (1, [1], False)
+    assert drawn(["white", "black"]) == (1, [1, 1], True)
+
+
+def test_an_ann_sources_ensemble_components_average_no_poisson_draws(
+    poisson, digits_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ensemble's ``poisson_eot_samples`` raises its gradient components' draws for a
+    random encoding: an ANN source does not read the encoding, so its black-box rows craft on
+    one draw (N draws of its fixed forward are one at N times the cost), and the record says
+    so; the white-box rows, crafted on the Poisson target, average the raised draws."""
+    model, x, y = poisson
+    source, _, _ = trained(digits_store, "train.kind=ann")
+    used, build_attack = [], crafting.build_attack
+
+    def recorded(*args, eot_samples: int = 1, **params):
+        used.append(eot_samples)
+        return build_attack(*args, eot_samples=eot_samples, **params)
+
+    monkeypatch.setattr(crafting, "build_attack", recorded)
+    record = snnattack.evaluate(
+        model, (x[:16], y[:16]), eps=[16], methods=["ensemble"], boxes=["white", "black"],
+        source=source, masking=False,
+        overrides=[SMALL_ENSEMBLE, "method.ensemble.poisson_eot_samples=3"],
+    )  # fmt: skip
+    drawn = {r.box: [c["eot_samples"] for c in r.components] for r in record.results}
+    assert drawn == {"white": [3, 3], "black": [1, 1]}
+    assert sorted(set(used)) == [1, 3]
+
+
 def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None:
     model, x, y = digits
     x = x[:8].clone().requires_grad_()

@@ -11,7 +11,7 @@ and the store use a job's trained ones, and the Python API never changes the use
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE, row_modes
 from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
@@ -57,13 +58,18 @@ def attacked_copies(
 ) -> Attacked:
     """The models and settings a job's rows attack ``target`` (and, for the black box,
     ``source``) with, before the job's seeds; both stay as they are. In order: what the
-    attacks cannot run is refused (:func:`refuse_unattackable`); with
-    ``attack.random_eot_samples`` set, the probed copy (and a copy of the black box's source:
-    its rows craft there) is probed on the first batch of ``test`` (a datamodule's test
-    split, or a loader) and a random forward raises the EOT draws (:func:`with_random_eot`);
-    then the copies are made with the settings that run (:func:`attacked_models`)."""
+    attacks cannot run is refused (:func:`refuse_unattackable`); the ensemble's black-box rows
+    on an ANN source average ``attack.eot_samples`` draws (:func:`on_an_ann_source`); with
+    ``attack.random_eot_samples`` set, the models the rows craft on (the probed copy for
+    white-box rows, a copy of the source for black-box ones) are probed on the first batch of
+    ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT draws
+    (:func:`with_random_eot`: a random target beside a fixed source raises nothing for
+    black-box rows alone); then the copies are made with the settings that run
+    (:func:`attacked_models`)."""
     refuse_unattackable(settings.attack, list(settings.specs), target, source)
     source = source if settings.store.black_box else None
+    if source is not None and not spiking(source):
+        settings = replace(settings, specs=tuple(on_an_ann_source(settings.attack, settings.specs)))
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:  # the images of the first batch of ``test``, as the attacks read it first
@@ -72,7 +78,10 @@ def attacked_copies(
             test.setup("test")
             loader = test.test_dataloader()
         x = next(iter(loader))[0].to(device_of(probed))
-        crafted_on = [probed] if source is None else [probed, probed_model(source)]
+        boxes = {spec.box for spec in settings.specs}  # the models that craft: N draws of a
+        crafted_on = [probed] * ("white" in boxes)  # fixed forward are one at N times its cost
+        if source is not None and "black" in boxes:
+            crafted_on.append(probed_model(source))
         attack, specs = with_random_eot(settings.attack, settings.specs, crafted_on, x)
         settings = replace(settings, attack=attack, specs=tuple(specs))
     attack = settings.attack
@@ -238,14 +247,29 @@ def with_random_eot(
     if draws is None or not any(is_random(m, x) for m in models):
         return attack, list(specs)
 
-    def raised(spec: AttackSpec) -> AttackSpec:
-        if spec.algorithm != ENSEMBLE:
-            return spec  # it crafts with the recipe's draws
-        parts = [
-            replace(c, eot_samples=max(c.eot_samples, draws)) if takes_eot(c.algorithm) else c
-            for c in spec.params["components"]
-        ]
-        return replace(spec, params={**spec.params, "components": parts})
-
     recipe = replace(attack.recipe, eot_samples=max(attack.recipe.eot_samples, draws))
-    return replace(attack, recipe=recipe), [raised(s) for s in specs]
+    raised = [_component_draws(s, lambda eot: max(eot, draws)) for s in specs]
+    return replace(attack, recipe=recipe), raised
+
+
+def on_an_ann_source(attack: AttackSettings, specs: Sequence[AttackSpec]) -> list[AttackSpec]:
+    """``specs`` with each black-box ensemble row's components, which craft on an ANN source,
+    averaging ``attack.eot_samples`` draws: the ensemble's ``poisson_eot_samples`` raises them
+    for a random encoding, which an ANN does not read, so its draws would be one fixed forward
+    at N times the cost (the rows' records say the draws used)."""
+    asked = attack.recipe.eot_samples
+    return [
+        _component_draws(s, lambda eot: min(eot, asked)) if s.box == "black" else s for s in specs
+    ]
+
+
+def _component_draws(spec: AttackSpec, draws: Callable[[int], int]) -> AttackSpec:
+    """``spec`` with the draws of each ensemble component that takes EOT set to
+    ``draws(its draws)``; any other row as it is (it crafts with the recipe's draws)."""
+    if spec.algorithm != ENSEMBLE:
+        return spec
+    parts = [
+        replace(c, eot_samples=draws(c.eot_samples)) if takes_eot(c.algorithm) else c
+        for c in spec.params["components"]
+    ]
+    return replace(spec, params={**spec.params, "components": parts})

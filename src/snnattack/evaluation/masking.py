@@ -9,7 +9,7 @@ An evaluation that reports high robustness may only show that its gradients are 
 
 - ``zero_gradients``: samples whose input gradient is exactly zero, per gradient mode;
 - ``random_forward_without_eot``: the model's forward is random (two draws differ, e.g.
-  Poisson inputs) but a gradient attack averaged no draws (``eot_samples`` 1);
+  Poisson inputs) but a white-box gradient attack averaged no draws (``eot_samples`` 1);
 - ``black_box_stronger``: a gradient-free (Square) or black-box attack beats every white-box
   gradient attack at the same ε;
 - ``asr_falls``: ASR falls as ε grows (same method, box, mode) or along a white-box
@@ -151,6 +151,9 @@ def _gradient_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _eot_of_gradient_attacks(rows: list[dict[str, Any]]) -> list[int]:
+    """The draws each gradient of the target averaged: its white-box rows' (a black-box row's
+    gradients are the source's, whose forward the target's randomness does not touch)."""
+    rows = [r for r in rows if r["box"] == "white"]
     eots = [r.get("eot_samples", 1) for r in _gradient_rows(rows)]
     for r in rows:
         eots += [c["eot_samples"] for c in r.get("components") or [] if c["grad_mode"] != "none"]
