@@ -627,8 +627,21 @@ def test_a_random_forward_is_attacked_with_attack_random_eot_samples_draws(
     assert used == [3, 1]
 
 
+@pytest.fixture
+def used(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The EOT draws of every attack the test builds, in order."""
+    drawn, build_attack = [], crafting.build_attack
+
+    def recorded(*args, eot_samples: int = 1, **params):
+        drawn.append(eot_samples)
+        return build_attack(*args, eot_samples=eot_samples, **params)
+
+    monkeypatch.setattr(crafting, "build_attack", recorded)
+    return drawn
+
+
 def test_black_box_rows_crafted_on_a_random_source_average_attack_random_eot_samples_draws(
-    digits, monkeypatch: pytest.MonkeyPatch
+    digits, used: list[int]
 ) -> None:
     """The black box crafts on the source: a random source's gradients average the draws
     although the target's forward is deterministic, and the record says so."""
@@ -636,13 +649,6 @@ def test_black_box_rows_crafted_on_a_random_source_average_attack_random_eot_sam
     source = noisy(model)  # another network: its first weights moved by 1 %
     with torch.no_grad():
         next(source.parameters()).mul_(1.01)
-    used, build_attack = [], crafting.build_attack
-
-    def recorded(*args, eot_samples: int = 1, **params):
-        used.append(eot_samples)
-        return build_attack(*args, eot_samples=eot_samples, **params)
-
-    monkeypatch.setattr(crafting, "build_attack", recorded)
     record = snnattack.evaluate(
         model,
         (x[:32], y[:32]),
@@ -658,7 +664,7 @@ def test_black_box_rows_crafted_on_a_random_source_average_attack_random_eot_sam
 
 
 def test_black_box_rows_on_a_fixed_source_craft_on_one_draw_beside_a_random_target(
-    digits, monkeypatch: pytest.MonkeyPatch
+    digits, used: list[int]
 ) -> None:
     """Only the models that craft are probed: black-box rows alone craft on a deterministic
     source with one draw per gradient although the target's forward is random (N draws of a
@@ -669,13 +675,6 @@ def test_black_box_rows_on_a_fixed_source_craft_on_one_draw_beside_a_random_targ
     source = copy.deepcopy(model)  # another network: its first weights moved by 1 %
     with torch.no_grad():
         next(source.parameters()).mul_(1.01)
-    used, build_attack = [], crafting.build_attack
-
-    def recorded(*args, eot_samples: int = 1, **params):
-        used.append(eot_samples)
-        return build_attack(*args, eot_samples=eot_samples, **params)
-
-    monkeypatch.setattr(crafting, "build_attack", recorded)
 
     def drawn(boxes: list[str], *eot: str) -> tuple[int, list[int], bool]:
         used.clear()
@@ -696,7 +695,7 @@ def test_black_box_rows_on_a_fixed_source_craft_on_one_draw_beside_a_random_targ
 
 
 def test_an_ann_sources_ensemble_components_average_no_poisson_draws(
-    poisson, digits_store, monkeypatch: pytest.MonkeyPatch
+    poisson, digits_store, used: list[int]
 ) -> None:
     """The ensemble's ``poisson_eot_samples`` raises its gradient components' draws for a
     random encoding: an ANN source does not read the encoding, so its black-box rows craft on
@@ -704,13 +703,6 @@ def test_an_ann_sources_ensemble_components_average_no_poisson_draws(
     so; the white-box rows, crafted on the Poisson target, average the raised draws."""
     model, x, y = poisson
     source, _, _ = trained(digits_store, "train.kind=ann")
-    used, build_attack = [], crafting.build_attack
-
-    def recorded(*args, eot_samples: int = 1, **params):
-        used.append(eot_samples)
-        return build_attack(*args, eot_samples=eot_samples, **params)
-
-    monkeypatch.setattr(crafting, "build_attack", recorded)
     record = snnattack.evaluate(
         model, (x[:16], y[:16]), eps=[16], methods=["ensemble"], boxes=["white", "black"],
         source=source, masking=False,
