@@ -11,7 +11,7 @@ row keys, a model's store key) is a plain dict, or frozen inside the settings (:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 # model.name of a network passed to the Python API (snnattack.evaluate, attack, benchmark):
@@ -142,6 +142,9 @@ class AttackSpec:
     # how grad_params were tuned on validation data (attack.tune): values (None: every
     # point scored alike, grad_params kept), val ASR, val size
     tuned: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # the EOT draws per gradient of this row where they are not the recipe's (its crafting
+    # model's forward is fixed beside the other box's random one); None = the recipe's
+    eot_samples: int | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not self.algorithm:
@@ -184,6 +187,13 @@ class Recipe(FrozenBlocks):
     steps_curve: tuple[int, ...] = ()
     seed: int = 0
     l0_thresholds: tuple[int, ...] = (200, 800)
+
+
+def row_recipe(recipe: Recipe, spec: AttackSpec) -> Recipe:
+    """``recipe`` as the row ``spec`` crafts with it: with the row's own gradient parameters
+    (tuned) and EOT draws where it has them."""
+    own = {"grad_params": spec.grad_params, "eot_samples": spec.eot_samples}
+    return replace(recipe, **{k: v for k, v in own.items() if v is not None})
 
 
 @dataclass(frozen=True)

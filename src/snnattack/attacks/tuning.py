@@ -43,7 +43,7 @@ from snnattack.errors import UserError
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.process.distributed import agree
 from snnattack.process.numerics import manual_seed
-from snnattack.settings import AttackSettings, AttackSpec, JobSettings, Recipe, thaw
+from snnattack.settings import AttackSettings, AttackSpec, JobSettings, Recipe, row_recipe, thaw
 from snnattack.snn.neurons import LIF
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ def tune_specs(
             continue
         best = None
         if tunes_job and tunable(mode):
-            best = choose(spec, mode, recipe.grad_params, recipe.eot_samples)
+            best = choose(spec, mode, recipe.grad_params, row_recipe(recipe, spec).eot_samples)
         if best is None:
             out.append(spec)
             continue

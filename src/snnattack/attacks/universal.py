@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -31,7 +30,7 @@ from snnattack.attacks.methods.base import UniversalAttack, unfitted
 from snnattack.errors import UserError
 from snnattack.process.distributed import agree
 from snnattack.process.numerics import manual_seed
-from snnattack.settings import AttackSettings, AttackSpec
+from snnattack.settings import AttackSettings, AttackSpec, row_recipe
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +83,7 @@ def fit_specs(
                 "data> (snnattack.evaluate), or a method fitted per sample"
             )
         crafter = target if spec.box == "white" else source
-        recipe = settings.recipe
-        if spec.grad_params is not None:
-            recipe = replace(recipe, grad_params=spec.grad_params)
+        recipe = row_recipe(settings.recipe, spec)
         x, y = validation
         attack = build_attack(spec.algorithm, crafter, spec.eps, **spec.params)
         manual_seed(recipe.seed)

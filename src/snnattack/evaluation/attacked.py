@@ -11,7 +11,7 @@ and the store use a job's trained ones, and the Python API never changes the use
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -58,18 +58,18 @@ def attacked_copies(
 ) -> Attacked:
     """The models and settings a job's rows attack ``target`` (and, for the black box,
     ``source``) with, before the job's seeds; both stay as they are. In order: what the
-    attacks cannot run is refused (:func:`refuse_unattackable`); the ensemble's black-box rows
-    on an ANN source average ``attack.eot_samples`` draws (:func:`on_an_ann_source`); with
+    attacks cannot run is refused (:func:`refuse_unattackable`); the ensemble's rows crafted on
+    an ANN average ``attack.eot_samples`` draws (:func:`on_anns`); with
     ``attack.random_eot_samples`` set, the models the rows craft on (the probed copy for
     white-box rows, a copy of the source for black-box ones) are probed on the first batch of
     ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT draws
-    (:func:`with_random_eot`: a random target beside a fixed source raises nothing for
-    black-box rows alone); then the copies are made with the settings that run
+    of the rows crafted on it (:func:`with_random_eot`); then the copies are made with the
+    settings that run
     (:func:`attacked_models`)."""
     refuse_unattackable(settings.attack, list(settings.specs), target, source)
     source = source if settings.store.black_box else None
-    if source is not None and not spiking(source):
-        settings = replace(settings, specs=tuple(on_an_ann_source(settings.attack, settings.specs)))
+    crafters = {"white": target} | ({} if source is None else {"black": source})
+    settings = replace(settings, specs=tuple(on_anns(settings.attack, settings.specs, crafters)))
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:  # the images of the first batch of ``test``, as the attacks read it first
@@ -78,11 +78,10 @@ def attacked_copies(
             test.setup("test")
             loader = test.test_dataloader()
         x = next(iter(loader))[0].to(device_of(probed))
-        boxes = {spec.box for spec in settings.specs}  # the models that craft: N draws of a
-        crafted_on = [probed] * ("white" in boxes)  # fixed forward are one at N times its cost
-        if source is not None and "black" in boxes:
-            crafted_on.append(probed_model(source))
-        attack, specs = with_random_eot(settings.attack, settings.specs, crafted_on, x)
+        probed_crafters = {"white": probed} | (
+            {} if source is None else {"black": probed_model(source)}
+        )
+        attack, specs = with_random_eot(settings.attack, settings.specs, probed_crafters, x)
         settings = replace(settings, attack=attack, specs=tuple(specs))
     attack = settings.attack
     copies = attacked_models(
@@ -230,37 +229,50 @@ def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
 def with_random_eot(
     attack: AttackSettings,
     specs: Sequence[AttackSpec],
-    models: Sequence[nn.Module],
+    crafters: Mapping[str, nn.Module],
     x: torch.Tensor,
 ) -> tuple[AttackSettings, list[AttackSpec]]:
-    """The attack settings and rows to run on ``models`` (the target, and the black box's
-    source where there is one): as they are, unless ``attack.random_eot_samples`` is set and
-    the forward of one of them is random (two passes of the images ``x`` under two seeds
-    differ, :func:`~snnattack.evaluation.masking.is_random`; the caller passes copies it made,
-    so the user's models are never run here). Then every gradient
-    that averages draws, the recipe's and each ensemble component's whose method takes EOT,
-    averages at least ``attack.random_eot_samples`` (more where ``attack.eot_samples`` or an
-    ensemble's ``poisson_eot_samples`` asks more): a random forward attacked on one draw per
-    gradient reports robustness it does not have. The record states the recipe's draws
-    (``JobRecord.eot_samples``) and each row its own."""
+    """The attack settings and rows to run, by the models their rows craft on (``crafters``, by
+    box: the target's copy for white-box rows, the black box's source's for black-box ones):
+    as they are, unless ``attack.random_eot_samples`` is set and the forward of one of them is
+    random (two passes of the images ``x`` under two seeds differ,
+    :func:`~snnattack.evaluation.masking.is_random`; the caller passes copies it made, so the
+    user's models are never run here). Then every gradient of that box's rows that averages
+    draws, the row's and each ensemble component's whose method takes EOT, averages at least
+    ``attack.random_eot_samples`` (more where ``attack.eot_samples`` or an ensemble's
+    ``poisson_eot_samples`` asks more): a random forward attacked on one draw per gradient
+    reports robustness it does not have. The other box's rows, crafted on a fixed forward,
+    keep the recipe's draws (:attr:`AttackSpec.eot_samples`): N draws of it are one at N times
+    the cost. The record states the recipe's draws, the most a row takes
+    (``JobRecord.eot_samples``), and each row its own."""
     draws = attack.random_eot_samples
-    if draws is None or not any(is_random(m, x) for m in models):
+    boxes = set() if draws is None else {s.box for s in specs}  # a box without rows: no probe
+    random = {box for box in boxes if is_random(crafters[box], x)}
+    if not random:
         return attack, list(specs)
-
-    recipe = replace(attack.recipe, eot_samples=max(attack.recipe.eot_samples, draws))
-    raised = [_component_draws(s, lambda eot: max(eot, draws)) for s in specs]
-    return replace(attack, recipe=recipe), raised
-
-
-def on_an_ann_source(attack: AttackSettings, specs: Sequence[AttackSpec]) -> list[AttackSpec]:
-    """``specs`` with each black-box ensemble row's components, which craft on an ANN source,
-    averaging ``attack.eot_samples`` draws: the ensemble's ``poisson_eot_samples`` raises them
-    for a random encoding, which an ANN does not read, so its draws would be one fixed forward
-    at N times the cost (the rows' records say the draws used)."""
     asked = attack.recipe.eot_samples
-    return [
-        _component_draws(s, lambda eot: min(eot, asked)) if s.box == "black" else s for s in specs
+    recipe = replace(attack.recipe, eot_samples=max(asked, draws))
+    rows = [
+        _component_draws(s, lambda eot: max(eot, draws))
+        if s.box in random
+        else replace(s, eot_samples=asked)
+        for s in specs
     ]
+    return replace(attack, recipe=recipe), rows
+
+
+def on_anns(
+    attack: AttackSettings, specs: Sequence[AttackSpec], crafters: Mapping[str, nn.Module]
+) -> list[AttackSpec]:
+    """``specs`` with each ensemble row's components that craft on an ANN (``crafters``, by
+    box: an ANN target's white-box rows, an ANN source's black-box rows) averaging
+    ``attack.eot_samples`` draws: the ensemble's ``poisson_eot_samples`` raises them for a
+    random encoding, which an ANN does not read (it takes the images as they are), so its
+    draws would be one fixed forward at N times the cost (the rows' records say the draws
+    used)."""
+    asked = attack.recipe.eot_samples
+    anns = {box for box, model in crafters.items() if not spiking(model)}
+    return [_component_draws(s, lambda eot: min(eot, asked)) if s.box in anns else s for s in specs]
 
 
 def _component_draws(spec: AttackSpec, draws: Callable[[int], int]) -> AttackSpec:

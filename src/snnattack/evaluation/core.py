@@ -262,7 +262,7 @@ def attack_batch(
     crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec]))
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
-    attack, (spec,) = with_random_eot(attack, [spec], [crafter], x)
+    attack, (spec,) = with_random_eot(attack, [spec], {spec.box: crafter}, x)
     recipe = attack.recipe
     manual_seed(recipe.seed)
     if spec.algorithm != ENSEMBLE:

@@ -38,7 +38,7 @@ from snnattack.process.numerics import manual_seed
 from snnattack.records.results import AttackRow
 from snnattack.records.tracking import logged
 from snnattack.runtime.console import describe_test
-from snnattack.settings import AttackSpec, Recipe
+from snnattack.settings import AttackSpec, Recipe, row_recipe
 
 # how far an L-infinity attack's examples may lie beyond its radius: the rounding of x + delta
 # (half a unit in the last place of 1.0: float32's 6e-8), or the examples' dtype's epsilon
@@ -436,8 +436,7 @@ class AttackEvaluator(L.LightningModule):
         counts are updated."""
         curve = self.curves[str(i)] if str(i) in self.curves else None
         recipe = replace(
-            self.recipe,
-            grad_params=self.recipe.grad_params if spec.grad_params is None else spec.grad_params,
+            row_recipe(self.recipe, spec),
             steps_curve=tuple(curve.labels) if curve is not None else (),
         )
         params = spec.params if recorded is None else {**spec.params, "recordings": recorded}
@@ -519,7 +518,7 @@ class AttackEvaluator(L.LightningModule):
             l2=c["l2"],
             queries=c["queries"],
             time_extension=self.recipe.time_extension,
-            eot_samples=eot_draws(spec.algorithm, self.recipe),
+            eot_samples=eot_draws(spec.algorithm, row_recipe(self.recipe, spec)),
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
             components=component_rows(spec.params["components"], self.firsts[str(i)], crafter)
             if ensemble

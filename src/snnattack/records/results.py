@@ -149,7 +149,8 @@ class JobRecord:
     results: list[AttackRow]
     models: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # training records
     # EOT draws per gradient of the job's recipe: attack.eot_samples, raised to
-    # attack.random_eot_samples where the target's forward was random (evaluation/attacked.py)
+    # attack.random_eot_samples where a crafting model's forward was random (the rows crafted
+    # on a fixed one keep theirs, each row's eot_samples: evaluation/attacked.py)
     eot_samples: int | None = None
     attack_seconds: float | None = None
     # per row this job computed (by its name, e.g. ensemble/white/eps8): the seconds of its
