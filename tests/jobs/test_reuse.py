@@ -155,6 +155,12 @@ def test_row_keys_ignore_the_gradient_mode_only_where_the_row_does() -> None:
         i for i, spec in enumerate(specs) if spec.box == "black" and spec.method == "fgsm"
     ]
     assert black_fgsm and all(on_ann[i] == rga_on_ann[i] for i in black_fgsm)
+    # nor does it read attack.time_extension (it has no time steps): every black-box row is
+    # copied across it, while the spiking target's rows read it
+    extended = keys("attack.time_extension=2", source=ann)
+    black = [i for i, spec in enumerate(specs) if spec.box == "black"]
+    assert all(extended[i] == on_ann[i] for i in black)
+    assert not {extended[i] for i in extended if i not in black} & set(on_ann.values())
     # another source: the target's white-box rows are its rows still
     white = {i for i, spec in enumerate(specs) if spec.box == "white"}
     for other in (keys(source=2), keys("source_lambda=0.5"), keys("source_train=ann")):

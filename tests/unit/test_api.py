@@ -713,6 +713,20 @@ def test_an_ann_sources_ensemble_components_average_no_poisson_draws(
     assert sorted(set(used)) == [1, 3]
 
 
+def test_rows_crafted_on_an_ann_record_no_time_extension(digits, digits_store) -> None:
+    """An ANN has no time steps to extend: the black-box rows crafted on an ANN source record
+    the one pass they crafted on (``time_extension`` 1, as their gradient mode is the ANN's
+    own), the white-box rows on the spiking target the extension they ran."""
+    model, x, y = digits
+    source, _, _ = trained(digits_store, "train.kind=ann")
+    record = snnattack.evaluate(
+        model, (x[:16], y[:16]), eps=[16], methods=["fgsm"], boxes=["white", "black"],
+        source=source, masking=False, overrides=["attack.time_extension=2"],
+    )  # fmt: skip
+    rows = {r.box: (r.grad_mode, r.time_extension) for r in record.results}
+    assert rows == {"white": ("stbp", 2), "black": ("ann-autograd", 1)}
+
+
 def test_gradient_mode_changes_the_input_gradient_not_the_output(digits) -> None:
     model, x, y = digits
     x = x[:8].clone().requires_grad_()

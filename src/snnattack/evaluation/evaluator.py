@@ -24,7 +24,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from snnattack.attacks.convergence import curve_counts
-from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of
+from snnattack.attacks.crafting import craft_tracked, eot_draws, grad_mode_of, spiking
 from snnattack.attacks.ensemble import ENSEMBLE, Component, worst_case
 from snnattack.attacks.methods import METHODS, reads_recordings
 from snnattack.attacks.methods.base import LINF
@@ -517,7 +517,7 @@ class AttackEvaluator(L.LightningModule):
             linf=c["linf"],
             l2=c["l2"],
             queries=c["queries"],
-            time_extension=self.recipe.time_extension,
+            time_extension=self.recipe.time_extension if spiking(crafter) else 1,  # ANN: none
             eot_samples=eot_draws(spec.algorithm, row_recipe(self.recipe, spec)),
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
             components=component_rows(spec.params["components"], self.firsts[str(i)], crafter)

@@ -189,6 +189,7 @@ def row_keys(
         return {}
     settings = copy.deepcopy(what_runs(spec))
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
+    extension = f"|{settings['attack'].pop('time_extension', None)}"  # read by a spiking crafter
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     # the row's name holds its radius and box (below); the job's other radii and boxes change
     # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows; the
@@ -219,9 +220,11 @@ def row_keys(
 
     def mode_of(spec: AttackSpec) -> str:
         """The gradient mode, where the row reads it: never on an ANN (it crafts by autograd),
-        nor in the ensemble (its components name their own) or a gradient-free method."""
+        nor in the ensemble (its components name their own) or a gradient-free method; and
+        the time extension, read by every row crafted on a spiking model (never an ANN's: it
+        has no time steps)."""
         reads = spikes[spec.box] and spec.algorithm not in (ENSEMBLE, *GRADIENT_FREE)
-        return reads_mode if reads else ""
+        return (reads_mode if reads else "") + (extension if spikes[spec.box] else "")
 
     # the exact radius beside the name, which spells it to 6 digits: with the job's eps list
     # out of the key, eps=[16] and eps=[16.0000001] would share one
