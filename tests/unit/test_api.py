@@ -710,6 +710,8 @@ def test_an_ann_sources_ensemble_components_average_no_poisson_draws(
     )  # fmt: skip
     drawn = {r.box: [c["eot_samples"] for c in r.components] for r in record.results}
     assert drawn == {"white": [3, 3], "black": [1, 1]}
+    # an ensemble row's draws are its components': the most one of them averaged
+    assert {r.box: r.eot_samples for r in record.results} == {"white": 3, "black": 1}
     assert sorted(set(used)) == [1, 3]
 
 

@@ -215,6 +215,14 @@ def component_rows(parts: list, firsts: FooledCounts, crafter: nn.Module) -> lis
     ]
 
 
+def row_draws(spec: AttackSpec, recipe: Recipe) -> int:
+    """The EOT draws per gradient row ``spec`` averaged under its ``recipe``: an ensemble's the
+    most one of its components averaged (each crafts with its own draws, not the recipe's)."""
+    if spec.algorithm == ENSEMBLE:
+        return max((c.eot_samples for c in spec.params["components"]), default=1)
+    return eot_draws(spec.algorithm, recipe)
+
+
 class AttackEvaluator(L.LightningModule):
     """Attacks ``target`` (white box) and transfers from ``source`` (black box).
 
@@ -518,7 +526,7 @@ class AttackEvaluator(L.LightningModule):
             l2=c["l2"],
             queries=c["queries"],
             time_extension=self.recipe.time_extension if spiking(crafter) else 1,  # ANN: none
-            eot_samples=eot_draws(spec.algorithm, row_recipe(self.recipe, spec)),
+            eot_samples=row_draws(spec, row_recipe(self.recipe, spec)),
             asr_curve=curve.curve(c["n_correct"]) if curve is not None else None,
             components=component_rows(spec.params["components"], self.firsts[str(i)], crafter)
             if ensemble
