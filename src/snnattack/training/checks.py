@@ -22,6 +22,7 @@ from snnattack.models import MODELS
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
 from snnattack.settings import PASSED
+from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES, spikes
@@ -184,26 +185,50 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
 def _time_extension_unread(resolved: dict[str, Any]) -> list[str]:
     """``attack.time_extension`` where rows craft on an ANN (the white box's on the target,
     the black box's on the source): an ANN has no time steps to extend, so they craft on one
-    pass of it, while their records state the extension (a sweep over it repeated the ANN's
-    rows under each value)."""
+    pass of it (their records state none)."""
     extension = resolved["attack"].get("time_extension", 1)
+    crafted = _on_anns(resolved)
+    if extension == 1 or crafted is None:
+        return []
+    reader, rows = crafted
+    return [
+        f"attack.time_extension={extension} is not read by {reader} (an ANN has no time steps "
+        f"to extend): {rows} crafted on one pass of the ANN"
+    ]
+
+
+@NOTES.register("ann_eot")
+def _eot_on_an_ann(resolved: dict[str, Any]) -> list[str]:
+    """``attack.eot_samples`` > 1 under a random encoding where rows craft on an ANN: it reads
+    its images as they are, so its draws are one fixed forward at N times the cost (without a
+    random encoding ``attack``'s note of a fixed forward says it for every row)."""
+    draws = resolved["attack"].get("eot_samples", 1)
+    crafted = _on_anns(resolved)
+    if draws <= 1 or resolved["encoding"] not in RANDOM_ENCODINGS or crafted is None:
+        return []
+    reader, rows = crafted
+    return [
+        f"attack.eot_samples={draws} is averaged on {reader}, which reads its images as they "
+        f"are (encoding={resolved['encoding']} draws only the spiking models' inputs): {rows} "
+        f"crafted on {draws} identical passes per gradient, at {draws} times the cost of one"
+    ]
+
+
+def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
+    """The ANNs that rows craft on (the white box's target, the black box's source) and the
+    rows crafted there, as a note names them; None where every crafting model spikes."""
     kind = resolved["train"]["kind"]
     source = resolved.get("source_train") or kind
     boxes = resolved["boxes"]
     white = "white" in boxes and not spikes(kind)
     black = "black" in boxes and not spikes(source)
-    if extension == 1 or not (white or black):
-        return []
     if white and black:
-        reader, rows = f"the target and the black-box source of train.kind={kind}", "every row is"
-    elif white:
-        reader, rows = f"the target of train.kind={kind}", "its white-box rows are"
-    else:
-        reader, rows = f"the black-box source of train.kind={source}", "its rows are"
-    return [
-        f"attack.time_extension={extension} is not read by {reader} (an ANN has no time steps "
-        f"to extend): {rows} crafted on one pass of the ANN"
-    ]
+        return f"the target and the black-box source of train.kind={kind}", "every row is"
+    if white:
+        return f"the target of train.kind={kind}", "its white-box rows are"
+    if black:
+        return f"the black-box source of train.kind={source}", "its rows are"
+    return None
 
 
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:

@@ -1205,6 +1205,20 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.kind=ann (an ANN has no time steps to extend): every row is crafted on one "
             "pass of the ANN",
         ),
+        (  # an ANN source's N draws under a Poisson target were N passes of one forward
+            "source_train=ann encoding=poisson attack.eot_samples=4",
+            "attack.eot_samples=4 is averaged on the black-box source of train.kind=ann, which "
+            "reads its images as they are (encoding=poisson draws only the spiking models' "
+            "inputs): its rows are crafted on 4 identical passes per gradient, at 4 times the "
+            "cost of one",
+        ),
+        (
+            "train.kind=ann source_train=stbp encoding=poisson attack.eot_samples=2",
+            "attack.eot_samples=2 is averaged on the target of train.kind=ann, which reads its "
+            "images as they are (encoding=poisson draws only the spiking models' inputs): its "
+            "white-box rows are crafted on 2 identical passes per gradient, at 2 times the cost "
+            "of one",
+        ),
         (  # a count of passes no job finishes ran with nothing said
             "method=[pgd] method.pgd.steps=1000000000000",
             "method.pgd.steps=1000000000000: 1e+12 gradient passes per batch, over 1.16e+04 "
