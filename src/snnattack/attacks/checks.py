@@ -371,6 +371,28 @@ def _eot_on_a_fixed_forward(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
+def _poisson_draws_unread(resolved: dict[str, Any]) -> list[str]:
+    """An ensemble's ``poisson_eot_samples`` set away from its file's value under an encoding
+    that draws nothing: it raises the components' draws under a random encoding only, so a
+    sweep over it repeats the same rows under each value."""
+    if resolved["encoding"] in RANDOM_ENCODINGS:
+        return []
+    out = []
+    for key, method in resolved["method"].items():
+        path = CONF_DIR / "method" / f"{key}.yaml"
+        given = method.get("poisson_eot_samples")
+        if method["name"] != ENSEMBLE or given is None or not path.is_file():
+            continue
+        if given != OmegaConf.load(path).get("poisson_eot_samples"):
+            out.append(
+                f"method.{key}.poisson_eot_samples={given} is not read with "
+                f"encoding={resolved['encoding']}: it raises the components' draws under a "
+                f"random encoding ({', '.join(RANDOM_ENCODINGS)}) only; they average "
+                f"attack.eot_samples={resolved['attack'].get('eot_samples', 1)}"
+            )
+    return out
+
+
 def _queries(where: str, params: dict[str, Any]) -> tuple[str, int, str]:
     """A gradient-free method's query budget as the user sets it (``where`` its parameters'
     key: ``method.square``, ``method.ensemble.components.square.params``), and its forward
@@ -472,6 +494,7 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     fractions = [e for e in resolved["eps"] if 0 < e < 1]
     out += fraction_note("eps", fractions[0]) if fractions else []
     out += _eot_on_a_fixed_forward(resolved)
+    out += _poisson_draws_unread(resolved)
     out += _short_steps(resolved)
     attack = resolved["attack"]
     mode = attack["grad_mode"]

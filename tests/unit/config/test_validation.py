@@ -1219,6 +1219,12 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "white-box rows are crafted on 2 identical passes per gradient, at 2 times the cost "
             "of one",
         ),
+        (  # the ensemble's Poisson draws under an encoding that draws nothing
+            "method=[ensemble_quick] method.ensemble_quick.poisson_eot_samples=16",
+            "method.ensemble_quick.poisson_eot_samples=16 is not read with encoding=direct: it "
+            "raises the components' draws under a random encoding (poisson, poisson_signed) "
+            "only; they average attack.eot_samples=1",
+        ),
         (  # a count of passes no job finishes ran with nothing said
             "method=[pgd] method.pgd.steps=1000000000000",
             "method.pgd.steps=1000000000000: 1e+12 gradient passes per batch, over 1.16e+04 "
