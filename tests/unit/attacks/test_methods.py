@@ -15,7 +15,7 @@ from harness import CONF, compose, sweep_metrics
 
 from snnattack.attacks.crafting import craft
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS, build_attack
-from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss
+from snnattack.attacks.methods.sapgd import SAPGD, dlr_loss, halvings
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
 from snnattack.evaluation.evaluator import AttackCounts, AttackEvaluator
@@ -115,6 +115,25 @@ def test_sapgd_is_seeded_and_leaves_the_global_random_state_alone(direct):
     torch.manual_seed(5)
     assert runs[0][1] == torch.rand(1)  # the attack drew nothing from the global stream
     assert runs[0][2] == 4 * len(x)  # the start and one gradient per step
+
+
+def test_sapgd_halves_its_step_on_the_schedule_it_is_given(direct):
+    """The reference's schedule (0.22, 0.03, 0.06 of the steps, in whole steps of at least
+    one); ``halving_shrink=0`` keeps the period fixed, as the key says, where it ran as a
+    shrink of one step (any share under one step: 0 and 0.01 crafted the same examples)."""
+    assert halvings(100, 0.22, 0.03, 0.06) == {22, 41, 57, 70, 80, 87, 93, 99}
+    assert halvings(100, 0.22, 0.0, 0.06) == {22, 44, 66, 88}
+    assert halvings(100, 0.22, 0.01, 0.06) == halvings(100, 0.22, 0.001, 0.06)  # whole steps
+    assert halvings(10, 0.22, 0.03, 0.06) == {2, 3, 4, 5, 6, 7, 8, 9, 10}
+    model, x, y = direct
+    x, y = x[:8], y[:8]
+    adv = {
+        shrink: craft(
+            "sapgd", model, x, y, EPS, {"steps": 30, "halving_shrink": shrink}, Recipe("stbp")
+        )[0]
+        for shrink in (0.0, 0.04)
+    }
+    assert not torch.equal(adv[0.0], adv[0.04])
 
 
 def test_sapgd_returns_the_example_its_iterates_select(direct):

@@ -52,6 +52,22 @@ def _per_sample(stat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return stat.view(-1, *([1] * (like.dim() - 1)))
 
 
+def halvings(steps: int, first: float, shrink: float, shortest: float) -> set[int]:
+    """The steps (counted from 1) after which SA-PGD halves its step size: after ``first *
+    steps``, then after periods ``shrink * steps`` shorter each time, never shorter than
+    ``shortest * steps``; each share in whole steps and at least one, but a ``shrink`` of 0,
+    which keeps the period as it is."""
+    period = max(int(first * steps), 1)
+    less = max(int(shrink * steps), 1) if shrink > 0 else 0
+    least = max(int(shortest * steps), 1)
+    out, at = set(), period
+    while at <= steps:
+        out.add(at)
+        period = max(period - less, least)
+        at += period
+    return out
+
+
 @register("sapgd", order=60)
 class SAPGD(Attack):
     """SA-PGD, L-infinity, pixels in [0, 1], with the CE or DLR loss; the method ``sapgd``
@@ -115,11 +131,9 @@ class SAPGD(Attack):
         fooled = logits.argmax(1) != y
         fooling, best, best_loss = x_adv, x_adv, loss  # replaced, never written in place
         step = torch.full((len(x),), self.eps, device=x.device)
-        period = max(int(self.first_halving * self.steps), 1)
-        shrink = max(int(self.halving_shrink * self.steps), 1)
-        shortest = max(int(self.min_halving * self.steps), 1)
-        since_halving, m, v = 0, torch.zeros_like(x), torch.zeros_like(x)
-        for _ in range(self.steps):
+        halves = halvings(self.steps, self.first_halving, self.halving_shrink, self.min_halving)
+        m, v = torch.zeros_like(x), torch.zeros_like(x)
+        for done in range(1, self.steps + 1):
             with torch.no_grad():
                 mean_abs = _per_sample(grad.flatten(1).abs().mean(1), x) + EPS_DIV
                 mean_sq = _per_sample(grad.pow(2).flatten(1).mean(1), x) + EPS_DIV
@@ -136,11 +150,8 @@ class SAPGD(Attack):
                 higher = loss > best_loss
                 best = torch.where(_per_sample(higher, x), x_adv, best)
                 best_loss = torch.where(higher, loss, best_loss)
-                since_halving += 1
-                if since_halving == period:
+                if done in halves:
                     step /= 2.0
-                    since_halving = 0
-                    period = max(period - shrink, shortest)
         return torch.where(_per_sample(fooled, x), fooling, best), fooled
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
