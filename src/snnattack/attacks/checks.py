@@ -26,7 +26,7 @@ from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
 from snnattack.config.combinations import fit_neurons
-from snnattack.config.keys import choice_files, file_keys
+from snnattack.config.keys import choice_files, file_keys, loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -383,7 +383,7 @@ def _poisson_draws_unread(resolved: dict[str, Any]) -> list[str]:
         given = method.get("poisson_eot_samples")
         if method["name"] != ENSEMBLE or given is None or not path.is_file():
             continue
-        if given != OmegaConf.load(path).get("poisson_eot_samples"):
+        if given != loaded(path).get("poisson_eot_samples"):
             out.append(
                 f"method.{key}.poisson_eot_samples={given} is not read with "
                 f"encoding={resolved['encoding']}: it raises the components' draws under a "

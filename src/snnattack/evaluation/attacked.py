@@ -64,8 +64,7 @@ def attacked_copies(
     white-box rows, a copy of the source for black-box ones) are probed on the first batch of
     ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT draws
     of the rows crafted on it (:func:`with_random_eot`); then the copies are made with the
-    settings that run
-    (:func:`attacked_models`)."""
+    settings that run (:func:`attacked_models`)."""
     refuse_unattackable(settings.attack, list(settings.specs), target, source)
     source = source if settings.store.black_box else None
     crafters = {"white": target} | ({} if source is None else {"black": source})
