@@ -126,6 +126,9 @@ def test_store_key_holds_the_adversary_settings_its_method_reads() -> None:
     assert store_key(model_settings(fgsm), 0) == store_key(
         model_settings(unread), 0
     )  # fgsm reads neither
+    # a ramp over one epoch is full eps from the first: the model of no ramp
+    ramp = compose("train.adversary.method=fgsm", "train.adversary.ramp_epochs=1")
+    assert store_key(model_settings(ramp), 0) == store_key(model_settings(fgsm), 0)
     ann = ["train.kind=ann", "train.adversary.method=pgd"]
     for kind in ("ann", "conversion"):  # trained as an ANN, which has one gradient
         ann = [f"train.kind={kind}", "train.adversary.method=pgd"]

@@ -62,7 +62,7 @@ def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[st
     (``method`` null: no adversary in the store key, so the models trained before this option
     keep their keys). ``bn_mode`` is always there, null resolved (:func:`default_bn_mode`).
     An ANN (``spiking`` False) has one gradient, its own: ``grad_mode`` and ``params`` are left
-    out, as they change nothing.
+    out, as they change nothing; a ``ramp_epochs`` of 1 (full ε from the first epoch) is 0.
     """
     if not node or node.get("method") is None:
         return None
@@ -70,6 +70,8 @@ def adversary_spec(node: dict[str, Any] | None, spiking: bool = True) -> dict[st
     spec = {k: node[k] for k in keys if k in node}
     mode = spec.get("grad_mode", "stbp") if spiking else None
     spec["bn_mode"] = node.get("bn_mode") or default_bn_mode(node["method"], mode)
+    if spec.get("ramp_epochs") == 1:  # full eps from the first epoch: no ramp
+        spec["ramp_epochs"] = 0
     return spec
 
 
