@@ -255,6 +255,29 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
         )
 
 
+@NOTES.register("trainer_epochs")
+def _epochs_replaced(resolved: dict[str, Any]) -> list[str]:
+    """``trainer.max_epochs`` set to another value than ``train.epochs``: Lightning trains
+    every stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), while
+    the model's record names the epochs the user set beside it."""
+    train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
+    if trained == train["epochs"]:
+        return []
+    kinds = {train["kind"]} | (
+        {resolved.get("source_train") or train["kind"]} if "black" in resolved["boxes"] else set()
+    )
+    replaced = [f"train.epochs={train['epochs']}"]
+    for kind in sorted(kinds):
+        tuning = STRATEGIES[kind].fine_tuning(train)
+        if tuning is not None and tuning["epochs"] != trained:
+            replaced.append(f"train.{kind}.epochs={tuning['epochs']}")
+    return [
+        f"trainer.max_epochs={trained} replaces {' and '.join(replaced)}: every training "
+        f"runs {trained} epochs (the model's record keeps both values); set train.epochs "
+        "instead, which trainer.max_epochs follows"
+    ]
+
+
 @NOTES.register("training")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its training, one line each."""

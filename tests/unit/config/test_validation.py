@@ -1095,12 +1095,11 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.adversary.ramp_epochs=3 > train.epochs=2: the training never reaches its full "
             "eps (its last epoch at 67% of it), though the model's record names the full eps",
         ),
-        (  # the epochs trained are the trainer's: the note compared with train.epochs only
-            "train.adversary.method=fgsm train.adversary.ramp_epochs=2 train.epochs=2 "
-            "trainer.max_epochs=1",
-            "train.adversary.ramp_epochs=2 > trainer.max_epochs=1: the training never reaches "
-            "its full eps (its last epoch at 50% of it), though the model's record names the "
-            "full eps",
+        (  # Lightning's epochs replaced the kind's, a hybrid's fine-tuning's too, unsaid
+            "train.kind=hybrid train.epochs=3 trainer.max_epochs=2",
+            "trainer.max_epochs=2 replaces train.epochs=3 and train.hybrid.epochs=5: every "
+            "training runs 2 epochs (the model's record keeps both values); set train.epochs "
+            "instead, which trainer.max_epochs follows",
         ),
         (  # an L∞ adversary on event frames trained on non-events without a word
             "dataset=digits_events train.adversary.method=pgd",
@@ -1281,6 +1280,25 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
         validate(cfg)
     assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> None:
+    """The ramp's note compares with the epochs trained, the trainer's (it compared with
+    train.epochs only), beside the note that the trainer's replace train.epochs."""
+    cfg = compose(
+        "train.adversary.method=fgsm", "train.adversary.ramp_epochs=2", "train.epochs=2",
+        "trainer.max_epochs=1",
+    )  # fmt: skip
+    validate(cfg)
+    said = notes(OmegaConf.to_container(cfg, resolve=True))
+    assert said == [
+        "trainer.max_epochs=1 replaces train.epochs=2: every training runs 1 epochs (the "
+        "model's record keeps both values); set train.epochs instead, which "
+        "trainer.max_epochs follows",
+        "train.adversary.ramp_epochs=2 > trainer.max_epochs=1: the training never reaches "
+        "its full eps (its last epoch at 50% of it), though the model's record names the "
+        "full eps",
+    ]
 
 
 @pytest.mark.parametrize(
