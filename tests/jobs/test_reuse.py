@@ -619,6 +619,26 @@ def test_a_sweep_over_the_radii_copies_the_rows_they_share_as_a_fresh_job_comput
         assert {**row, "reused_from": None} == again
 
 
+def test_a_rows_key_holds_the_draws_it_averages_not_the_jobs() -> None:
+    """Under a random encoding an ensemble's components average ``poisson_eot_samples`` draws
+    (8) whatever ``attack.eot_samples`` below it says, and Square averages none: a sweep over
+    ``attack.eot_samples=1,4`` copies those rows (their keys held the job's draws, and the sweep
+    computed identical rows again), while FGSM's, which averages the job's draws, and an
+    ensemble's above 8 draws are computed again."""
+    torch.manual_seed(0)
+    target = torch.nn.Linear(2, 2)
+
+    def named(*overrides: str) -> dict[str, str]:
+        cfg = compose("method=[fgsm,square,ensemble_quick]", "encoding=poisson", *overrides)
+        specs = attack_specs(cfg)
+        return {specs[i].name: k for i, k in white_keys(cfg, target).items()}
+
+    one, four, many = (named(f"attack.eot_samples={n}") for n in (1, 4, 12))
+    for name in one:
+        assert (one[name] == four[name]) == (not name.startswith("fgsm")), name
+        assert (one[name] == many[name]) == name.startswith("square"), name
+
+
 def test_a_rows_key_leaves_the_analyses_out() -> None:
     """The analyses run after every row and rows read none of their settings: a row's key is
     the same whatever ``analysis`` selects or sets (it held the block, and a sweep over

@@ -19,10 +19,12 @@ their keys as a set), or computed together; in any order of ``method=``, as ever
 The key (:func:`row_keys`) is everything that fixes the row: the weights and store keys of
 the target and the source (a white-box row's leaves the source out), the result spec
 (``records.cosmetic.what_runs``) without the adversary and with, of the methods, the row's own
-settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the
-cosmetic keys that change how it is computed (:data:`HOW`), the gradient mode unless the row
-ignores it, the code that computes it (:data:`CODE`), and the row's name (its draws derive
-from it, ``evaluation.evaluator.row_seed``: the job's lists of radii and boxes are not in it).
+settings alone (a sweep over ``method.pgd.steps`` copies the FGSM and ensemble rows), the EOT
+draws the row averages (a sweep over ``attack.eot_samples`` copies Square's rows, and under a
+random encoding an ensemble's, whose components take ``poisson_eot_samples``), the cosmetic
+keys that change how it is computed (:data:`HOW`), the gradient mode unless the row ignores it,
+the code that computes it (:data:`CODE`), and the row's name (its draws derive from it,
+``evaluation.evaluator.row_seed``: the job's lists of radii and boxes are not in it).
 Single runs keep nothing. A DDP job computes every row (its ranks must run the same attacks),
 and so does a job that saves its adversarial examples (``attack.save_examples``), whose files
 need the crafted tensors. Rows kept under another form of the key (by older code) are not
@@ -47,7 +49,7 @@ from torch import nn
 
 from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.methods import GRADIENT_FREE
+from snnattack.attacks.methods import GRADIENT_FREE, takes_eot
 from snnattack.attacks.parse import counts_events
 from snnattack.errors import UserError, WriteError
 from snnattack.evaluation.kept import check_kept
@@ -190,6 +192,9 @@ def row_keys(
     settings = copy.deepcopy(what_runs(spec))
     mode = {key: settings["attack"].pop(key, None) for key in ("grad_mode", "params")}
     extension = f"|{settings['attack'].pop('time_extension', None)}"  # read by a spiking crafter
+    draws = {
+        key: settings["attack"].pop(key, None) for key in ("eot_samples", "random_eot_samples")
+    }
     settings["train"].pop("adversary", None)  # what training reads of it is in the store keys
     # the row's name holds its radius and box (below); the job's other radii and boxes change
     # none of its draws (row_seed): a sweep over eps=[8],[8,16] copies the 8/255 rows; the
@@ -213,9 +218,18 @@ def row_keys(
     reads_mode = "|" + json.dumps(mode, sort_keys=True, default=str)
 
     def own(spec: AttackSpec) -> str:
-        """The settings of the row's own method (an ensemble's with its components)."""
+        """The settings of the row's own method (an ensemble's with its components) and the
+        draws it averages: an ensemble's components' (their own, random EOT's included), the
+        job's for a method that takes EOT (and the row's own, on a fixed forward beside a random
+        one), none for the rest (Square)."""
+        if spec.algorithm == ENSEMBLE:
+            averaged: Any = [c.eot_samples for c in spec.params["components"]]
+        else:
+            averaged = [draws, spec.eot_samples] if takes_eot(spec.algorithm) else None
         return json.dumps(
-            [methods[spec.method], components.get(spec.method)], sort_keys=True, default=str
+            [methods[spec.method], components.get(spec.method), averaged],
+            sort_keys=True,
+            default=str,
         )
 
     def mode_of(spec: AttackSpec) -> str:
