@@ -254,6 +254,13 @@ def test_a_store_file_given_another_encoding_or_surrogate_than_its_training_is_r
     assert str(err.value).endswith(
         "accepted: a file trained with encoding=poisson, the target's (it is built as the target)"
     )
+    # an ANN has no surrogate (it is attacked by autograd): its file loads at any width
+    ann = run_job(*QUICK, "boxes=[white]", "train.kind=ann", out="ann")
+    ann_file = digits_store / ann["models"]["target"]["key"] / "model.pt"
+    load_from_file(
+        model_settings(compose(*QUICK, "train.kind=ann", "train.surrogate_width=0.5")),
+        str(ann_file),
+    )
     # another architecture: refused as a weight's missing key, not the model it holds
     with pytest.raises(CheckpointError) as err:
         load_from_file(model_settings(compose(*QUICK, "model=digits_resnet")), str(model_file))

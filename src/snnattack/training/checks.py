@@ -27,6 +27,7 @@ from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES, spikes
 from snnattack.training.conversion import shared_scales, unconvertible
+from snnattack.training.store_key import SURROGATE_WIDTH
 from snnattack.values import CHECKS, NOTES
 
 
@@ -211,6 +212,26 @@ def _eot_on_an_ann(resolved: dict[str, Any]) -> list[str]:
         f"attack.eot_samples={draws} is averaged on {reader}, which reads its images as they "
         f"are (encoding={resolved['encoding']} draws only the spiking models' inputs): {rows} "
         f"crafted on {draws} identical passes per gradient, at {draws} times the cost of one"
+    ]
+
+
+@NOTES.register("ann_surrogate")
+def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
+    """``train.surrogate_width`` where every model of the job is an ANN (the target, and the
+    black box's source where there is one): none has a surrogate, so their store keys leave it
+    out (``SURROGATE_WIDTH``) and a sweep over it repeats one ANN's rows."""
+    width = resolved["train"]["surrogate_width"]
+    kind = resolved["train"]["kind"]
+    spiking = spikes(kind) or (
+        "black" in resolved["boxes"] and spikes(resolved.get("source_train") or kind)
+    )
+    crafted = _on_anns(resolved)
+    if width == SURROGATE_WIDTH or spiking or crafted is None:
+        return []
+    reader, rows = crafted
+    return [
+        f"train.surrogate_width={width} is not read by {reader} (an ANN has no surrogate "
+        f"gradient): {rows} crafted on the ANN trained without it"
     ]
 
 

@@ -20,6 +20,11 @@ IF_SET = ("gradient_clip_val",)
 # here (the one that trained the models stored before the key was kept). None now: the loader's
 # workers no longer change a trained model (snnattack.training.fit.EpochSeed)
 TRAINING_KEYS: dict[str, Any] = {}
+# the train keys a key holds at the recipes' defaults (conf/train/) where the training never
+# reads them, so the models stored before keep their keys: every kind's reset is the key's
+# neuron.reset (its own, or reset=), and a model without spiking neurons has no surrogate
+RESETS = {"stbp": "hard", "ann": "hard", "conversion": "soft", "hybrid": "soft"}
+SURROGATE_WIDTH = 1.0
 # how an augmented training's samples draw (dataset.params.augment): each from its own seed;
 # the models stored before drew from the loading process's generator, and are trained again
 SAMPLE_DRAWS = "per sample"
@@ -29,6 +34,7 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     """Everything that affects ``model`` trained with ``seed``: the store key's content.
 
     The kind of training, the adversary's settings its method reads, :data:`TRAINING_VERSION`
+    (:data:`RESETS` and :data:`SURROGATE_WIDTH` where no training reads them)
     and, for a kind that starts from another model, that model's key (``base``). Leaves out
     the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
     null; adds :data:`SAMPLE_DRAWS`, where it selects the checkpoint ``eval_batch_size``
@@ -49,6 +55,10 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
     others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
     train = {k: v for k, v in c["train"].items() if k not in others}
+    if "resets" in train:
+        train["resets"] = RESETS
+    if not strategy.spiking:
+        train["surrogate_width"] = SURROGATE_WIDTH
     adversary = adversary_spec(train.pop("adversary", None), spiking=strategy.trains_at_T)
     if adversary is not None:
         train["adversary"] = adversary

@@ -25,6 +25,7 @@ from snnattack.snn.backend import set_backend
 from snnattack.snn.neurons import lif_settings
 from snnattack.training import STRATEGIES
 from snnattack.training.adversaries.recipe import adversary_spec
+from snnattack.training.base import spikes
 from snnattack.training.fit import TrainContext, Trained
 from snnattack.training.store_key import store_key
 
@@ -167,14 +168,14 @@ def _trained_with(spec: dict) -> dict[str, object]:
     config key: its neurons (T, λ, θ, reset), its kind's settings in no weight
     (:meth:`~snnattack.training.base.Strategy.stored_settings`), its input encoding and
     quantisation, and the surrogate width its STBP gradient is attacked with (a record
-    without them: none)."""
+    without them: none; an ANN's, attacked by autograd: no width)."""
     trained = dict(spec.get("neuron") or {})
     kind = (spec.get("train") or {}).get("kind")
     if kind in STRATEGIES:
         trained |= STRATEGIES[kind].stored_settings(spec)
     if "encoding" in spec:
         trained |= {"encoding": spec["encoding"], "encoding_levels": spec.get("encoding_levels")}
-    if "surrogate_width" in (spec.get("train") or {}):
+    if "surrogate_width" in (spec.get("train") or {}) and spikes(kind):
         trained["train.surrogate_width"] = spec["train"]["surrogate_width"]
     return trained
 

@@ -1183,6 +1183,18 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "lambda=0.5, T=8 are not read by the target of train.kind=ann (an ANN has no leak "
             "and no time steps): it is trained and attacked without them",
         ),
+        (  # no model of the job has a surrogate: a sweep over it repeated one ANN's rows
+            "train.kind=ann train.surrogate_width=0.5",
+            "train.surrogate_width=0.5 is not read by the target and the black-box source of "
+            "train.kind=ann (an ANN has no surrogate gradient): every row is crafted on the "
+            "ANN trained without it",
+        ),
+        (
+            "train.kind=ann boxes=[white] train.surrogate_width=0.5",
+            "train.surrogate_width=0.5 is not read by the target of train.kind=ann (an ANN has "
+            "no surrogate gradient): its white-box rows are crafted on the ANN trained "
+            "without it",
+        ),
         (  # the spiking source of an ANN target reads it as its own: only T is unread
             "train.kind=ann source_train=stbp lambda=0.5 source_T=4 T=8",
             "T=8 is not read by the target of train.kind=ann (an ANN has no leak and no time "
@@ -1421,6 +1433,10 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
         ["attack.time_extension=2"],  # spiking target and source
         # an ANN target's black-box rows craft on its spiking source, which reads it
         ["train.kind=ann", "source_train=stbp", "boxes=[black]", "attack.time_extension=2"],
+        # an ANN target's spiking source trains with the surrogate, a converted model is
+        # attacked through it
+        ["train.kind=ann", "source_train=stbp", "train.surrogate_width=2"],
+        ["train.kind=conversion", "source_train=ann", "train.surrogate_width=2"],
         # Square averages no draws: a random forward's draws add no pass to its queries
         ["method=[square]", "attack.random_eot_samples=1000000000000000"],
         # an experiment's adversary block at its defaults, beside the standard recipe

@@ -7,7 +7,7 @@ import pytest
 import torch
 from fixtures_cifar import write_cifar10
 from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, replaced, run_job
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
 from snnattack.config.validation import validate
@@ -99,6 +99,35 @@ def test_store_keys_hold_the_kind_and_the_base_model() -> None:
     assert store_key(model_settings(composed("encoding_levels=4")), 0) != store_key(
         model_settings(composed()), 0
     )
+
+
+def test_store_keys_leave_out_what_the_training_never_reads() -> None:
+    """An ANN has no spiking neurons: its key is the same at any surrogate width, so a sweep
+    over ``train.surrogate_width`` with a converted target or an ANN source trains its ANN once
+    (it trained one per width, and a converted model started from each). Each kind's reset is
+    in its neuron settings, so ``train.resets`` (every kind's default) keys nothing more:
+    ``reset=soft`` and ``train.resets.stbp=soft`` are one model, and another kind's default
+    changes none. The stored models' keys stay (the key holds the recipes' defaults)."""
+
+    def key(*overrides: str) -> dict:
+        return store_key(model_settings(composed(*overrides)), 0)
+
+    ann = key("train.kind=ann")
+    assert key("train.kind=ann", "train.surrogate_width=2") == ann
+    assert key("train.kind=conversion", "train.surrogate_width=2")["base"] == ann
+    assert key("train.kind=ann", "train.resets.ann=soft", "train.resets.hybrid=hard") == ann
+    assert key("reset=soft") == key("train.resets.stbp=soft") != key()
+    assert key("train.resets.conversion=hard", "train.resets.hybrid=hard") == key()
+    assert key("train.kind=hybrid", "train.resets.stbp=soft") == key("train.kind=hybrid")
+    # what each still reads: an STBP model's surrogate, a converted model's reset
+    assert key("train.surrogate_width=2") != key()
+    conv = key("train.kind=conversion")
+    assert key("train.kind=conversion", "train.resets.conversion=hard") != conv
+    # held at the recipes' defaults, the values the stored models were keyed with
+    for recipe in ("train=digits", "train=paper"):
+        train = OmegaConf.to_container(composed(recipe).train)
+        assert ann["train"]["surrogate_width"] == train["surrogate_width"]
+        assert key()["train"]["resets"] == train["resets"]
 
 
 @pytest.mark.parametrize("levels", [2, 4, 16])
