@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -32,6 +32,7 @@ from snnattack.snn.neurons import LIF
 from snnattack.snn.scaled import InputScale, ScaledNeuron
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
+T_out = TypeVar("T_out")  # what a counted forward returns
 
 # a leaf module with one of these in its class name, or one of these attributes, is taken for
 # a spiking neuron: refused unless an adapter maps it (the masking checks catch the rest)
@@ -39,7 +40,7 @@ NEURON_NAMES = re.compile(r"Node|Neuron|Spik|LIF|Leaky|Heaviside|Fire|IF$")
 NEURON_ATTRIBUTES = ("v_threshold", "threshold", "thresh", "v_th", "vth", "membrane", "mem")
 
 
-# the adapted networks whose first forward counted their neurons' calls (:func:`_called_once`);
+# the adapted networks whose first forward counted their neurons' calls (:func:`whole_calls`);
 # not a flag of theirs, which a repeated call would take for a change of the model passed
 CALLS_CHECKED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
@@ -47,7 +48,7 @@ CALLS_CHECKED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 class AdaptedNet(SpikingNet):
     """A :class:`SpikingNet` around a foreign body; ``decode`` (the user's, else the mean over
     T) turns the body's ``[T, B, K]`` into logits ``[B, K]``. Its first forward counts the
-    calls of each neuron (:func:`_called_once`)."""
+    calls of each neuron (:func:`whole_calls`)."""
 
     foreign_body = True
 
@@ -62,7 +63,7 @@ class AdaptedNet(SpikingNet):
         if self in CALLS_CHECKED:
             return super()._logits(x)
         try:
-            out = _called_once(self.body, lambda: super(AdaptedNet, self)._logits(x))
+            out, repeated = whole_calls(self.body, lambda: super(AdaptedNet, self)._logits(x))
         except Exception as err:
             if x.dim() != 5 or not isinstance(self.encoder, DirectEncoder):
                 raise
@@ -74,6 +75,17 @@ class AdaptedNet(SpikingNet):
                 "images [B, C, H, W], or event frames [B, T, C, H, W] as frames: "
                 "snnattack.gradient_mode(..., frames=True)"
             ) from err
+        for path, n in repeated[:1]:
+            raise UserError(
+                f"interop: the network calls its neuron {path} {n} times "
+                "in one forward of its multi-step body (a loop over the time steps: "
+                "functional.multi_step_forward, or a node called on x_seq[t]; or one node "
+                "used twice, which carries its membrane into the next call), but the adapter "
+                "runs each neuron as one call on the whole [T, B, ...]; accepted: the node "
+                "in step mode 'm' called once on [T, B, ...] (a node of its own for each "
+                "use), or a class whose forward takes the images [B, ...] and loops over the "
+                "steps itself"
+            )
         CALLS_CHECKED.add(self)
         return out
 
@@ -100,14 +112,13 @@ class PerSimulation(nn.Module):
         self.module.reset()
 
 
-def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """What ``run`` (a forward of the multi-step ``body``) returns, once each of its neurons
-    (a :class:`~snnattack.snn.neurons.LIF`, or a :class:`ScaledNeuron` with its input scale)
-    was called at most once in it. A neuron called more often is refused: the LIF took each
-    step a loop in the body's own code gave it for a sequence over the batch, and a node used
-    twice carries its membrane into its next call in its library, which no LIF does: the
-    logits would be wrong."""
-    outer = [m for m in body.modules() if isinstance(m, ScaledNeuron)]
+def whole_calls(body: nn.Module, run: Callable[[], T_out]) -> tuple[T_out, list[tuple[str, int]]]:
+    """What ``run`` (a forward of ``body``) returns, and each neuron of ``body`` that takes the
+    whole T in one call (a :class:`~snnattack.snn.neurons.LIF`, or a :class:`ScaledNeuron`
+    with its input scale) called more than once in it, by path, with its count: such a
+    neuron starts each call from a zero membrane, where its library's node carries the
+    membrane into its next call. A one-step neuron (called once per step) is not counted."""
+    outer = [m for m in body.modules() if isinstance(m, ScaledNeuron) and isinstance(m[1], LIF)]
     inner = {id(m[1]) for m in outer}
     neurons = outer + [m for m in body.modules() if isinstance(m, LIF) and id(m) not in inner]
     calls: dict[int, int] = {}
@@ -122,19 +133,8 @@ def _called_once(body: nn.Module, run: Callable[[], torch.Tensor]) -> torch.Tens
         for hook in hooks:
             hook.remove()
     paths = {id(m): path for path, m in body.named_modules()}
-    for neuron in neurons:
-        if (n := calls.get(id(neuron), 0)) > 1:
-            raise UserError(
-                f"interop: the network calls its neuron {paths[id(neuron)] or 'net'} {n} times "
-                "in one forward of its multi-step body (a loop over the time steps: "
-                "functional.multi_step_forward, or a node called on x_seq[t]; or one node "
-                "used twice, which carries its membrane into the next call), but the adapter "
-                "runs each neuron as one call on the whole [T, B, ...]; accepted: the node "
-                "in step mode 'm' called once on [T, B, ...] (a node of its own for each "
-                "use), or a class whose forward takes the images [B, ...] and loops over the "
-                "steps itself"
-            )
-    return out
+    repeated = [(paths[id(m)] or "net", calls[id(m)]) for m in neurons if calls.get(id(m), 0) > 1]
+    return out, repeated
 
 
 def restarted(body: nn.Module) -> nn.Module:

@@ -18,12 +18,13 @@ tuple (snnTorch's ``spk_rec, mem_rec``), the first element.
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import torch
 from torch import nn
 
 from snnattack.errors import UserError
-from snnattack.interop.common import Decode, restarted
+from snnattack.interop.common import CALLS_CHECKED, Decode, restarted, whole_calls
 from snnattack.interop.probe import neuron_steps
 from snnattack.models.base import SpikingNet
 from snnattack.snn.encoding import Encoder
@@ -144,7 +145,7 @@ class OwnLoopNet(SpikingNet):
         for module in restarted(self.body).modules():  # each forward one simulation
             if isinstance(module, TimeMerged):
                 module.batch = images.shape[0]
-        out, steps, stepped = neuron_steps(self.body, lambda: self.body(images))
+        out, steps, stepped = self._counted(images)
         # 1 is a whole-loop LIF's rate-domain pass; one-step LIFs alone have none, so there it
         # is a loop of one step (a per-step snnTorch sequence said to loop itself)
         ours = {self.T} if stepped and steps == {1} else {1, self.T}
@@ -157,6 +158,27 @@ class OwnLoopNet(SpikingNet):
         if self not in LAYOUT_CHECKED and self.user_decode is None:
             self._time_first(out[0] if isinstance(out, tuple | list) else out, x)
         return logits
+
+    def _counted(self, images: torch.Tensor) -> tuple[Any, set[int], set[int]]:
+        """:func:`~snnattack.interop.probe.neuron_steps` of a forward of the body on
+        ``images``; at the first forward, a neuron of the whole T called more than once in it
+        is refused (:func:`~snnattack.interop.common.whole_calls`)."""
+        if self in CALLS_CHECKED:
+            return neuron_steps(self.body, lambda: self.body(images))
+        counted, repeated = whole_calls(
+            self.body, lambda: neuron_steps(self.body, lambda: self.body(images))
+        )
+        for path, n in repeated[:1]:
+            raise UserError(
+                f"interop: the network's own loop calls its multi-step neuron {path} {n} times "
+                "in one forward (one node used in two places, or called on each step's slice), "
+                "where its library carries the membrane from one call into the next, but the "
+                "adapter runs each such neuron as one call on the whole [T, B, ...] from a zero "
+                "membrane; accepted: a node of its own for each use, called once per forward "
+                "on [T, B, ...], or nodes in step mode 's' called once per step"
+            )
+        CALLS_CHECKED.add(self)
+        return counted
 
     def _time_first(self, out: torch.Tensor, x: torch.Tensor) -> None:
         """Refuses an output ``[B, T', K]`` that the mean over its first axis decodes: told by

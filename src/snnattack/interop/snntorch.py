@@ -91,7 +91,7 @@ def own_loop(net: nn.Module) -> nn.Module:
     replacements: dict[nn.Module, nn.Module] = {}
     for path, module in net.named_modules():
         if type(module) is snntorch.Leaky:
-            replacements[module] = LeakyStep(module, _lif(path, module))
+            replacements[module] = LeakyStep(module, _lif(path, module), path)
         elif looks_like_neuron(module):
             raise refuse(path, module, "is not a neuron the adapter knows", SUPPORTED)
     if not replacements:
@@ -106,15 +106,19 @@ def own_loop(net: nn.Module) -> nn.Module:
 class LeakyStep(StepLIF):
     """A ``Leaky`` called once per step by the user's loop, as snnTorch's: ``(input, mem)``
     to ``(spk, mem)`` (``init_hidden=False`` or ``output=True``), else ``input`` to ``spk``.
-    The ``mem`` passed in is not read (the neuron keeps its own, from zero at each forward);
-    the one returned is snnTorch's: the membrane before the reset (``reset_delay=True``: the
-    reset comes at the next step) or after it. The arguments are named as snnTorch's
-    (``lif(input_=cur, mem=mem)`` runs as ``lif(cur, mem)``)."""
+    The ``mem`` passed in is not read (the neuron keeps its own, from zero at each forward):
+    after the first step it must be the one the neuron returned at its last, else it is
+    refused (one ``Leaky`` run for two layers, each passing a membrane of its own, or a
+    membrane changed between the steps). The one returned is snnTorch's: the membrane before
+    the reset (``reset_delay=True``: the reset comes at the next step) or after it. The
+    arguments are named as snnTorch's (``lif(input_=cur, mem=mem)`` runs as
+    ``lif(cur, mem)``). ``path``: the ``Leaky``'s in the user's network."""
 
-    def __init__(self, leaky: nn.Module, lif: LIF) -> None:
+    def __init__(self, leaky: nn.Module, lif: LIF, path: str) -> None:
         super().__init__(lif)
         self.pair = bool(leaky.output or not leaky.init_hidden)
         self.delayed = bool(leaky.reset_delay)
+        self.path = path
         # the adapted Leaky neurons of the same network (set by own_loop), which one's
         # detach_hidden() detaches, as snnTorch's detaches every Leaky's
         self.group: list[LeakyStep] = [self]
@@ -124,12 +128,23 @@ class LeakyStep(StepLIF):
         the membranes: no graph kept past the forward."""
         super().restart()
         self.spk: torch.Tensor | None = None
+        self.returned: torch.Tensor | None = None  # the mem its last step returned
 
     def forward(self, input_: torch.Tensor, mem: torch.Tensor | None = None):  # type: ignore[override]
+        if mem is not None and self.returned is not None and mem is not self.returned:
+            raise UserError(
+                f"interop: the network's loop passes the Leaky {self.path} another mem than the "
+                "one it returned at its last step (one Leaky for two layers, each with a "
+                "membrane of its own, or a membrane changed between the steps), which the "
+                "adapted neuron, keeping its own membrane, does not read; accepted: a Leaky of "
+                "its own for each layer, passed back the mem it returns (a cut: "
+                "lif.detach_hidden())"
+            )
         spk = self.spk = super().forward(input_)
         if not self.pair:
             return spk
-        return spk, self.h if self.delayed else self.u
+        self.returned = self.h if self.delayed else self.u
+        return spk, self.returned
 
     def reset_mem(self) -> torch.Tensor:
         """snnTorch's call that starts a loop (``mem = lif.reset_mem()``): an empty state;
@@ -202,6 +217,15 @@ def body(net: nn.Module) -> nn.Module:
         raise refuse("", net, "is not an nn.Sequential of its time step's layers", SUPPORTED)
     steps = _flat(net, "")
     replacements = {m: _lif(p, m) for p, m in steps if type(m) is snntorch.Leaky}
+    for leaky in replacements:
+        first, *more = [p for p, m in steps if m is leaky]
+        if more:
+            why = (
+                f"is also at {' and '.join(more)} of the sequence: one neuron, whose membrane "
+                "snnTorch carries from each place into the next, where the adapter runs a LIF "
+                "of its own at each; accepted: a Leaky of its own for each layer"
+            )
+            raise refuse(first, leaky, why, SUPPORTED)
     for index, (path, module) in enumerate(steps):
         if module in replacements and not module.init_hidden and index < len(steps) - 1:
             why = (
@@ -225,9 +249,10 @@ def body(net: nn.Module) -> nn.Module:
 
 
 def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:
-    """The layers of ``net``, nested sequences flattened, with their paths. A sequence with
-    hooks is refused: dissolved into its layers, it is never called, nor are its hooks (a
-    defence's ``register_forward_hook`` on the network itself)."""
+    """The layers of ``net``, nested sequences flattened, with their paths (a layer held at
+    two places at both: its weights shared; ``named_children`` dropped the second). A
+    sequence with hooks is refused: dissolved into its layers, it is never called, nor are
+    its hooks (a defence's ``register_forward_hook`` on the network itself)."""
     kinds = hook_kinds(net)
     if kinds:
         where = prefix.rstrip(".") or "the network itself"
@@ -238,7 +263,7 @@ def _flat(net: nn.Sequential, prefix: str) -> list[tuple[str, nn.Module]]:
             "or a class of yours that calls it in its loop over the steps"
         )
     layers = []
-    for name, module in net.named_children():
+    for name, module in net._modules.items():  # every place, a module held twice at each
         path = f"{prefix}{name}"
         if type(module) is nn.Sequential:
             layers += _flat(module, f"{path}.")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snnattack.errors import UserError
 from snnattack.snn.neurons import LIF
 from snnattack.snn.surrogates import Spike, Surrogate
 
@@ -51,6 +52,13 @@ class StepLIF(nn.Module):
             self.rule[0].start(torch.is_grad_enabled() and x.requires_grad)
             self.settings = lif.settings()
             self.u = torch.zeros_like(x)
+        elif x.shape != self.u.shape:
+            raise UserError(
+                f"interop: a neuron called once per step got inputs {list(x.shape)} after "
+                f"{list(self.u.shape)} in one forward: the network runs one neuron for layers "
+                "of two sizes, and its one membrane cannot take both; accepted: a neuron of its "
+                "own for each layer"
+            )
         surrogate, detach_membrane = self.rule
         lam, theta, drop = self.settings
         u = self.u.detach() if detach_membrane else self.u

@@ -278,6 +278,64 @@ def test_reset_mem_within_the_loop_is_refused_in_one_line() -> None:
     assert "\n" not in str(e.value)
 
 
+class SharedLeaky(nn.Module):
+    """One ``Leaky`` for two layers, each passing a membrane of its own: valid snnTorch (the
+    state is passed in), which the adapted neuron, keeping one membrane, cannot run."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc1, self.fc2 = nn.Linear(64, 32), nn.Linear(32, width)
+        self.out = nn.Linear(width, 10)
+        self.lif = snn.Leaky(beta=BETA)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mem1, mem2 = self.lif.init_leaky(), self.lif.init_leaky()
+        rec = []
+        for _step in range(T):
+            spk1, mem1 = self.lif(self.fc1(x.flatten(1)), mem1)
+            spk2, mem2 = self.lif(self.fc2(spk1), mem2)
+            rec.append(self.out(spk2))
+        return torch.stack(rec).mean(0)
+
+
+@pytest.mark.parametrize("width", [32, 10])
+def test_one_leaky_for_two_layers_with_membranes_of_their_own_is_refused(width: int) -> None:
+    """Equal widths ran as one membrane over twice the steps (refused at T=4 for 8 steps, and
+    at T=8 attacked another network without a word); unequal ones raised torch's size error
+    in the user's name."""
+    net, x = SharedLeaky(width).eval(), images().float()
+    assert net(x).shape == (6, 10)  # snnTorch runs it
+    for steps in (T, 2 * T):
+        with pytest.raises(UserError) as err:
+            snnattack.attack(net, x, torch.arange(6), method="fgsm", eps=8, T=steps)
+        assert str(err.value).startswith(
+            "interop: the network's loop passes the Leaky lif another mem than the one it "
+            "returned at its last step"
+        )
+
+
+def test_one_hidden_leaky_for_layers_of_two_sizes_is_refused_in_one_line() -> None:
+    """snnTorch runs one ``init_hidden`` Leaky for layers of two sizes; the adapted neuron's
+    one membrane raised torch's size error, bare under ``gradient_mode``."""
+
+    class Hidden(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(64, 32), nn.Linear(32, 10)
+            self.lif = snn.Leaky(beta=BETA, init_hidden=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.stack(
+                [self.lif(self.fc2(self.lif(self.fc1(x.flatten(1))))) for _step in range(T)]
+            )
+
+    net, x = Hidden().eval(), images().float()
+    with pytest.raises(UserError, match=r"got inputs \[6, 10\] after \[6, 32\] in one forward"):
+        with snnattack.gradient_mode(net, "stbp", T=T) as adapted:
+            adapted(x)
+
+
 def test_default_stbp_gives_snntorch_own_fast_sigmoid_gradient() -> None:
     net = Net()
     x = images().float().requires_grad_(True)

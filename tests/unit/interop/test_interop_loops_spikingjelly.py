@@ -761,6 +761,27 @@ def test_a_body_using_one_node_twice_is_refused_naming_it() -> None:
         adapt(ReusedNode().eval(), T=T, example=x).eval()(x)
 
 
+class ReusedNodeLoop(ReusedNode):
+    """:class:`ReusedNode` as a class with its own loop: it repeats the images over T."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        functional.reset_net(self)
+        return super().forward(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+
+
+def test_an_own_loop_using_one_node_twice_is_refused_naming_it() -> None:
+    """The own loop's forward counted no calls: the two calls each started from a zero
+    membrane, and the logits and the attack were another network's without a word."""
+    x = torch.rand(5, 1, 8, 8)
+    net = ReusedNodeLoop().eval()
+    assert isinstance(adapt(net, T=T, example=x), OwnLoopNet)
+    with pytest.raises(UserError) as err:
+        snnattack.attack(net, x, torch.arange(5), method="fgsm", eps=8, T=T)
+    assert str(err.value).startswith(
+        "interop: the network's own loop calls its multi-step neuron sn 2 times in one forward"
+    )
+
+
 def test_an_own_loop_class_whose_source_cannot_be_read_is_an_own_loop() -> None:
     """Defined through ``exec`` (as a script read from standard input is): no source text to
     read, its forward's repeat over T found by running it."""

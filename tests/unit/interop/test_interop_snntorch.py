@@ -29,7 +29,7 @@ from snnattack.models.zoo import build
 from snnattack.snn.neurons import LIF, lif_settings
 
 snn = pytest.importorskip("snntorch")
-from snntorch import surrogate  # noqa: E402
+from snntorch import surrogate, utils  # noqa: E402
 
 # name: Leaky settings; each maps to (lam, theta, reset, reset_by, detach_reset)
 LEAKY = {
@@ -303,6 +303,44 @@ def test_a_sequential_snntorch_cannot_run_itself_is_refused() -> None:
         adapt(net, T=T)
     message = str(err.value)
     assert "\n" not in message and "2 (" in message and "init_hidden=False" in message
+
+
+def test_one_leaky_at_two_places_of_the_sequence_is_refused_naming_both() -> None:
+    """snnTorch carries the one Leaky's membrane from each place into the next; the second
+    place was dropped (``named_children`` lists a module once), and the logits differed from
+    snnTorch's without a word."""
+    net = step_net("subtract_delayed")
+    net[5] = net[2]  # the first block's neuron, at the second block's place too
+    with pytest.raises(UserError) as err:
+        adapt(net, T=T)
+    message = str(err.value)
+    assert message.startswith("interop: 2 (") and "is also at 5 of the sequence" in message
+    assert "accepted: a Leaky of its own for each layer" in message and "\n" not in message
+
+
+def test_a_layer_at_two_places_of_the_sequence_runs_at_both_as_snntorch() -> None:
+    """A torch layer held twice (its weights shared, a neuron of its own after each) runs at
+    both places, as snnTorch's loop runs it: the second place was dropped."""
+    torch.manual_seed(0)
+    shared = nn.Linear(16, 16)
+    net = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(64, 16),
+        leaky("zero_delayed"),
+        shared,
+        leaky("zero_delayed"),
+        shared,
+        leaky("zero_delayed"),
+        nn.Linear(16, 10),
+    ).eval()  # fmt: skip (float32: snnTorch's spikes are, whatever the membrane's dtype)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)
+    x = images().float()
+    utils.reset(net)
+    theirs = torch.stack([net(x) for _ in range(T)]).mean(0)
+    ours = adapt(net, T=T).eval()(x)
+    assert relative(ours, theirs) < 1e-6
 
 
 class Shift(nn.Module):
