@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from omegaconf import OmegaConf
+
+from snnattack.config.keys import loaded
 from snnattack.data import DATAMODULES
+from snnattack.package import CONF_DIR
 from snnattack.records.cosmetic import without_cosmetic
 from snnattack.settings import ModelSettings, dotted_value, thaw
 from snnattack.snn.encoding import RANDOM_ENCODINGS
@@ -20,10 +24,10 @@ IF_SET = ("gradient_clip_val",)
 # here (the one that trained the models stored before the key was kept). None now: the loader's
 # workers no longer change a trained model (snnattack.training.fit.EpochSeed)
 TRAINING_KEYS: dict[str, Any] = {}
-# the train keys a key holds at the recipes' defaults (conf/train/) where the training never
-# reads them, so the models stored before keep their keys: every kind's reset is the key's
-# neuron.reset (its own, or reset=), and a model without spiking neurons has no surrogate
-RESETS = {"stbp": "hard", "ann": "hard", "conversion": "soft", "hybrid": "soft"}
+# the train keys a key holds at the recipes' defaults where the training never reads them, so
+# the models stored before keep their keys: every kind's reset is the key's neuron.reset (its
+# own, or reset=), and a model without spiking neurons has no surrogate (conf/train/)
+RESETS = OmegaConf.to_container(loaded(CONF_DIR / "train" / "_kinds.yaml").resets)
 SURROGATE_WIDTH = 1.0
 # how an augmented training's samples draw (dataset.params.augment): each from its own seed;
 # the models stored before drew from the loading process's generator, and are trained again
