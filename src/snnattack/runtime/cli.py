@@ -624,11 +624,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
         key = override.key_or_group
         groups = [f / key for f in folders]
         if override.is_add() and (conf_dir / key).is_dir():
-            value = override.get_value_element_as_str()
-            raise ConfigError(
-                f"{override.input_line} adds a group that the config has already (every config "
-                f"group is chosen without '+'); accepted: {key}={value}"
-            )
+            raise _added_group(override, key, None if users is None else groups)
         if override.is_delete() and key in (listed := list_groups(conf_dir)):
             # Hydra's "Could not delete 'method'. No match in the defaults list" (its value: a
             # traceback)
@@ -651,7 +647,7 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
             or users is None  # a pkg:// search path: Hydra finds its choices
         ):
             continue
-        choices = list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
+        choices = _choices(groups)
         if not choices:  # a folder of the user's that is no group of configs
             folder = next(g for g in groups if g.is_dir())
             raise ConfigError(
@@ -675,15 +671,50 @@ def check_group_choices(argv: list[str], conf_dir: Path) -> None:
                     f"{key}=[{','.join(map(str, chosen))}] repeats a choice; accepted: a list of "
                     f"distinct choices of {', '.join(choices)}"
                 )
-        for name in names:
-            if name == "null":  # Hydra takes none: a group is chosen, or left to its default
-                raise ConfigError(
-                    f"{key}=null names no choice; accepted: {', '.join(choices)}, or no {key}= "
-                    "(its default)"
-                )
-            if name not in choices:
-                hint = _hint(key, name, choices)
-                raise ConfigError(f"{key}={name} is unknown{hint}; accepted: {', '.join(choices)}")
+        unknown = _unknown_choice(key, names, choices)
+        if unknown is not None:
+            raise ConfigError(unknown)
+
+
+def _choices(groups: list[Path]) -> list[str]:
+    """The choices of a config group: the configs of its folders ``groups`` (the package's and
+    the user's), each named once, in the folders' order."""
+    return list(dict.fromkeys(c for g in groups if g.is_dir() for c in group_choices(g)))
+
+
+def _unknown_choice(key: str, names: list[str], choices: list[str]) -> str | None:
+    """The refusal of the first of ``names`` chosen for the group ``key`` that is none of its
+    ``choices`` (with :func:`_hint`'s guess, a sweep of ``experiments/`` and how to run it), or
+    of a ``null`` choice; None where each is a choice."""
+    for name in names:
+        if name == "null":  # Hydra takes none: a group is chosen, or left to its default
+            return (
+                f"{key}=null names no choice; accepted: {', '.join(choices)}, or no {key}= "
+                "(its default)"
+            )
+        if name not in choices:
+            hint = _hint(key, name, choices)
+            return f"{key}={name} is unknown{hint}; accepted: {', '.join(choices)}"
+    return None
+
+
+def _added_group(override: Override, key: str, groups: list[Path] | None) -> ConfigError:
+    """The refusal of a config group chosen with '+' (``+experiment=NAME``): the same line
+    without '+' where it names choices of the group's folders ``groups``, else why that line
+    would be refused too (:func:`_unknown_choice`: an unknown name, a sweep of
+    ``experiments/`` and its command), so that the one message gives what works, not a second
+    refusal after the user's fix. ``groups`` None (a ``pkg://`` search path, whose choices
+    Hydra finds) leaves the names unchecked."""
+    line = (
+        f"{override.input_line} adds a group that the config has already (every config group "
+        "is chosen without '+')"
+    )
+    choices = _choices(groups) if groups is not None else []
+    unknown = _unknown_choice(key, choice_names(override.value()), choices) if choices else None
+    if unknown is not None:
+        return ConfigError(f"{line}, and {unknown}")
+    # the value as typed: a sweep of -m (a,b) has no single element
+    return ConfigError(f"{line}; accepted: {key}={override.get_value_string()}")
 
 
 def _hint(group: str, name: str, choices: list[str]) -> str:

@@ -915,6 +915,30 @@ def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
             "+experiment=cifar10_vgg11 adds a group that the config has already (every config "
             "group is chosen without '+'); accepted: experiment=cifar10_vgg11",
         ),
+        (  # the line without '+' was refused next: the one message says how to run the sweep
+            ["+experiment=digits_table2"],
+            "+experiment=digits_table2 adds a group that the config has already (every config "
+            "group is chosen without '+'), and experiment=digits_table2 is unknown "
+            "(digits_table2 is a sweep of experiments/: python run.py -m -cd experiments -cn "
+            "digits_table2); accepted: cifar100_resnet17, ",
+        ),
+        (  # it offered experiment=typo
+            ["+experiment=typo"],
+            "+experiment=typo adds a group that the config has already (every config group is "
+            "chosen without '+'), and experiment=typo is unknown; accepted: cifar100_resnet17, ",
+        ),
+        (
+            ["-m", "+experiment=cifar10_vgg11,typo"],
+            "+experiment=cifar10_vgg11,typo adds a group that the config has already (every "
+            "config group is chosen without '+'), and experiment=typo is unknown; accepted: "
+            "cifar100_resnet17, ",
+        ),
+        (  # a sweep's value has no single element: "Cannot convert sweep to str"
+            ["-m", "+experiment=cifar10_vgg11,cifar10_vgg16"],
+            "+experiment=cifar10_vgg11,cifar10_vgg16 adds a group that the config has already "
+            "(every config group is chosen without '+'); accepted: "
+            "experiment=cifar10_vgg11,cifar10_vgg16",
+        ),
         (  # as typed, with its package: it was quoted as +model=vgg11
             ["+model@foo=vgg11"],
             "+model@foo=vgg11 adds a group that the config has already (every config group is "
