@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from snnattack.analysis.base import ANALYSES, register
+from snnattack.analysis.base import ANALYSES, kept_notes, register
 from snnattack.errors import ConfigError
 from snnattack.registry import discover
 from snnattack.settings import AnalysisSettings
@@ -41,10 +41,14 @@ def resolve_device(choice: str) -> torch.device:
 
 
 def run_analyses(
-    settings: AnalysisSettings, model: nn.Module, dm: L.LightningDataModule
+    settings: AnalysisSettings,
+    model: nn.Module,
+    dm: L.LightningDataModule,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Runs every analysis selected in ``settings`` (``analysis=[...]``) on ``model``; results
-    by name."""
+    by name. The analyses' notes (:func:`snnattack.analysis.base.note`: a setting the data
+    left unused) are appended to ``notes``, the job record's, where it is given."""
     selected = settings.selected
     unknown = sorted(set(selected) - set(ANALYSES))
     if unknown:
@@ -53,8 +57,9 @@ def run_analyses(
         return {}
     dm.setup("test")
     results = {}
-    for name, opts in selected.items():
-        device = resolve_device(opts.get("device", settings.accelerator))
-        model = model.to(device).eval()
-        results[name] = ANALYSES[name](opts, model, dm, device)
+    with kept_notes([] if notes is None else notes):
+        for name, opts in selected.items():
+            device = resolve_device(opts.get("device", settings.accelerator))
+            model = model.to(device).eval()
+            results[name] = ANALYSES[name](opts, model, dm, device)
     return results

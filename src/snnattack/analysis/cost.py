@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from snnattack.analysis.base import register
+from snnattack.analysis.base import note, register
 from snnattack.data import first_samples
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.base import temporarily
@@ -368,8 +368,16 @@ def run(
     dm: L.LightningDataModule,
     device: torch.device,
 ) -> dict[str, Any]:
-    """``analysis=[cost]``: :func:`measure_cost` on the first ``batch_size`` test images."""
+    """``analysis=[cost]``: :func:`measure_cost` on the first ``batch_size`` test images, or
+    on the whole test split where it holds fewer, which a note says (as the masking checks
+    say they probe fewer than ``checks.masking.probe_size``): the record's ``batch_size``
+    alone did not tell that the setting was not used."""
     x, y = first_samples(dm.test_dataloader(), opts["batch_size"], device)
+    if len(y) < opts["batch_size"]:
+        note(
+            f"the cost analysis measures a batch of the {len(y)} test images, fewer than "
+            f"analysis.cost.batch_size={opts['batch_size']}"
+        )
     return {
         "batch_size": len(y),
         "repeats": opts["repeats"],

@@ -66,8 +66,8 @@ def annotate(
     output_dir: Path,
 ) -> JobRecord:
     """``record`` with the configured analyses and saved examples added; the analyses read
-    the job's ``datamodule``."""
-    record.analyses = run_analyses(settings.analysis, target, datamodule)
+    the job's ``datamodule``, and their notes join the record's."""
+    record.analyses = run_analyses(settings.analysis, target, datamodule, record.notes)
     if settings.attack.save_examples:
         record.results = [
             replace(

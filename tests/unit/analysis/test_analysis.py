@@ -1,5 +1,7 @@
 """Spike shuffle and rate-current curves, on hand-made currents and a trained digits model."""
 
+import json
+import logging
 import math
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from snnattack.analysis.rate_current import actual_curve, static_curve
 from snnattack.analysis.shuffle import shuffle_test, spike_shuffle
 from snnattack.config.parse import analysis_settings, data_settings
 from snnattack.data import datamodule
+from snnattack.job import run
 from snnattack.records.store import ModelStore
 from snnattack.snn.neurons import LIF
 from snnattack.training.parse import model_settings
@@ -192,9 +195,10 @@ def test_job_cost_analysis_records_what_report_md_lists(trained) -> None:
     (the forward and every gradient mode) its median time, peak memory and ratios."""
     model, _, dm = trained
     settings = analysis_settings(compose("analysis=[cost]", "analysis.cost.repeats=1"))
-    out = run_analyses(settings, model, dm)["cost"]
+    notes: list[str] = []
+    out = run_analyses(settings, model, dm, notes)["cost"]
     assert set(out) == {"batch_size", "repeats", "device", "threads", "modes"}
-    assert (out["batch_size"], out["repeats"]) == (32, 1)
+    assert (out["batch_size"], out["repeats"]) == (32, 1) and notes == []  # 32 of 450 images
     assert out["device"] == str(resolve_device("auto"))  # the GPU where there is one
     forward, stbp = out["modes"]["forward"], out["modes"]["stbp"]
     assert set(stbp) == {
@@ -202,6 +206,30 @@ def test_job_cost_analysis_records_what_report_md_lists(trained) -> None:
         "time_vs_stbp", "memory_vs_forward", "memory_vs_stbp",
     }  # fmt: skip
     assert forward["time_vs_forward"] == 1.0 and stbp["time_vs_stbp"] == 1.0
+
+
+def test_a_cost_batch_larger_than_the_test_split_is_noted_in_console_and_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``analysis.cost.batch_size=1000`` on a test split of 450 images measured a batch of
+    450 in silence (``analyses.cost.batch_size: 450``, ``notes: []``); here the split holds 18
+    (``test_fraction=0.01``) and the batch is ``eval_batch_size``'s 32."""
+    cfg = compose(
+        "trainer=cpu", "train.epochs=1", "trainer.limit_train_batches=2", "eps=[16]",
+        "method=[fgsm]", "boxes=[white]", "checks.masking.enabled=false",
+        "dataset.params.test_fraction=0.01", "analysis=[cost]", "analysis.cost.repeats=1",
+        f"store.dir={tmp_path}/store",
+    )  # fmt: skip
+    (tmp_path / "out").mkdir()
+    with caplog.at_level(logging.WARNING, logger="snnattack"):
+        record = run(cfg, tmp_path / "out")
+    note = (
+        "the cost analysis measures a batch of the 18 test images, fewer than "
+        "analysis.cost.batch_size=32"
+    )
+    assert record.analyses["cost"]["batch_size"] == 18
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["notes"] == [note]
+    assert f"note: {note}" in [r.getMessage() for r in caplog.records]
 
 
 class _Noisy(nn.Module):
