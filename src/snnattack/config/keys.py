@@ -422,23 +422,27 @@ def list_groups(conf_dir: Path) -> dict[str, list[str]]:
 @cache
 def _choice_keys(conf_dir: Path, group: str) -> frozenset[str]:
     """The dotted keys (below the group's node) that every choice of ``group`` sets, with the
-    group's own ``_*`` files that its defaults list includes (``train``'s ``_adversary``),
-    merged under it: a tree without one has lost it (``~train.adversary.grad_mode``), or its
-    choice (``~attack`` leaves the root config's own ``attack.*``)."""
+    group's files that its defaults list includes (``train``'s ``_adversary``, ``trainer``'s
+    ``default`` under ``cpu``), merged under it: a tree without one has lost it
+    (``~train.adversary.grad_mode``, ``~trainer.max_epochs``), or its choice (``~attack``
+    leaves the root config's own ``attack.*``)."""
     keys = []
     for path in choice_files(conf_dir, group):
-        listed = (OmegaConf.to_container(loaded(path)) or {}).get("defaults") or []
-        included = [
-            conf_dir / group / f"{entry}.yaml"
-            for entry in listed
-            if isinstance(entry, str) and entry.startswith("_") and entry != "_self_"
-        ]
-        trees = [_choice_tree(p, conf_dir, group) for p in (*included, path)]
+        trees = [_choice_tree(p, conf_dir, group) for p in _included(path, conf_dir, group)]
         trees = [t for t in trees if isinstance(t, dict)]
         if trees:
             merged = OmegaConf.to_container(OmegaConf.merge(*trees), resolve=False)
             keys.append({key for key, _ in walk(merged, "")})
     return frozenset(set.intersection(*keys)) if keys else frozenset()
+
+
+def _included(path: Path, conf_dir: Path, group: str) -> list[Path]:
+    """The files of ``group`` that the config ``path`` of it includes through its defaults list
+    (theirs first, in turn), then ``path``: in the order Hydra merges them."""
+    listed = (OmegaConf.to_container(loaded(path)) or {}).get("defaults") or []
+    files = [conf_dir / group / f"{entry}.yaml" for entry in listed if isinstance(entry, str)]
+    inherited = [f for file in files if file.is_file() for f in _included(file, conf_dir, group)]
+    return [*inherited, path]
 
 
 def choices_with(key: str, conf_dir: Path = CONF_DIR) -> tuple[str, list[str]] | None:

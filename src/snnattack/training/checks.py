@@ -279,8 +279,9 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
 @NOTES.register("trainer_epochs")
 def _epochs_replaced(resolved: dict[str, Any]) -> list[str]:
     """``trainer.max_epochs`` set to another value than ``train.epochs``: Lightning trains
-    every stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), while
-    the model's record names the epochs the user set beside it."""
+    every stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), and the
+    model is stored as trained with ``train.epochs`` at that value (``store_key``), not the
+    value the user set beside it."""
     train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
     if trained == train["epochs"]:
         return []
@@ -294,8 +295,8 @@ def _epochs_replaced(resolved: dict[str, Any]) -> list[str]:
             replaced.append(f"train.{kind}.epochs={tuning['epochs']}")
     return [
         f"trainer.max_epochs={trained} replaces {' and '.join(replaced)}: every training "
-        f"runs {trained} epochs (the model's record keeps both values); set train.epochs "
-        "instead, which trainer.max_epochs follows"
+        f"runs {trained} epochs (the model is stored as of train.epochs={trained}); set "
+        "train.epochs instead, which trainer.max_epochs follows"
     ]
 
 

@@ -38,7 +38,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     """Everything that affects ``model`` trained with ``seed``: the store key's content.
 
     The kind of training, the adversary's settings its method reads, :data:`TRAINING_VERSION`
-    (:data:`RESETS` and :data:`SURROGATE_WIDTH` where no training reads them)
+    (:data:`RESETS` and :data:`SURROGATE_WIDTH` where no training reads them; ``train.epochs``
+    as the trainer's ``max_epochs``, which replaces it where set)
     and, for a kind that starts from another model, that model's key (``base``). Leaves out
     the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
     null; adds :data:`SAMPLE_DRAWS`, where it selects the checkpoint ``eval_batch_size``
@@ -59,6 +60,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     # the train sub-blocks read by some kinds only: each kind's key keeps only the ones it reads
     others = {b for kind in STRATEGIES.values() for b in kind.blocks} - set(strategy.blocks)
     train = {k: v for k, v in c["train"].items() if k not in others}
+    # the epochs Lightning trains: trainer.max_epochs, which follows train.epochs unless set
+    train["epochs"] = c["trainer"]["max_epochs"]
     if "resets" in train:
         train["resets"] = RESETS
     if not strategy.spiking:

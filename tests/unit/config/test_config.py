@@ -115,6 +115,22 @@ def test_training_spec_ignores_settings_that_do_not_change_training() -> None:
     assert store_key(model_settings(compose()), 1) != base
 
 
+def test_the_store_key_holds_the_epochs_lightning_trains() -> None:
+    """``trainer.max_epochs`` set replaces ``train.epochs``, which trains nothing more: one
+    model for every ``train.epochs`` under it (each was a key, and the same model trained and
+    stored again), that of ``train.epochs`` at its value, whose record says the epochs it
+    had."""
+
+    def key(*overrides: str) -> dict:
+        return store_key(model_settings(compose(*overrides)), 0)
+
+    three = key("train.epochs=3")
+    assert key("train.epochs=5", "trainer.max_epochs=3") == three
+    assert key("train.epochs=7", "trainer.max_epochs=3") == three
+    assert three["train"]["epochs"] == three["trainer"]["max_epochs"] == 3
+    assert key("train.epochs=3", "trainer.max_epochs=4") != three
+
+
 def _types(tree: Any) -> Any:
     """``tree`` with each leaf's type in its place: validation spells a number as its key's
     rule does, and the package's own values, already spelt so, keep with it every stored

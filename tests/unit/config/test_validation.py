@@ -745,6 +745,10 @@ BAD = [
     ("~train.adversary", "train.adversary is missing (an override removed it: ~train.adversary)"),
     ("~train.adversary.grad_mode", "train.adversary.grad_mode is missing (an override removed"),
     ("~train.hybrid train.kind=hybrid", "train.hybrid is missing (an override removed it: ~tra"),
+    # a key of the choice a choice includes (trainer=cpu: default), or its only own key: a
+    # KeyError in a note's check, or the group named as removed
+    ("~trainer.max_epochs", "trainer.max_epochs is missing (an override removed it: ~trainer.m"),
+    ("~trainer.accelerator", "trainer.accelerator is missing (an override removed it: ~trai"),
     # W&B's own rules, which wandb.init raised as a traceback (a sweep stopped at its first job)
     ("logger=wandb logger.wandb.project=a/b", "logger.wandb.project='a/b' is out of range"),
     (f"logger=wandb logger.wandb.group={'g' * 129}", "logger.wandb.group='ggg"),
@@ -1122,8 +1126,8 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         (  # Lightning's epochs replaced the kind's, a hybrid's fine-tuning's too, unsaid
             "train.kind=hybrid train.epochs=3 trainer.max_epochs=2",
             "trainer.max_epochs=2 replaces train.epochs=3 and train.hybrid.epochs=5: every "
-            "training runs 2 epochs (the model's record keeps both values); set train.epochs "
-            "instead, which trainer.max_epochs follows",
+            "training runs 2 epochs (the model is stored as of train.epochs=2); set "
+            "train.epochs instead, which trainer.max_epochs follows",
         ),
         (  # an L∞ adversary on event frames trained on non-events without a word
             "dataset=digits_events train.adversary.method=pgd",
@@ -1329,7 +1333,7 @@ def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> No
     said = notes(OmegaConf.to_container(cfg, resolve=True))
     assert said == [
         "trainer.max_epochs=1 replaces train.epochs=2: every training runs 1 epochs (the "
-        "model's record keeps both values); set train.epochs instead, which "
+        "model is stored as of train.epochs=1); set train.epochs instead, which "
         "trainer.max_epochs follows",
         "train.adversary.ramp_epochs=2 > trainer.max_epochs=1: the training never reaches "
         "its full eps (its last epoch at 50% of it), though the model's record names the "
