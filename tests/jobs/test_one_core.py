@@ -92,6 +92,9 @@ def test_a_job_and_the_api_give_the_same_record_of_the_same_model(
     ).to_json()
     assert explained(differences(job, api)) - set(TIMES) == set(DIFFERENT)
     assert api["models"]["target"]["kind"] == job["models"]["target"]["kind"]
+    # the weights' count and hash that the job's record names (the API's had none)
+    for field in ("parameters", "weights"):
+        assert api["models"]["target"][field] == job["models"]["target"][field] is not None
     assert api["models"]["target"]["architecture"] == job["config"]["model"]["name"]
     assert api["results"][0]["target_kind"] == job["results"][0]["target_kind"] == "stbp"
     assert [r["asr"] for r in api["results"]] > [0, 0]  # rows that mean something

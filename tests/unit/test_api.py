@@ -29,6 +29,7 @@ from snnattack.data import datamodule
 from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.evaluator import AttackEvaluator
+from snnattack.evaluation.reuse import about_weights
 from snnattack.interop import adapt
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
@@ -300,8 +301,11 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
             "encoding",
             "levels",
             "neurons",
+            "parameters",
+            "weights",
         ]
         assert (described["encoding"], described["levels"]) == ("direct", None)
+    assert record.models["source"]["weights"] == about_weights(source)["weights"]
     neurons = record.models["source"]["neurons"]
     assert [(n["lambda"], n["theta"]) for n in neurons] == lifs
 

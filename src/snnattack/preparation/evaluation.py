@@ -29,6 +29,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation import core
 from snnattack.evaluation.attacked import device_of
 from snnattack.evaluation.core import RunSettings
+from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
 from snnattack.interop.external import (
     as_spiking_net,
@@ -115,8 +116,11 @@ def prepared_evaluation(
 ) -> PreparedEvaluation:
     """The evaluation of ``model``, adapted as ``target`` (and of ``source``, adapted as
     ``crafter``), under the ``settings`` of a validated config and the config itself,
-    resolved (``config``, which the record keeps). ``about`` adds to the record's description
-    of the target (the benchmark's parameter count and weights hash)."""
+    resolved (``config``, which the record keeps). The record describes the target and the
+    source with their weights' count and hash (:func:`~snnattack.evaluation.reuse.about_weights`,
+    as a job's record does): the target's ``about``, where the caller has them (the
+    benchmark's), else taken here."""
+    about = about_weights(target) if about is None else about
     encoding = config["encoding"]
     target = with_encoding(target, encoding, "model", model)
     crafter = None if crafter is None else with_encoding(crafter, encoding, "source", source)
@@ -126,9 +130,9 @@ def prepared_evaluation(
     }
     # each LIF's λ, θ and reset (which the config's lambda and reset do not describe), read on
     # the network the attacks run on the model: the adapted one for another library
-    described["target"] |= {"neurons": lif_settings(target), **(about or {})}
+    described["target"] |= {"neurons": lif_settings(target), **about}
     if settings.store.black_box and source is not None and crafter is not None:
-        described["source"]["neurons"] = lif_settings(crafter)
+        described["source"] |= {"neurons": lif_settings(crafter), **about_weights(crafter)}
     return PreparedEvaluation(
         None if target is model else target,
         None if crafter is source else crafter,
