@@ -50,7 +50,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation.attacked import refuse_unattackable
 from snnattack.evaluation.reuse import about_weights
 from snnattack.inputs import dataset_of
-from snnattack.interop.external import as_spiking_net
+from snnattack.interop.external import as_spiking_net, encoding_held
 from snnattack.interop.first_forward import network_of, steps_of
 from snnattack.models.shapes import input_shape
 from snnattack.preparation.config import job_config, job_settings
@@ -184,6 +184,11 @@ def evaluate(
     blank = torch.zeros(1, *input_shape(config))
     model = network_of(model, blank)  # a gradient_mode module: its network, made of the blank
     net = as_spiking_net(model, T, example=blank)
+    # the input encoding the model runs (a native model built with Poisson spikes), which the
+    # protocol's config leaves at its own: the config says what runs, as a job's on the file
+    # says it (encoding=poisson), and the standard surrogate is that job's
+    for key, value in encoding_held(net, cfg.encoding == "frames").items():
+        cfg[key] = value
     where = f"the protocol's data ({cfg.dataset.name})"
     inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
     notes = validate(cfg)

@@ -19,6 +19,7 @@ from harness import ROOT
 import snnattack
 from snnattack import api, inputs
 from snnattack.benchmark import evaluation
+from snnattack.benchmark.protocol import named
 from snnattack.config import compose
 from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
@@ -26,6 +27,8 @@ from snnattack.interop import adapt, external
 from snnattack.interop.first_forward import steps_of
 from snnattack.models import build
 from snnattack.preparation import config as preparation_config
+from snnattack.training.parse import model_settings, source_config
+from snnattack.training.store_key import store_key
 
 ONE_ROW = """
 defaults:
@@ -298,6 +301,38 @@ def test_a_spike_encoded_models_entry_states_its_encoding_not_the_protocols(
     )
     assert (entry["model"]["encoding"], entry["model"]["levels"]) == ("poisson", 4)
     assert entry["eot_samples"] == 2  # its forward is random: the protocol's draws
+
+
+def test_a_spike_encoded_models_surrogate_is_the_one_its_job_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job on the protocol file says the model's encoding (``encoding=poisson``), and its
+    standard surrogate is the ANN of that encoding; the Python entrance composed the
+    protocol's ``encoding: direct`` and took another surrogate, whose transfer rows differed:
+    one model, two entries. Its config now holds the model's encoding, as
+    ``snnattack.evaluate``'s does, and its surrogate is the job's."""
+    surrogate_keys = "boxes: [black]\nsource_train: ann\nsource_model: digits_net"  # digits_v1's
+    (tmp_path / "one_v1.yaml").write_text(ONE_ROW.replace("boxes: [white]", surrogate_keys))
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, encoding="poisson", levels=4)
+    asked = []
+
+    def surrogate(model, *args):
+        asked.append(model)
+        raise KeyboardInterrupt  # nothing trained
+
+    monkeypatch.setattr(evaluation, "surrogate", surrogate)
+    data = [(torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))) for _ in range(2)]
+    with pytest.raises(KeyboardInterrupt):
+        snnattack.benchmark.evaluate(
+            net.eval(), data[0], protocol=tmp_path / "one_v1.yaml", name="P", val_data=data[1],
+            path=tmp_path / "p.json",
+        )  # fmt: skip
+    protocol = named(tmp_path / "one_v1.yaml").overrides()  # the file, as a job composes it
+    job = compose.compose_config([*protocol, "encoding=poisson", "encoding_levels=4"])
+    (model,) = asked
+    assert store_key(model, 0) == store_key(model_settings(source_config(job)), 0)
+    assert (model.tree["encoding"], model.tree["encoding_levels"]) == ("poisson", 4)
 
 
 class Unreadable(torch.utils.data.Dataset):
