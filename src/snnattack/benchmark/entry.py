@@ -262,9 +262,17 @@ def check_entry(data: Any, where: str | Path) -> dict[str, Any]:
     return data
 
 
-def fractions(values: list[float]) -> bool:
-    """Whether accuracies look like fractions of 1 (0.907 for 90.7 %): all below 1, some
-    above 0. An accuracy of an entry or a paper is a percentage."""
+def fractions(values: list[float], clean: float | None = None) -> bool:
+    """Whether accuracies look like fractions of 1 (0.907 for 90.7 %) rather than the
+    percentages an entry or a paper holds, ``clean`` being the clean accuracy among them (None:
+    not given). Where the clean accuracy is given and above 0, it decides alone: at most 1 is a
+    fraction (1.0 is 100 %: no model is reported at 1 % clean or below, so a clean 1.0 beside
+    robust 0.477 is the set's fractions, not percentages), above 1 a percentage whatever the
+    robust values (an undefended model's 0.4 % is a percentage). Without it (a paper's robust
+    numbers alone), all below 1 and some above 0 are fractions: a robust 1.0 may well be 1 %,
+    and all zero reads the same either way (no robust sample)."""
+    if clean is not None and clean > 0:
+        return clean <= 1
     return all(v < 1 for v in values) and any(v > 0 for v in values)
 
 
@@ -295,7 +303,7 @@ def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = 
                 f"{meant[0]} (clean, or a row of the protocol by its name: "
                 f"{', '.join(accepted[1:])}; another attack of the paper by its own name)"
             )
-    if fractions(list(reported.values())):
+    if fractions(list(reported.values()), reported.get("clean")):
         raise UserError(
             f"{argument}={reprlib.repr(reported)} looks like fractions; accepted: percentages in "
             "[0, 100] (90.7 for 90.7 %)"
@@ -330,7 +338,7 @@ def _agree(entry: dict[str, Any], where: str | Path) -> None:
                 "accepted: a method of conf/method/ (fgsm, pgd10, ensemble, ...), "
                 "<method>/transfer in the black box"
             )
-    if fractions([clean, *rows.values()]):
+    if fractions([clean, *rows.values()], clean):
         raise UserError(
             f"{where}: field clean_acc={clean} looks like a fraction; accepted: percentages "
             "in [0, 100] (90.7 for 90.7 %)"

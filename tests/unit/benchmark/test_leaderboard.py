@@ -227,6 +227,20 @@ def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(
     assert "\n" not in str(err.value)
 
 
+def test_an_entry_of_clean_acc_1_is_refused_as_fractions(tmp_path: Path) -> None:
+    """A clean accuracy of 1.0 is 100 %: with rows of 0.75 the entry's accuracies are
+    fractions, as at 0.99 (it was read and ranked, all values not below 1)."""
+    bad = entry("Frac", 0.75, clean_acc=1.0)
+    bad["robust_acc"] = {k: 0.75 for k in bad["robust_acc"]}
+    path = write(tmp_path / "e", "frac", bad)
+    with pytest.raises(UserError) as err:
+        leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert str(err.value) == (
+        f"{path}: field clean_acc=1.0 looks like a fraction; accepted: percentages in [0, 100] "
+        "(90.7 for 90.7 %)"
+    )
+
+
 @pytest.mark.parametrize(
     "changes,message",
     [

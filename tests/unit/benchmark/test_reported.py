@@ -96,3 +96,47 @@ def test_a_jobs_method_of_its_own_is_refused_when_it_starts(tmp_path: Path) -> N
         "method.mine is not a method of the package (conf/method/), and an entry's rows are; "
         "accepted: the protocol's methods, or others of apgd, apgd_dlr, autoattack, "
     )
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {"clean": 1.0, "pgd": 0.477},  # a clean 1.0 is 100 %: it hid the set's fractions
+        {"clean": 0.99, "pgd": 0.477},
+        {"clean": 0.5, "pgd": 0.0},
+        {"pgd10": 0.477, "autoattack": 0.4},  # robust numbers alone, all below 1
+    ],
+)
+def test_reported_fractions_are_refused_whatever_the_clean_one(reported: dict) -> None:
+    with pytest.raises(UserError, match=r"^reported=.* looks like fractions; accepted: "):
+        check_reported(reported, "reported")
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {"clean": 92.0, "pgd": 0.4},  # an undefended model's robust 0.4 %
+        {"clean": 100.0, "pgd": 0.75},
+        {"pgd": 1.0},  # 1 %, not 100 % robust
+        {"clean": 90.0, "pgd": 0.0},
+        {"pgd": 0.0, "autoattack": 0.0},  # no robust sample: the same either way
+    ],
+)
+def test_reported_percentages_below_1_are_taken(reported: dict) -> None:
+    check_reported(reported, "reported")
+
+
+def test_a_jobs_reported_clean_of_1_is_refused_as_fractions_when_it_starts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "two_v1.yaml").write_text(
+        "defaults:\n  - override /method: [fgsm, pgd]\nboxes: [white]\n"
+        "benchmark:\n  protocol: two\n  version: 1\n"
+    )
+    block = {"protocol": "two", "version": 1, "name": "x", "reported": {"clean": 1.0, "pgd": 0.477}}
+    with pytest.raises(UserError) as err:
+        callback.start(OmegaConf.create({"benchmark": block}), tmp_path, tmp_path / "job")
+    assert str(err.value) == (
+        "benchmark.reported={'clean': 1.0, 'pgd': 0.477} looks like fractions; accepted: "
+        "percentages in [0, 100] (90.7 for 90.7 %)"
+    )
