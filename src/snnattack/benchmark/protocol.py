@@ -182,6 +182,15 @@ def _count(value: Any) -> int:
     return value
 
 
+def _draws(value: Any) -> int:
+    """``value`` if a whole number of at least 1 (ValueError: 0 or fewer draws per gradient,
+    which the evaluation core's ``attack.random_eot_samples`` refuses naming neither the file
+    nor this key, and a job on the file ran with)."""
+    if _count(value) < 1:
+        raise ValueError(value)
+    return value
+
+
 def _number(value: Any) -> float:
     """``value`` if a number (not a bool, not text)."""
     return value if isinstance(value, float) else _count(value)
@@ -205,7 +214,7 @@ READERS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "seed": (_count, "a whole number, e.g. seed: 0"),
     "trainer.limit_test_batches": (_count, "a whole number of batches"),
     "eval_batch_size": (_count, "a whole number of images"),
-    "benchmark.stochastic_eot": (_count, "a whole number of draws, e.g. 8"),
+    "benchmark.stochastic_eot": (_draws, "a whole number of draws >= 1, e.g. 8"),
 }
 
 

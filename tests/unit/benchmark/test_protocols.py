@@ -363,6 +363,9 @@ DRAFT = (
         ("boxes: [white, black]", "boxes: [1]", ": boxes=[1] is invalid; accepted: white, "),
         ("limit_test_batches: 4", "limit_test_batches: four", ": trainer.limit_test_batches='f"),
         ("stochastic_eot: 8", "stochastic_eot: eight", ": benchmark.stochastic_eot='eight' is"),
+        # no draws: refused by the core as attack.random_eot_samples=0, naming neither
+        ("stochastic_eot: 8", "stochastic_eot: 0", ": benchmark.stochastic_eot=0 is invalid; "),
+        ("stochastic_eot: 8", "stochastic_eot: -2", ": benchmark.stochastic_eot=-2 is invalid; "),
         ("seed: 0 ", "seed: 0\nsead: 1 ", ": unknown key 'sead'; did you mean 'seed'? accepted"),
         ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
         # a required key mistyped was "seed is missing", never naming the key the file holds
@@ -377,7 +380,8 @@ DRAFT = (
         (DRAFT, "- 1\n- 2\n", " holds no keys; accepted: a protocol file written as "),
     ],
     ids=[
-        *("seed", "eps", "no_eps", "boxes", "batches", "eot", "key", "nested_key"),
+        *("seed", "eps", "no_eps", "boxes", "batches", "eot", "no_eot", "negative_eot"),
+        *("key", "nested_key"),
         *("required_key", "required_nested_key", "required_block_key", "yaml", "list"),
     ],
 )
@@ -403,11 +407,15 @@ JOB_MISTAKES = [
     ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
     ("seed: 0 ", "seed: x ", ": seed='x' is invalid; accepted: a whole number, e.g. seed: 0"),
     ("stochastic_eot: 8", "stochastic_eto: 8", ": unknown key 'benchmark.stochastic_eto'; "),
+    # no draws: the job ran and wrote its entry
+    ("stochastic_eot: 8", "stochastic_eot: 0", ": benchmark.stochastic_eot=0 is invalid; accep"),
 ]
 
 
 @pytest.mark.parametrize(
-    "was,now,told", JOB_MISTAKES, ids=["required_key", "key", "seed", "required_block_key"]
+    "was,now,told",
+    JOB_MISTAKES,
+    ids=["required_key", "key", "seed", "required_block_key", "no_eot"],
 )
 def test_a_job_on_a_drafted_file_names_the_file_of_its_mistake(
     tmp_path: Path, cli, was: str, now: str, told: str
