@@ -166,7 +166,7 @@ def board(
     )
     ranks: Counter[str] = Counter()  # the ranked rows of each protocol so far
     ranked = []
-    for row in duplicates(rows):
+    for row in duplicates(rows, folder):
         if not row.apart:
             ranks[row.entry["protocol"]] += 1
             row = Row(row.entry, row.path, ranks[row.entry["protocol"]], ())
@@ -183,10 +183,12 @@ def _run_alike(row: Row) -> tuple:
     return (row.entry["provenance"]["weights"], *settings, row.protocol)
 
 
-def duplicates(rows: list[Row]) -> list[Row]:
+def duplicates(rows: list[Row], folder: Path) -> list[Row]:
     """``rows`` (ranked ones first, by worst case) with every ranked entry of the same weights,
     T, input and protocol file as a later one (a lower worst case) marked apart: ranked once, at its
-    lowest. An entry without a weights hash has no duplicate."""
+    lowest, which its reason names by its path below ``folder``, the folder the board reads
+    (``0/entry.json``: every job of a sweep writes an ``entry.json``, so its base name alone
+    named none). An entry without a weights hash has no duplicate."""
     lowest: dict[tuple, Row] = {}
     for row in rows:
         if row.entry["provenance"]["weights"] is not None and not row.apart:
@@ -195,7 +197,8 @@ def duplicates(rows: list[Row]) -> list[Row]:
     for row in rows:
         kept = lowest.get(_run_alike(row))
         if kept is not None and kept is not row and not row.apart:
-            note = f"same weights, T and protocol as {kept.path.name}, ranked once"
+            where = kept.path.relative_to(folder).as_posix()
+            note = f"same weights, T and protocol as {where}, ranked once"
             row = Row(row.entry, row.path, None, (note,))
         marked.append(row)
     marked.sort(key=lambda r: (r.entry["protocol"], bool(r.apart)))  # stable: order kept

@@ -165,6 +165,20 @@ def test_the_same_weights_under_the_same_protocol_are_ranked_once(tmp_path: Path
     assert first.apart == ("same weights, T and protocol as again.json, ranked once",)
 
 
+def test_the_kept_duplicate_is_named_by_its_path_below_the_folder(tmp_path: Path) -> None:
+    """Every job of a sweep writes ``entry.json``: the reason names the job's folder too (it
+    said ``as entry.json``, which names none of them)."""
+    folder = tmp_path / "sweep"
+    for job, worst in (("0", 40.0), ("1", 30.0)):
+        (folder / job).mkdir(parents=True)
+        (folder / job / "metrics.json").write_text("{}")
+        made = entry(f"Job {job}", worst, weights="params:00000000000000aa")
+        (folder / job / "entry.json").write_text(json.dumps(made))
+    rows = leaderboard.board(folder, protocols(tmp_path / "p", digits=[1]))
+    first = next(r for r in rows if r.entry["model"]["name"] == "Job 0")
+    assert first.apart == ("same weights, T and protocol as 1/entry.json, ranked once",)
+
+
 def test_the_same_weights_at_another_T_are_ranked_on_their_own(tmp_path: Path) -> None:
     """Run at T=8, the weights of a T=4 entry are another model as deployed: both ranked."""
     folder = tmp_path / "e"
