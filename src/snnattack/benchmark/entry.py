@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,18 @@ def _percent(value: Any) -> bool:
 
 def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
+
+
+def _iso_date(value: Any) -> bool:
+    """Whether ``value`` is a day as an entry writes it (``date.isoformat``: ``2026-11-25``), a
+    real one: ``yesterday`` or ``2026-13-01`` says no day it was measured on."""
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _optional(test: Any) -> Any:
@@ -109,7 +121,7 @@ FIELDS: dict[str, Any] = {
             _optional(lambda v: isinstance(v, str) and WEIGHTS.fullmatch(v) is not None),
             "params:, file: or store: and 16 hex digits (the weights' hash), or null",
         ),
-        "date": (_text, "an ISO date"),
+        "date": (_iso_date, "an ISO date, YYYY-MM-DD (the day it was measured, UTC)"),
     },
 }
 

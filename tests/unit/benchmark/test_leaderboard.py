@@ -204,6 +204,14 @@ def test_the_command_writes_both_pages(board, tmp_path: Path, capsys) -> None:
             "model.encoding is not a field of a schema 2 entry; accepted: schema 3",
         ),
         (lambda e: e["provenance"].update(date=None), "field provenance.date=None is invalid"),
+        (  # read and ranked, though the field's accepted text says an ISO date
+            lambda e: e["provenance"].update(date="yesterday"),
+            "field provenance.date='yesterday' is invalid; accepted: an ISO date, YYYY-MM-DD",
+        ),
+        (
+            lambda e: e["provenance"].update(date="2026-13-01"),
+            "field provenance.date='2026-13-01' is invalid; accepted: an ISO date",
+        ),
         (lambda e: e.update(schema=1), "field schema=1 is invalid; accepted: 3, or 2 (read as"),
         (  # the bad row named, where the shortened dict hid it
             lambda e: e["robust_acc"].update({f"row{i}": 1.0 for i in range(9)}, row9=150),
