@@ -129,7 +129,8 @@ def evaluate(
     path: Path | str | None = None,
     logger: str = "csv",
 ) -> dict[str, Any]:
-    """Runs the protocol (``digits``, or ``digits_v1`` for one version) on ``model`` and
+    """Runs the protocol (``digits``, ``digits_v1`` for one version, or a drafted file as a
+    ``Path``: text is a released protocol's name) on ``model`` and
     returns its entry, written to ``path`` (default ``entries/<name>_<protocol>_v<k>.json``).
 
     ``name``, ``paper``, ``venue`` and ``training`` (e.g. ``"PGD-AT"``) describe the model;

@@ -287,7 +287,16 @@ def protocol(
 
 def named(name: str | Path) -> Protocol:
     """The protocol a name (``digits``, ``digits_v1``) or a protocol file's path names (a file
-    outside ``experiments/benchmark/``: a protocol being drafted, or a test's)."""
+    outside ``experiments/benchmark/``: a protocol being drafted, or a test's). A file is
+    passed as a :class:`~pathlib.Path` (docs/benchmark.md): text is a protocol's name, and text
+    that reads as a path (``drafts/mine_v1.yaml``) is refused saying so, not as an unknown
+    protocol (no name holds ``/`` or ``.yaml``)."""
+    if isinstance(name, str) and ("/" in name or "\\" in name or name.endswith((".yaml", ".yml"))):
+        raise UserError(
+            f"protocol={name!r} is a path given as text, which names a released protocol; "
+            f"accepted: the file as a Path, protocol=Path({name!r}), or a released protocol's "
+            "name (protocol='digits')"
+        )
     if isinstance(name, Path):
         if not FILE.fullmatch(name.name):
             raise UserError(

@@ -137,6 +137,25 @@ def test_a_drafted_file_that_is_not_there_is_named_as_a_path(tmp_path: Path, whe
     )
 
 
+def test_a_protocol_file_given_as_text_is_told_to_be_a_path(tmp_path: Path) -> None:
+    """``protocol="/path/mine_v1.yaml"``, an existing file as text, was refused as an unknown
+    protocol's name: a file is passed as a Path (docs/benchmark.md), which the line says."""
+    file = tmp_path / "mine_v1.yaml"
+    file.write_text(DRAFT)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    with pytest.raises(UserError) as err:
+        snnattack.benchmark.evaluate(
+            net, protocol=str(file), name="mine", path=tmp_path / "e.json", T=4
+        )
+    assert str(err.value) == (
+        f"protocol={str(file)!r} is a path given as text, which names a released protocol; "
+        f"accepted: the file as a Path, protocol=Path({str(file)!r}), or a released "
+        "protocol's name (protocol='digits')"
+    )
+    assert sorted(tmp_path.iterdir()) == [file]
+    assert named(file).label == "mine_v1"  # the same file as a Path is read
+
+
 def test_a_folder_without_protocol_files_says_how_they_are_named(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         protocol("mine", folder=tmp_path)
