@@ -148,16 +148,36 @@ LAUNCHER_COUNTS = {
 }
 
 
+# a launcher's keys that it reads at one value only, with why (the sweep's record said the other)
+LAUNCHER_FIXED = {
+    "backend": ("loky", "Hydra's joblib launcher runs loky whatever it says"),
+}
+
+
 def check_launcher_counts(argv: list[str]) -> None:
-    """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that the
-    launcher would fail on, in one line before any job or folder (Hydra refuses one that is no
-    integer)."""
+    """Refuses a launcher's count of :data:`LAUNCHER_COUNTS` on the command line that is no
+    integer (Hydra's line names no accepted value) or that the launcher would fail on, and a
+    key of :data:`LAUNCHER_FIXED` at another value than the one read, in one line before any
+    job or folder."""
     for override in parsed_overrides(argv):
         found = re.fullmatch(r"hydra\.launcher\.(\w+)", override.key_or_group)
         value = override.value()
-        if found is None or found[1] not in LAUNCHER_COUNTS or not is_int(value):
+        if found is None or override.is_sweep_override():
+            continue
+        if found[1] in LAUNCHER_FIXED and value != (read := LAUNCHER_FIXED[found[1]])[0]:
+            raise ConfigError(
+                f"{override.key_or_group}={value} is not read: {read[1]}; accepted: {read[0]}, "
+                f"or no {override.key_or_group}"
+            )
+        if found[1] not in LAUNCHER_COUNTS:
             continue
         fits, accepted = LAUNCHER_COUNTS[found[1]]
+        if value is None or (isinstance(value, str) and "${" in value):  # Hydra's, or resolved
+            continue
+        if not is_int(value):
+            raise ConfigError(
+                f"{override.key_or_group}={as_typed(value)} is not an integer; accepted: {accepted}"
+            )
         if abs(value) > 2**31 - 1:  # a C int: joblib's semaphores raise an OverflowError
             raise ConfigError(
                 f"{override.key_or_group}={as_typed(value)} is out of range (beyond "

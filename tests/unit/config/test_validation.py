@@ -1683,6 +1683,19 @@ THROUGH_RUN_PY = [
         "error: hydra.launcher.n_jobs=2147483648 is out of range (beyond ±(2**31 - 1), the "
         "largest count the launchers take); accepted: an integer other than 0",
     ),
+    (  # Hydra's "Value 'abc' of type 'str' could not be converted to Integer": no accepted
+        "-m hydra/launcher=parallel hydra.launcher.n_jobs=abc lambda=0.5,1.0",
+        "error: hydra.launcher.n_jobs='abc' is not an integer; accepted: an integer other than 0",
+    ),
+    (
+        "-m hydra/launcher=local_submitit hydra.launcher.cpus_per_task=1.5 lambda=0.5,1.0",
+        "error: hydra.launcher.cpus_per_task=1.5 is not an integer; accepted: an integer >= 1",
+    ),
+    (  # joblib's launcher runs loky whatever it says, and the sweep's record said foo
+        "-m hydra/launcher=parallel hydra.launcher.backend=threading lambda=0.5,1.0",
+        "error: hydra.launcher.backend=threading is not read: Hydra's joblib launcher runs "
+        "loky whatever it says; accepted: loky, or no hydra.launcher.backend",
+    ),
     (  # submitit's local job without paths: a traceback
         "-m hydra/launcher=local_submitit hydra.launcher.tasks_per_node=0 lambda=0.5,1.0",
         "error: hydra.launcher.tasks_per_node=0 is out of range; accepted: an integer >= 1",
