@@ -46,15 +46,21 @@ def test_a_papers_own_attack_keeps_its_name() -> None:
     check_reported({"clean": 92.0, "pgd20": 50.0, "autoattack": 45.0}, "reported", ("pgd",))
 
 
-def test_a_jobs_reported_name_of_no_row_is_refused_when_it_starts(tmp_path: Path) -> None:
-    (tmp_path / "two_v1.yaml").write_text(
+def job_refusal(folder: Path, reported: dict) -> str:
+    """The line a job on a protocol file of two rows (fgsm, pgd) in ``folder`` refuses its
+    ``benchmark.reported`` with when it starts."""
+    (folder / "two_v1.yaml").write_text(
         "defaults:\n  - override /method: [fgsm, pgd]\nboxes: [white]\n"
         "benchmark:\n  protocol: two\n  version: 1\n"
     )
-    block = {"protocol": "two", "version": 1, "name": "x", "reported": {"clean": 90, "PGD": 50}}
+    block = {"protocol": "two", "version": 1, "name": "x", "reported": reported}
     with pytest.raises(UserError) as err:
-        callback.start(OmegaConf.create({"benchmark": block}), tmp_path, tmp_path / "job")
-    assert str(err.value) == (
+        callback.start(OmegaConf.create({"benchmark": block}), folder, folder / "job")
+    return str(err.value)
+
+
+def test_a_jobs_reported_name_of_no_row_is_refused_when_it_starts(tmp_path: Path) -> None:
+    assert job_refusal(tmp_path, {"clean": 90, "PGD": 50}) == (
         "benchmark.reported names PGD, which reads as pgd; accepted: pgd (clean, or a row of "
         "the protocol by its name: fgsm, pgd; another attack of the paper by its own name)"
     )
@@ -129,14 +135,7 @@ def test_reported_percentages_below_1_are_taken(reported: dict) -> None:
 def test_a_jobs_reported_clean_of_1_is_refused_as_fractions_when_it_starts(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "two_v1.yaml").write_text(
-        "defaults:\n  - override /method: [fgsm, pgd]\nboxes: [white]\n"
-        "benchmark:\n  protocol: two\n  version: 1\n"
-    )
-    block = {"protocol": "two", "version": 1, "name": "x", "reported": {"clean": 1.0, "pgd": 0.477}}
-    with pytest.raises(UserError) as err:
-        callback.start(OmegaConf.create({"benchmark": block}), tmp_path, tmp_path / "job")
-    assert str(err.value) == (
+    assert job_refusal(tmp_path, {"clean": 1.0, "pgd": 0.477}) == (
         "benchmark.reported={'clean': 1.0, 'pgd': 0.477} looks like fractions; accepted: "
         "percentages in [0, 100] (90.7 for 90.7 %)"
     )
