@@ -39,7 +39,8 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
 
     The kind of training, the adversary's settings its method reads, :data:`TRAINING_VERSION`
     (:data:`RESETS` and :data:`SURROGATE_WIDTH` where no training reads them; ``train.epochs``
-    as the trainer's ``max_epochs``, which replaces it where set)
+    as the trainer's ``max_epochs``, which replaces it where set, and a fine-tuning's epochs,
+    ``train.hybrid.epochs``, as its trainer's)
     and, for a kind that starts from another model, that model's key (``base``). Leaves out
     the ``cosmetic_keys`` (but :data:`TRAINING_KEYS`), :data:`TEST_ONLY` and :data:`IF_SET` at
     null; adds :data:`SAMPLE_DRAWS`, where it selects the checkpoint ``eval_batch_size``
@@ -62,6 +63,9 @@ def store_key(model: ModelSettings, seed: int) -> dict[str, Any]:
     train = {k: v for k, v in c["train"].items() if k not in others}
     # the epochs Lightning trains: trainer.max_epochs, which follows train.epochs unless set
     train["epochs"] = c["trainer"]["max_epochs"]
+    if model.fine_tuning is not None:  # its fine-tuning's too: train.<kind>.epochs unless set
+        tuned = model.fine_tuning.tree["trainer"]["max_epochs"]
+        train[strategy.name] = {**train[strategy.name], "epochs": tuned}
     if "resets" in train:
         train["resets"] = RESETS
     if not strategy.spiking:

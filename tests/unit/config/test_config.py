@@ -131,6 +131,21 @@ def test_the_store_key_holds_the_epochs_lightning_trains() -> None:
     assert key("train.epochs=3", "trainer.max_epochs=4") != three
 
 
+def test_a_hybrid_key_holds_the_epochs_its_fine_tuning_trains() -> None:
+    """Under a set ``trainer.max_epochs`` the hybrid's fine-tuning trains that many epochs and
+    never reads ``train.hybrid.epochs``: one model for every value of it (each was a key, the
+    same model trained and stored again); without it, ``train.hybrid.epochs`` decides."""
+
+    def key(*overrides: str) -> dict:
+        return store_key(model_settings(compose("train.kind=hybrid", *overrides)), 0)
+
+    capped = key("trainer.max_epochs=2", "train.hybrid.epochs=3")
+    assert key("trainer.max_epochs=2", "train.hybrid.epochs=5") == capped
+    assert capped["train"]["hybrid"]["epochs"] == 2
+    assert key("train.hybrid.epochs=3") != key("train.hybrid.epochs=5")
+    assert key("train.hybrid.epochs=3")["train"]["hybrid"]["epochs"] == 3
+
+
 def _types(tree: Any) -> Any:
     """``tree`` with each leaf's type in its place: validation spells a number as its key's
     rule does, and the package's own values, already spelt so, keep with it every stored
