@@ -28,6 +28,7 @@ from snnattack.values import near
 PROTOCOL_DIR = Path(__file__).parent / "protocols"  # experiments/benchmark/, package data
 FILE = re.compile(r"(?P<name>[a-z0-9_]+?)_v(?P<version>[0-9]+)\.yaml")
 SKIPPED = ("defaults", "hydra", "paper")  # keys of a protocol file that are not job settings
+_ABSENT = object()  # what OmegaConf.select gives for a key the file does not write
 
 
 @dataclass(frozen=True)
@@ -153,13 +154,18 @@ class Protocol:
 
     def check_file(self) -> None:
         """Refuses, in one line naming the file, a key of :data:`READERS` it holds that its
-        reader cannot take or that it mistyped (``sede: 0``; ``benchmark.stochastic_eto: 8``,
-        free-form to a job), and a key no part of the project reads (:meth:`overrides`). A key
-        the file lacks is the job config's default, as in any job."""
+        reader cannot take (null too: ``trainer.limit_test_batches: null`` ran the whole test
+        split) or that it mistyped (``sede: 0``; ``benchmark.stochastic_eto: 8``, free-form to a
+        job), and a key no part of the project reads (:meth:`overrides`). A key the file lacks
+        is the job config's default, as in any job."""
         for key in READERS:
-            if OmegaConf.select(self.raw, key) is not None or self._mistyped(key) is not None:
+            if self.holds(key) or self._mistyped(key) is not None:
                 self._read(key)
         self.overrides()
+
+    def holds(self, key: str) -> bool:
+        """Whether the file writes the dotted ``key``, null or not."""
+        return OmegaConf.select(self.raw, key, default=_ABSENT) is not _ABSENT
 
     def overrides(self) -> list[str]:
         """The file's settings as overrides of a job's config (``conf/``): its group choices

@@ -26,6 +26,7 @@ from snnattack.benchmark.release import main as release_main
 from snnattack.config.compose import hydra_value
 from snnattack.config.keys import CONF_DIR
 from snnattack.errors import UserError
+from snnattack.models import build
 
 LINEAGE = ["fgsm", "rfgsm", "pgd", "pgd10", "pgd40", "bim", "apgd", "apgd_dlr"]
 MODES = {"stbp", "rga", "hart", "pdsg", "assg", "bptr"}  # every mode the worst case runs
@@ -455,4 +456,38 @@ def test_a_job_on_a_drafted_file_names_the_file_of_its_mistake(
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
     assert lines[0].startswith(f"error: {file}{told}"), lines[0]
+    assert sorted(tmp_path.iterdir()) == [drafts]
+
+
+@pytest.mark.parametrize(
+    "was,now,key",
+    [
+        ("limit_test_batches: 4", "limit_test_batches: null", "trainer.limit_test_batches"),
+        ("seed: 0 ", "seed: null ", "seed"),
+    ],
+    ids=["batches", "seed"],
+)
+def test_a_job_refuses_a_drafted_files_null_in_the_line_evaluate_gives(
+    tmp_path: Path, cli, was: str, now: str, key: str
+) -> None:
+    """A key of the protocol written null: ``snnattack.benchmark.evaluate`` refused the file
+    naming it, while a job on it ran the whole test split and wrote its entry
+    (``trainer.limit_test_batches: null``, its overrides ``[]``), or refused ``seed=null``
+    naming no file. Now the job gives the API's line: exit 2, nothing written."""
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    file = drafts / "mine_v1.yaml"
+    file.write_text(DRAFT.replace(was, now, 1))
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.305], std=[0.376])
+    with pytest.raises(UserError) as told:
+        snnattack.benchmark.evaluate(net, protocol=file, name="mine", path=tmp_path / "e.json")
+    assert str(told.value).startswith(f"{file}: {key}")
+    small = ["method=[fgsm]", "~method.ensemble", "boxes=[white]"]  # the file's test subset
+    proc = cli(
+        *("-cd", str(drafts), "-cn", "mine_v1", "benchmark.name=mine", *small),
+        f"store.dir={tmp_path / 'store'}",
+        f"hydra.run.dir={tmp_path / 'job'}",
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [f"error: {told.value}"]
     assert sorted(tmp_path.iterdir()) == [drafts]
