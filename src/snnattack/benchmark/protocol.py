@@ -188,10 +188,11 @@ def _count(value: Any) -> int:
     return value
 
 
-def _draws(value: Any) -> int:
+def _positive(value: Any) -> int:
     """``value`` if a whole number of at least 1 (ValueError: 0 or fewer draws per gradient,
     which the evaluation core's ``attack.random_eot_samples`` refuses naming neither the file
-    nor this key, and a job on the file ran with)."""
+    nor this key, and a job on the file ran with; 0 or fewer test batches or images, which the
+    job config refuses naming the key, not the file it came from)."""
     if _count(value) < 1:
         raise ValueError(value)
     return value
@@ -218,9 +219,9 @@ READERS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "eps": (_listed(_number), "L∞ radii in 1/255, e.g. eps: [8, 16]"),
     "boxes": (_listed(_text), "white, black or both, e.g. boxes: [white]"),
     "seed": (_count, "a whole number, e.g. seed: 0"),
-    "trainer.limit_test_batches": (_count, "a whole number of batches"),
-    "eval_batch_size": (_count, "a whole number of images"),
-    "benchmark.stochastic_eot": (_draws, "a whole number of draws >= 1, e.g. 8"),
+    "trainer.limit_test_batches": (_positive, "a whole number of batches >= 1"),
+    "eval_batch_size": (_positive, "a whole number of images >= 1"),
+    "benchmark.stochastic_eot": (_positive, "a whole number of draws >= 1, e.g. 8"),
 }
 
 

@@ -386,6 +386,9 @@ DRAFT = (
         # no draws: refused by the core as attack.random_eot_samples=0, naming neither
         ("stochastic_eot: 8", "stochastic_eot: 0", ": benchmark.stochastic_eot=0 is invalid; "),
         ("stochastic_eot: 8", "stochastic_eot: -2", ": benchmark.stochastic_eot=-2 is invalid; "),
+        # no test images: refused by the job config as trainer.limit_test_batches=0, no file
+        ("limit_test_batches: 4", "limit_test_batches: 0", ": trainer.limit_test_batches=0 is "),
+        ("eval_batch_size: 50", "eval_batch_size: -1", ": eval_batch_size=-1 is invalid; acce"),
         ("seed: 0 ", "seed: 0\nsead: 1 ", ": unknown key 'sead'; did you mean 'seed'? accepted"),
         ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
         # a required key mistyped was "seed is missing", never naming the key the file holds
@@ -401,7 +404,7 @@ DRAFT = (
     ],
     ids=[
         *("seed", "eps", "no_eps", "boxes", "batches", "eot", "no_eot", "negative_eot"),
-        *("key", "nested_key"),
+        *("no_batches", "negative_batch_size", "key", "nested_key"),
         *("required_key", "required_nested_key", "required_block_key", "yaml", "list"),
     ],
 )
@@ -429,13 +432,16 @@ JOB_MISTAKES = [
     ("stochastic_eot: 8", "stochastic_eto: 8", ": unknown key 'benchmark.stochastic_eto'; "),
     # no draws: the job ran and wrote its entry
     ("stochastic_eot: 8", "stochastic_eot: 0", ": benchmark.stochastic_eot=0 is invalid; accep"),
+    # no test images: refused naming the key, not the file
+    ("limit_test_batches: 4", "limit_test_batches: -1", ": trainer.limit_test_batches=-1 is inv"),
+    ("eval_batch_size: 50", "eval_batch_size: 0", ": eval_batch_size=0 is invalid; accepted: a"),
 ]
 
 
 @pytest.mark.parametrize(
     "was,now,told",
     JOB_MISTAKES,
-    ids=["required_key", "key", "seed", "required_block_key", "no_eot"],
+    ids=["required_key", "key", "seed", "required_block_key", "no_eot", "batches", "batch_size"],
 )
 def test_a_job_on_a_drafted_file_names_the_file_of_its_mistake(
     tmp_path: Path, cli, was: str, now: str, told: str
