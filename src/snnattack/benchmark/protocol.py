@@ -69,11 +69,12 @@ class Protocol:
     def _read(self, key: str) -> Any:
         """The file's ``key`` as its reader of :data:`READERS` takes it (TypeError or
         ValueError: not); one missing or not taken is one UserError line naming the file and
-        the key, before any work. What a key's value means is the job config's to check."""
+        the key, before any work (a key written null is a value not taken, never a mistyped
+        or missing key). What a key's value means is the job config's to check."""
         read, accepted = READERS[key]
         value = OmegaConf.select(self.raw, key)
         value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
-        if value is None:
+        if value is None and not self.holds(key):
             typo = self._mistyped(key)
             if typo is not None:  # ``sede: 0``: the key it meant, not "seed is missing"
                 raise UserError(
@@ -83,8 +84,9 @@ class Protocol:
         try:
             return read(value)
         except (TypeError, ValueError):
+            shown = "null" if value is None else repr(value)  # as the file writes it
             raise UserError(
-                f"{self.path}: {key}={value!r} is invalid; accepted: {accepted}"
+                f"{self.path}: {key}={shown} is invalid; accepted: {accepted}"
             ) from None
 
     def _mistyped(self, key: str) -> str | None:

@@ -389,6 +389,9 @@ DRAFT = (
         # no test images: refused by the job config as trainer.limit_test_batches=0, no file
         ("limit_test_batches: 4", "limit_test_batches: 0", ": trainer.limit_test_batches=0 is "),
         ("eval_batch_size: 50", "eval_batch_size: -1", ": eval_batch_size=-1 is invalid; acce"),
+        # a key written null: "unknown key 'benchmark.stochastic_eot'; did you mean" itself
+        ("stochastic_eot: 8", "stochastic_eot: null", ": benchmark.stochastic_eot=null is inva"),
+        ("seed: 0 ", "seed: null ", ": seed=null is invalid; accepted: a whole number, e.g. se"),
         ("seed: 0 ", "seed: 0\nsead: 1 ", ": unknown key 'sead'; did you mean 'seed'? accepted"),
         ("eot_samples: 1", "eot_sampels: 1", ": unknown key 'attack.eot_sampels'; did you mean"),
         # a required key mistyped was "seed is missing", never naming the key the file holds
@@ -404,7 +407,7 @@ DRAFT = (
     ],
     ids=[
         *("seed", "eps", "no_eps", "boxes", "batches", "eot", "no_eot", "negative_eot"),
-        *("no_batches", "negative_batch_size", "key", "nested_key"),
+        *("no_batches", "negative_batch_size", "null_eot", "null_seed", "key", "nested_key"),
         *("required_key", "required_nested_key", "required_block_key", "yaml", "list"),
     ],
 )
@@ -435,13 +438,18 @@ JOB_MISTAKES = [
     # no test images: refused naming the key, not the file
     ("limit_test_batches: 4", "limit_test_batches: -1", ": trainer.limit_test_batches=-1 is inv"),
     ("eval_batch_size: 50", "eval_batch_size: 0", ": eval_batch_size=0 is invalid; accepted: a"),
+    # null: the key itself named as unknown, "did you mean" itself
+    ("stochastic_eot: 8", "stochastic_eot: null", ": benchmark.stochastic_eot=null is invalid; "),
 ]
 
 
 @pytest.mark.parametrize(
     "was,now,told",
     JOB_MISTAKES,
-    ids=["required_key", "key", "seed", "required_block_key", "no_eot", "batches", "batch_size"],
+    ids=[
+        *("required_key", "key", "seed", "required_block_key", "no_eot", "batches", "batch_size"),
+        "null_eot",
+    ],
 )
 def test_a_job_on_a_drafted_file_names_the_file_of_its_mistake(
     tmp_path: Path, cli, was: str, now: str, told: str
