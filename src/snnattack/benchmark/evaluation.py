@@ -146,6 +146,7 @@ def evaluate(
     check_names(name, paper, venue, training)
     check_paths(path=path, store=store)
     chosen = named(protocol)
+    chosen.check_file()  # a drafted file's mistake before any work (its data read, a download)
     check_reported(reported, "reported", chosen.measures.rows)  # by the protocol's row names
     destination = Path(path) if path is not None else ENTRIES / f"{slug(name)}_{chosen.label}.json"
     check_destination(destination)

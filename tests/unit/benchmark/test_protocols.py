@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import snnattack
 from snnattack.api import job_config
+from snnattack.benchmark import evaluation
 from snnattack.benchmark.callback import overridden
 from snnattack.benchmark.protocol import (
     PROTOCOL_DIR,
@@ -505,3 +506,20 @@ def test_a_job_refuses_a_drafted_files_null_in_the_line_evaluate_gives(
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [f"error: {told.value}"]
     assert sorted(tmp_path.iterdir()) == [drafts]
+
+
+def test_evaluate_refuses_a_drafted_files_null_before_reading_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``trainer.limit_test_batches: null`` in a drafted file was refused only when the test
+    subset was cut, after the protocol's data were read (a CIFAR protocol's download first)."""
+    file = tmp_path / "mine_v1.yaml"
+    file.write_text(DRAFT.replace("limit_test_batches: 4", "limit_test_batches: null", 1))
+
+    def read(*_: object) -> None:
+        raise AssertionError("the protocol's data were read before the file was checked")
+
+    monkeypatch.setattr(evaluation, "protocol_data", read)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4, mean=[0.305], std=[0.376])
+    with pytest.raises(UserError, match=r": trainer\.limit_test_batches=null is invalid"):
+        snnattack.benchmark.evaluate(net, protocol=file, name="mine", path=tmp_path / "e.json")
