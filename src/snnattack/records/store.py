@@ -153,8 +153,9 @@ class ModelStore:
         write_atomic(workdir / "record.json", json.dumps(record, indent=2, default=str))
         # the resume file first: a resume never runs without the best checkpoint it reads back
         (workdir / RESUME_FILE).unlink(missing_ok=True)
-        for checkpoint in workdir.glob("*.ckpt"):
-            checkpoint.unlink()
+        # the training's Lightning checkpoints, and a write a killed job never renamed (kill -9)
+        for left in (*workdir.glob("*.ckpt"), *workdir.glob("*.tmp")):
+            left.unlink()
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(workdir, folder)
         return model, record

@@ -240,3 +240,20 @@ def test_a_training_clears_abandoned_work_folders_without_a_resume_file(tmp_path
         store.get_or_train({"x": 1}, lambda: nn.Linear(3, 2), trainer([]))
     assert not abandoned.exists()
     assert (resumable / RESUME_FILE).is_file() and (training / "metrics.csv").is_file()
+
+
+def test_a_stored_folder_holds_no_temporary_file_of_a_killed_write(tmp_path: Path) -> None:
+    """A job killed (``kill -9``) between writing a file of its work folder and renaming it
+    left ``model.pt.<pid>.tmp``, which the resumed training moved into the stored model's
+    folder for good."""
+    store, spec = ModelStore(tmp_path), {"x": 1}
+
+    def resumed(workdir: Path):
+        assert (workdir / "model.pt.4242.tmp").is_file()  # the killed job's, still there
+        return trainer([])(workdir)
+
+    store.workdir(spec).mkdir(parents=True)
+    (store.workdir(spec) / "model.pt.4242.tmp").write_bytes(b"half a model")
+    torch.save({"epoch": 3}, store.workdir(spec) / RESUME_FILE)  # a stopped training's state
+    store.get_or_train(spec, lambda: nn.Linear(3, 2), resumed)
+    assert sorted(p.name for p in store.path(spec).iterdir()) == ["model.pt", "record.json"]
