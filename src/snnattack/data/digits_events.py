@@ -38,7 +38,7 @@ from sklearn.datasets import load_digits
 from torch.utils.data import TensorDataset
 
 from snnattack.data.base import SplitDataModule, register
-from snnattack.data.digits import CLASSES, check_splits, split_indices
+from snnattack.data.digits import CLASSES, IMAGES, check_splits, split_indices
 from snnattack.data.events import Framing, TooShort, framed_form
 from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
@@ -49,6 +49,8 @@ EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p",
 # 100 ms saccade, from its start (tonic.datasets.nmnist.stabilize)
 TRIANGLE = ((0.0, 0.0), (3.5, 7.0), (7.0, 0.0), (0.0, 0.0))
 SACCADE_US = 100_000  # one saccade's duration in µs
+# the background events of all the digits' recordings at most (some GB while they are made)
+NOISE_EVENTS = 5 * 10**7
 # the simulated sensor's params (dataset.params), which make the events a model sees
 RECORDING = (
     "sensor",
@@ -163,6 +165,28 @@ def _sensor_size(recording: tuple) -> tuple[int, int, int]:
     return (sensor, sensor, 2)
 
 
+def _check_sensor(sensor: int, threshold: float, background: float, noise_rate: float) -> None:
+    """Refuses a simulated sensor whose recordings hold no digit's event (a threshold at or
+    above the largest log-intensity change a digit makes, ``log(1 + 1 / background)``: a pixel
+    of that threshold never fires, and the recordings are background activity alone) or more
+    than :data:`NOISE_EVENTS` background events (numpy's sampler refused 10^30; 10^4 per pixel
+    and second filled the memory before a line was said)."""
+    change = float(np.log1p(1.0 / background))
+    if threshold >= change:
+        raise ConfigError(
+            f"dataset.params.threshold={threshold!r} is out of range; accepted: below "
+            f"log(1 + 1/dataset.params.background) = {change:.3g}, the largest log-intensity "
+            "change a digit makes (a pixel of that threshold never fires)"
+        )
+    most = NOISE_EVENTS / (3 * SACCADE_US * 1e-6 * sensor**2 * IMAGES)
+    if noise_rate > most:
+        raise ConfigError(
+            f"dataset.params.noise_rate={noise_rate!r} is out of range; accepted: at most "
+            f"{most:.4g} events per pixel and second for dataset.params.sensor={sensor} "
+            f"({NOISE_EVENTS:.0e} background events over the {IMAGES} recordings)"
+        )
+
+
 @register("digits_events", order=12)
 class DigitsEventsDataModule(SplitDataModule):
     """Event digits, frames ``[frames, 2, size, size]``, with the digits' fixed splits."""
@@ -208,6 +232,7 @@ class DigitsEventsDataModule(SplitDataModule):
                 f"dataset.params.image_size={image_size} is out of range; accepted: at most "
                 f"dataset.params.sensor={sensor}"
             )
+        _check_sensor(sensor, threshold, background, noise_rate)
         self.recording = (
             ("sensor", sensor),
             ("image_size", image_size),

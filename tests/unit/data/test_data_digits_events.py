@@ -9,8 +9,13 @@ import torch
 from sklearn.datasets import load_digits
 
 from snnattack.data import build_datamodule
-from snnattack.data.digits_events import SACCADE_US, record, saccade_path
-from snnattack.errors import DataError
+from snnattack.data.digits_events import (
+    SACCADE_US,
+    DigitsEventsDataModule,
+    record,
+    saccade_path,
+)
+from snnattack.errors import ConfigError, DataError
 
 IMAGES = load_digits().images[:6] / 16.0
 
@@ -87,3 +92,30 @@ def test_frames_outnumbering_a_digits_microseconds_by_time_are_refused_naming_th
         "cannot frame the recording of digit 0 (dataset=digits_events): its "
     )
     assert "fewer than dataset.params.frames=300001" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "params,told",
+    [
+        # numpy's "lam value too large" traceback once the training began
+        ({"noise_rate": 1e30}, "dataset.params.noise_rate=1e+30 is out of range; accepted: at "),
+        # 10^9 background events: the memory of the machine before a line was said
+        ({"noise_rate": 1e4}, "dataset.params.noise_rate=10000.0 is out of range; accepted: a"),
+        ({"noise_rate": 500.0, "sensor": 64}, "dataset.params.noise_rate=500.0 is out of ran"),
+        # no digit makes an event: recordings of background activity, trained on to exit 0
+        ({"threshold": 1e30}, "dataset.params.threshold=1e+30 is out of range; accepted: below"),
+        ({"threshold": 2.0, "background": 0.2}, "dataset.params.threshold=2.0 is out of range"),
+    ],
+    ids=["huge_noise", "noise", "noise_on_a_larger_sensor", "huge_threshold", "threshold"],
+)
+def test_a_simulated_sensor_that_records_no_digit_or_too_many_events_is_refused(
+    params: dict, told: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        DigitsEventsDataModule(**params)
+    assert str(err.value).startswith(told) and "\n" not in str(err.value)
+
+
+def test_a_sensors_settings_within_their_bounds_are_taken() -> None:
+    DigitsEventsDataModule(noise_rate=20.0, sensor=64, threshold=1.7, background=0.2)
+    DigitsEventsDataModule(noise_rate=300.0, threshold=0.01)
