@@ -185,7 +185,9 @@ def _image_settings_fit_frames(resolved: dict[str, Any]) -> None:
             )
 
 
-@CHECKS.register("encoding_fits_dataset", order=6)
+# before the checks of an encoding's settings (encoding=frames on digits was told its
+# dataset.mean does not fit "event frames" that digits never gives)
+@CHECKS.register("encoding_fits_dataset", order=2.5)
 def _encoding_fits_dataset(resolved: dict[str, Any]) -> None:
     accepted = list(resolved["dataset"].get("encodings") or ENCODINGS)
     if resolved["encoding"] not in accepted:

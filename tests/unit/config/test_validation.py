@@ -664,6 +664,10 @@ BAD = [
         "dataset=digits_events gives event frames (encoding=frames), whose counts it would "
         "clamp to 1; accepted: null",
     ),
+    (  # "dataset=digits gives event frames ...; accepted: null", then the line below
+        "encoding=frames",
+        "encoding='frames' does not fit dataset=digits; accepted: direct, poisson, poisson_signed",
+    ),
     (  # not applied, yet it keyed a second model of the same weights and labelled the record
         "dataset=digits_events dataset.mean=[0.5,0.5] dataset.std=[0.1,0.1]",
         "dataset.mean=[0.5, 0.5] normalises analog images inside the model, but "
