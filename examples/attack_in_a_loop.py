@@ -124,7 +124,21 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as err:
         refuse(err)
     settings = {"batch": args.batch, "T": args.T, "repeats": args.repeats, "device": device}
-    print(json.dumps({**out, "settings": settings, **provenance()}, indent=1))
+    print(json.dumps({**out, "settings": settings, **attacked_under(args.T, device)}, indent=1))
+
+
+def attacked_under(T: int, device: str) -> dict[str, str | int | bool]:
+    """:func:`provenance` as the attack's forwards see it: ``snnattack.attack`` holds its
+    config's numerics (``tf32``, ``deterministic``) for the call only, and after it the
+    process's own were read instead (a job's metrics.json records the config's)."""
+    net, seen = network().to(device), {}
+    x, y = torch.rand(2, 1, 8, 8, device=device), torch.arange(2, device=device)
+    handle = net.register_forward_hook(lambda *_: seen.update(provenance()))
+    try:
+        snnattack.attack(net, x, y, "pgd", eps=8, T=T, steps=1)
+    finally:
+        handle.remove()
+    return seen
 
 
 if __name__ == "__main__":

@@ -921,6 +921,8 @@ def test_the_loop_measurement_names_its_settings_and_code(
     assert out["settings"] == {"batch": 4, "T": 4, "repeats": 1, "device": "cpu"}
     assert out["version"] and out["git_commit"] and out["torch"] and out["threads"] >= 1
     assert out["fixed_ms"] == out["steps_1_ms"] - out["per_step_ms"]
+    # the numerics the attacks ran under (a job's): the process's own were read after them
+    assert (out["tf32"], out["deterministic"]) == (False, True)
 
 
 @pytest.mark.parametrize(
