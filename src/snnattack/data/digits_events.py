@@ -49,8 +49,9 @@ EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p",
 # 100 ms saccade, from its start (tonic.datasets.nmnist.stabilize)
 TRIANGLE = ((0.0, 0.0), (3.5, 7.0), (7.0, 0.0), (0.0, 0.0))
 SACCADE_US = 100_000  # one saccade's duration in µs
-# the background events of all the digits' recordings at most (some GB while they are made)
-NOISE_EVENTS = 5 * 10**7
+# the events of all the digits' recordings at most, the digits' and the background's each
+# (some GB while they are made)
+MOST_EVENTS = 5 * 10**7
 # the simulated sensor's params (dataset.params), which make the events a model sees
 RECORDING = (
     "sensor",
@@ -115,13 +116,22 @@ def record(
     theta = threshold * (1.0 + threshold_mismatch * rng.standard_normal((sensor, sensor)))
     theta = np.maximum(theta, 1e-3)
     reference = np.log(background + shifted(x, path[0], sensor)[:, 0].numpy())
-    parts = []  # (sample, t, x, y, p) columns of every step's events
+    parts, made = [], 0  # (sample, t, x, y, p) columns of every step's events; their count
     for k in range(1, len(path)):
         level = np.log(background + shifted(x, path[k], sensor)[:, 0].numpy())
         crossings = np.trunc((level - reference) / theta)
         reference += crossings * theta
         sample, row, col = np.nonzero(crossings)
         count = np.abs(crossings[sample, row, col]).astype(np.int64)
+        made += int(count.sum())
+        if made > MOST_EVENTS:  # a fine threshold: the memory filled before a line was said
+            raise ConfigError(
+                f"dataset.params.threshold={threshold!r} makes more than {MOST_EVENTS:.0e} "
+                f"events of the {n} digits on the simulated sensor (sensor={sensor}, "
+                f"image_size={image_size}, steps={steps}), more than the memory holds while "
+                "they are made; accepted: a larger dataset.params.threshold (0.4, the "
+                "default, makes about 1.4e+06)"
+            )
         polarity = (crossings[sample, row, col] > 0).astype(np.int64)
         # the j-th of c events of a step at (j + 1) / (c + 1) of its interval
         repeat = np.repeat(np.arange(len(count)), count)
@@ -169,7 +179,7 @@ def _check_sensor(sensor: int, threshold: float, background: float, noise_rate: 
     """Refuses a simulated sensor whose recordings hold no digit's event (a threshold at or
     above the largest log-intensity change a digit makes, ``log(1 + 1 / background)``: a pixel
     of that threshold never fires, and the recordings are background activity alone) or more
-    than :data:`NOISE_EVENTS` background events (numpy's sampler refused 10^30; 10^4 per pixel
+    than :data:`MOST_EVENTS` background events (numpy's sampler refused 10^30; 10^4 per pixel
     and second filled the memory before a line was said)."""
     change = float(np.log1p(1.0 / background))
     if threshold >= change:
@@ -178,12 +188,12 @@ def _check_sensor(sensor: int, threshold: float, background: float, noise_rate: 
             f"log(1 + 1/dataset.params.background) = {change:.3g}, the largest log-intensity "
             "change a digit makes (a pixel of that threshold never fires)"
         )
-    most = NOISE_EVENTS / (3 * SACCADE_US * 1e-6 * sensor**2 * IMAGES)
+    most = MOST_EVENTS / (3 * SACCADE_US * 1e-6 * sensor**2 * IMAGES)
     if noise_rate > most:
         raise ConfigError(
             f"dataset.params.noise_rate={noise_rate!r} is out of range; accepted: at most "
             f"{most:.4g} events per pixel and second for dataset.params.sensor={sensor} "
-            f"({NOISE_EVENTS:.0e} background events over the {IMAGES} recordings)"
+            f"({MOST_EVENTS:.0e} background events over the {IMAGES} recordings)"
         )
 
 

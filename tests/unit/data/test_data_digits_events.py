@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from snnattack.data import build_datamodule
+from snnattack.data import build_datamodule, digits_events
 from snnattack.data.digits_events import (
     SACCADE_US,
     DigitsEventsDataModule,
@@ -119,3 +119,17 @@ def test_a_simulated_sensor_that_records_no_digit_or_too_many_events_is_refused(
 def test_a_sensors_settings_within_their_bounds_are_taken() -> None:
     DigitsEventsDataModule(noise_rate=20.0, sensor=64, threshold=1.7, background=0.2)
     DigitsEventsDataModule(noise_rate=300.0, threshold=0.01)
+
+
+def test_a_threshold_that_makes_more_events_than_memory_holds_is_refused_as_they_are_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``dataset.params.threshold=0.001`` made about 5·10^8 events of the 1797 digits: the
+    memory filled before a line was said. Here the bound is lowered to the six digits'."""
+    monkeypatch.setattr(digits_events, "MOST_EVENTS", 1000)
+    assert sum(map(len, record(IMAGES[:1], noise_rate=0.0))) < 1000
+    with pytest.raises(ConfigError) as err:
+        record(IMAGES, threshold=0.3, noise_rate=0.0)
+    assert str(err.value).startswith(
+        "dataset.params.threshold=0.3 makes more than 1e+03 events of the 6 digits"
+    )
