@@ -664,6 +664,10 @@ BAD = [
         "dataset=digits_events gives event frames (encoding=frames), whose counts it would "
         "clamp to 1; accepted: null",
     ),
+    (  # torch's "can't allocate memory" traceback (60 GB of shifted digits) once data were read
+        "dataset=digits_events dataset.params.sensor=2048",
+        "dataset.params.sensor=2048 is out of range; accepted: an integer in [2, 256]",
+    ),
     (  # "dataset=digits gives event frames ...; accepted: null", then the line below
         "encoding=frames",
         "encoding='frames' does not fit dataset=digits; accepted: direct, poisson, poisson_signed",
