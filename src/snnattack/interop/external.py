@@ -41,7 +41,7 @@ from snnattack.models.base import SpikingNet
 from snnattack.package import torch_stack_problem
 from snnattack.settings import PASSED, thaw
 from snnattack.snn.encoding import FrameEncoder, Quantize, encoding_of
-from snnattack.values import Rule, as_python, declare, one_of
+from snnattack.values import Rule, as_python, as_typed, declare, one_of
 
 EXTERNAL = "external"  # the model.name of conf/model/external.yaml
 # a model of models/, the factory's, or one passed to the API
@@ -311,6 +311,8 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
                 f"{dataset['num_classes']}; accepted: a network with {dataset['num_classes']} "
                 "outputs"
             )
+    if resolved["encoding"] != "frames":  # event frames: with_encoding fitted the network
+        _check_encoding(resolved, input_encoding(net), target)
     if resolved["train"]["kind"] != KIND:
         raise ConfigError(
             f"train.kind={resolved['train']['kind']} with model=external: an external model is "
@@ -325,3 +327,20 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
         )
     fit_network(resolved, net)  # its own neurons, which the config's lambda does not describe
     return net
+
+
+def _check_encoding(resolved: dict[str, Any], held: dict[str, Any], target: str) -> None:
+    """Refuses an ``encoding`` or ``encoding_levels`` that the factory's network does not run
+    (``held``, :func:`input_encoding`; a network of its own time loop reads the images as they
+    are: ``direct``): the job ran it on the images as it is built, and its record, results and
+    report named the value set (the API refuses it too: :data:`snnattack.inputs.MODEL_KEYS`)."""
+    runs = {"encoding": held["encoding"] or "direct", "encoding_levels": held["levels"]}
+    for key, value in runs.items():
+        if resolved.get(key) != value:
+            runs_as = f"{key}={'null' if value is None else value}"
+            raise ConfigError(
+                f"{key}={as_typed(resolved.get(key))} with model=external: the network runs as "
+                f"{target} builds it, whose input encoding is {runs_as} (the value would change "
+                f"only the record's config); accepted: {runs_as}, or a factory that builds the "
+                "network with it"
+            )

@@ -14,10 +14,10 @@ import torch
 from harness import RunsCode, compose
 from torch import nn
 
-from snnattack.errors import CheckpointError
+from snnattack.errors import CheckpointError, ConfigError
 from snnattack.interop.external import as_spiking_net
 from snnattack.training.parse import model_settings
-from snnattack.training.trained import load_from_file
+from snnattack.training.trained import built_models, load_from_file
 
 FACTORIES = {  # the factory, and the library it needs
     "native": ("external_nets.digits_net", "torch"),
@@ -98,3 +98,40 @@ def test_a_pickle_that_would_run_code_is_refused_unrun_for_an_external_model(
             model_settings(external(FACTORIES["native"][0])), str(tmp_path / "planted.pt")
         )
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "overrides", "told"),
+    [
+        (
+            "foreign_nets.spikingjelly_plif",
+            ["encoding=poisson"],
+            "encoding='poisson' with model=external: the network runs as "
+            "foreign_nets.spikingjelly_plif builds it, whose input encoding is encoding=direct",
+        ),
+        (
+            "foreign_nets.snntorch_leaky",
+            ["encoding_levels=2"],
+            "encoding_levels=2 with model=external: the network runs as "
+            "foreign_nets.snntorch_leaky builds it, whose input encoding is encoding_levels=null",
+        ),
+        (
+            "external_nets.digits_net",
+            ["encoding=poisson"],
+            "encoding='poisson' with model=external: the network runs as "
+            "external_nets.digits_net builds it, whose input encoding is encoding=direct",
+        ),
+    ],
+    ids=["spikingjelly_poisson", "snntorch_levels", "native_poisson"],
+)
+def test_an_encoding_the_factorys_network_does_not_run_is_refused(
+    target: str, overrides: list[str], told: str
+) -> None:
+    """A job of ``model=external`` with ``encoding=poisson`` or ``encoding_levels=2`` ran the
+    network on the images as they are, bit for bit the direct job's rows, and recorded the
+    encoding set (config, results.csv, report), as the API refuses it."""
+    pytest.importorskip(dict(FACTORIES.values())[target])
+    cfg = compose("model=external", f"model.factory._target_={target}", "T=4", *overrides)
+    with pytest.raises(ConfigError) as err:
+        built_models(model_settings(cfg))
+    assert str(err.value).startswith(told) and "\n" not in str(err.value)
