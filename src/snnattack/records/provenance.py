@@ -1,4 +1,5 @@
-"""What produced a result: versions, git commit and threads, recorded beside every output."""
+"""What produced a result: versions, git commit, threads and CPU kernels, recorded beside every
+output."""
 
 from __future__ import annotations
 
@@ -47,27 +48,30 @@ LOADED_COMMIT = git_commit()
 
 def provenance() -> dict[str, str | int | bool]:
     """Package version, git commit (:data:`LOADED_COMMIT`), torch and Lightning versions,
-    torch threads, whether CUDA may use TF32 and whether kernels are deterministic
-    (``snnattack.process.numerics``), for records."""
+    torch threads, the instruction set of torch's CPU kernels (``cpu_kernels``: ``AVX512``,
+    ``AVX2``, ``DEFAULT`` under ``ATEN_CPU_CAPABILITY=default``; they sum floats in another
+    order, so one seed trains other weights), whether CUDA may use TF32 and whether kernels are
+    deterministic (``snnattack.process.numerics``), for records."""
     return {
         "version": __version__,
         "git_commit": LOADED_COMMIT,
         "torch": str(torch.__version__),
         "lightning": lightning.__version__,
         "threads": torch.get_num_threads(),
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
         "tf32": tf32_allowed(),
         "deterministic": deterministic(),
     }
 
 
 # what identifies a launch's code and machine, recorded for each launch of a resumed training
-LAUNCH = ("git_commit", "version", "torch", "threads")
+LAUNCH = ("git_commit", "version", "torch", "threads", "cpu_kernels")
 
 
 def launch_provenance() -> dict[str, str | int | bool]:
     """The part of :func:`provenance` that identifies this process's code (git commit, dirty or
-    not, and package version) and machine (torch version and threads): a training resumed
-    after a commit or on another machine is reproduced from its record only with each
+    not, and package version) and machine (torch version, threads and CPU kernels): a training
+    resumed after a commit or on another machine is reproduced from its record only with each
     launch's."""
     made = provenance()
     return {key: made[key] for key in LAUNCH}

@@ -165,6 +165,7 @@ class JobRecord:
     torch: str | None = None
     lightning: str | None = None
     threads: int | None = None
+    cpu_kernels: str | None = None  # instruction set of torch's CPU kernels (AVX512, AVX2, DEFAULT)
     tf32: bool | None = None  # whether CUDA float32 matmuls and convolutions could use TF32
     deterministic: bool | None = None  # whether kernels were deterministic (config's deterministic)
     analyses: dict[str, Any] = field(default_factory=dict)  # analysis.* results by name

@@ -225,7 +225,11 @@ def test_a_training_resumed_with_other_processes_records_every_launch(
     monkeypatch.undo()
     made_by(monkeypatch, "2" * 40, "0.2.0")
     _, record = trained_model(model_settings(compose(*FAST)), 0, store, [])
-    machine = {"torch": str(torch.__version__), "threads": torch.get_num_threads()}
+    machine = {
+        "torch": str(torch.__version__),
+        "threads": torch.get_num_threads(),
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
+    }
     assert record["launches"] == [
         {"epochs": [0, 2], "world_size": 2, "git_commit": "1" * 40 + "+dirty", "version": "0.1.0"}
         | machine,
