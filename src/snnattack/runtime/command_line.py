@@ -11,17 +11,27 @@ from typing import Any
 import yaml
 from hydra._internal.utils import get_args_parser  # Hydra's own parser of run.py's argv
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, Override
+from hydra.core.override_parser.types import ChoiceSweep, Override, RangeSweep
 
 
 def choice_names(value: object) -> list[str]:
+    """The config names an override's parsed ``value`` chooses of a group: a number, boolean,
+    dict or range (``model=5``, ``method=true``, ``-m model=range(1,3)``) names one as a word
+    does, none, so that it is refused as an unknown choice (it was Hydra's ``ValueError``
+    traceback)."""
     if isinstance(value, ChoiceSweep):
         return [n for v in value.list for n in choice_names(v)]
     if isinstance(value, list):
         return [n for v in value for n in choice_names(v)]
+    if isinstance(value, RangeSweep):
+        return [str(v) for v in value.range()]
     if value is None:
         return ["null"]
-    return [value] if isinstance(value, str) else []
+    if isinstance(value, bool):
+        return [str(value).lower()]
+    if isinstance(value, (int, float, dict)):
+        return [str(value)]
+    return [value] if isinstance(value, str) else []  # a glob: checked by the sweeper
 
 
 def hydra_option(argv: list[str], short: str, long: str) -> str | None:

@@ -218,6 +218,27 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
 @pytest.mark.parametrize(
     "argv,line",
     [
+        (["model=5"], "model=5 is unknown; accepted: digits_net, "),
+        (["dataset=1.5"], "dataset=1.5 is unknown; accepted: cifar10, "),
+        (["method=true"], "method=true is unknown; accepted: apgd, "),
+        (["method=[fgsm,5]"], "method=5 is unknown; accepted: apgd, "),
+        (["-m", "analysis=shuffle,5"], "analysis=5 is unknown; accepted: cost, "),
+        (["-m", "model=range(1,3)"], "model=1 is unknown; accepted: digits_net, "),
+    ],
+)
+def test_a_group_choice_given_a_number_or_boolean_is_an_unknown_choice(
+    argv: list[str], line: str
+) -> None:
+    """A number or boolean chosen of a config group names no config, as a misspelt word does
+    (it was Hydra's ``ValueError`` traceback, the choices unchecked)."""
+    with pytest.raises(ConfigError) as err:
+        check_group_choices(argv, CONF)
+    assert str(err.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    "argv,line",
+    [
         (["--help"], None),
         (["lamda=0.5"], "error: unknown key 'lamda'; did you mean 'lambda'? accepted: "),
         (["model=nope"], "error: model=nope is unknown; accepted: digits_net, "),
