@@ -285,6 +285,7 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "trainer.limit_val_batches": BATCHES,
     "trainer.limit_test_batches": BATCHES,
     "trainer.enable_progress_bar": BOOL,
+    "trainer.enable_model_summary": BOOL,
     "trainer.log_every_n_steps": integer(1),
     "trainer.accumulate_grad_batches": integer(1),
     "trainer.gradient_clip_val": optional(real(0)),
@@ -298,6 +299,9 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     ),
     "logger.wandb.group": optional(
         Rule(lambda v: isinstance(v, str) and 0 < len(v) <= 128, "a name of 1 to 128 characters")
+    ),
+    "logger.wandb.entity": optional(
+        Rule(lambda v: isinstance(v, str) and bool(v), "a W&B team or user name", "is not a name")
     ),
     "logger.wandb.init_timeout": real(0, lo_open=True),
     "store.dir": NAME,

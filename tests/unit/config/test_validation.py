@@ -761,6 +761,10 @@ BAD = [
     ("logger=wandb logger.wandb.project=a/b", "logger.wandb.project='a/b' is out of range"),
     (f"logger=wandb logger.wandb.group={'g' * 129}", "logger.wandb.group='ggg"),
     ("logger=wandb logger.wandb.init_timeout=-5", "logger.wandb.init_timeout=-5 is out of range"),
+    # wandb.init's pydantic ValidationError, after the job's folder and the store's lock
+    ("logger=wandb logger.wandb.entity=0", "logger.wandb.entity=0 is not a name; accepted: null"),
+    # ran as true
+    ("trainer.enable_model_summary=5", "trainer.enable_model_summary=5 is not true or false"),
     (  # the example is Hydra's own syntax, not an f-string's escape
         "T=${oc.env:SNNATTACK_TEST_UNSET_VARIABLE}",
         "T cannot be resolved (",
