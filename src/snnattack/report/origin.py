@@ -14,28 +14,17 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from snnattack.records.cosmetic import is_cosmetic
+from snnattack.records.cosmetic import default_cosmetic, is_cosmetic_override
 from snnattack.records.launches import launches, numbered
 from snnattack.report.collect import Job, made_at, short_commit
 from snnattack.runtime.launchers import typed_setting
-
-# override keys (and keys below them) that say where files and W&B runs go, not what was
-# run: left out of the title, kept in the command
-WHERE = (
-    "store",
-    "hydra",
-    "logger",
-    "tags",
-    "threads",
-    "trainer.enable_progress_bar",
-    "dataset.params",
-)
 
 
 @dataclass(frozen=True)
@@ -116,12 +105,15 @@ def _config_dir(hydra: dict) -> str | None:
         return given
 
 
-def _command(hydra: dict, folder: Path) -> tuple[str, str]:
-    """The title and the command of the launch Hydra's node ``hydra`` records."""
+def _command(hydra: dict, folder: Path, cosmetic: Sequence[str]) -> tuple[str, str]:
+    """The title and the command of the launch Hydra's node ``hydra`` records: the title
+    leaves out the overrides that change no result (``cosmetic``, the config's
+    ``cosmetic_keys``, and the ``trainer=`` choice: where files go, where the data is read
+    from and how), the command keeps every one."""
     overrides = hydra.get("overrides") or {}
     task = [typed_setting(str(o)) for o in overrides.get("task") or []]
     name = (hydra.get("job") or {}).get("config_name") or "config"
-    what = [o for o in task if not is_cosmetic(o.lstrip("+~").split("=", 1)[0], WHERE)]
+    what = [o for o in task if not is_cosmetic_override(o, cosmetic)]
     title = " ".join(what) or ("defaults" if hydra else folder.name)
     words = ["python", "run.py"]
     if hydra.get("mode") == "MULTIRUN" or (folder / "multirun.yaml").exists():
@@ -150,13 +142,13 @@ def _recorded_below(folder: Path, jobs: list[Job]) -> list[Path]:
     return list(found)
 
 
-def _launched(folder: Path) -> tuple[str, ...]:
+def _launched(folder: Path, cosmetic: Sequence[str]) -> tuple[str, ...]:
     """The distinct commands launched into the sweep ``folder`` (its ``launches.jsonl``), in
     the order :func:`~snnattack.records.launches.numbered` numbers them; empty where it
     recorded none."""
     recorded = launches(folder)
     distinct = {n: launch["hydra"] for n, launch in zip(numbered(recorded), recorded, strict=True)}
-    return tuple(_command(distinct[n], folder)[1] for n in sorted(distinct))
+    return tuple(_command(distinct[n], folder, cosmetic)[1] for n in sorted(distinct))
 
 
 def origin(folder: Path, jobs: list[Job]) -> Origin:
@@ -165,9 +157,14 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     date. A folder without a record of its own that holds sweeps or single runs
     (``multirun/<date>/`` over a sweep and its rerun) takes theirs: the first one's title and
     command, and each one's launches listed (every command an extended sweep's records)."""
+    # the keys the jobs' records call cosmetic, as the report's columns and left-out lines
+    # leave them out (the package's own where no job recorded its config)
+    cosmetic = sorted(
+        {*default_cosmetic(), *(k for j in jobs for k in j.config.get("cosmetic_keys", ()))}
+    )
     own = _hydra_node(folder)
-    title, command = _command(own or {}, folder)
-    commands = _launched(folder)
+    title, command = _command(own or {}, folder, cosmetic)
+    commands = _launched(folder, cosmetic)
     below: tuple[str, ...] = ()
     if len(commands) > 1:
         others = len(commands) - 1
@@ -175,9 +172,12 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     else:
         commands = ()
     if own is None and (sweeps := _recorded_below(folder, jobs)):
-        title, command = _command(_hydra_node(sweeps[0]) or {}, sweeps[0])
+        title, command = _command(_hydra_node(sweeps[0]) or {}, sweeps[0], cosmetic)
         # each sweep's launches (an extended one's every command), else its record's command
-        each = {s: _launched(s) or (_command(_hydra_node(s) or {}, s)[1],) for s in sweeps}
+        each = {
+            s: _launched(s, cosmetic) or (_command(_hydra_node(s) or {}, s, cosmetic)[1],)
+            for s in sweeps
+        }
         if (others := sum(map(len, each.values())) - 1) > 0:
             title += f" (+ {others} other launch{'es' if others > 1 else ''} in {folder.name})"
             commands = tuple(c for said in each.values() for c in said)

@@ -218,6 +218,28 @@ def test_report_title_and_command_come_from_hydras_record(tmp_path: Path) -> Non
     )
 
 
+def test_the_report_title_keeps_the_dataset_params_that_change_results(tmp_path: Path) -> None:
+    """The title left out every ``dataset.params`` override as where the data is, so a sweep
+    over another validation share or split seed was titled as the default's; it leaves out
+    the overrides the config's ``cosmetic_keys`` (and the ``trainer=`` choice) call changing
+    no result: where the data is read from and how, where files go."""
+    lambda_sweep(tmp_path / "sweep", {(0.5, "stbp"): (80.0,), (1.0, "stbp"): (70.0,)})
+    changing = ["dataset.params.val_fraction=0.2", "dataset.params.split_seed=1", "lambda=0.5,1.0"]
+    where = [
+        "dataset.params.root=/data",
+        "dataset.params.num_workers=4",
+        "dataset.threads=2",
+        "trainer=cpu",
+        "checks.memory=false",
+    ]
+    task = [changing[0], *where, *changing[1:]]
+    hydra = {"mode": "MULTIRUN", "overrides": {"hydra": [], "task": task}}
+    (tmp_path / "sweep" / "multirun.yaml").write_text(json.dumps({"hydra": hydra}))
+    origin = write_report(tmp_path / "sweep").origin
+    assert origin.title == " ".join(changing)
+    assert origin.command == f"python run.py -m {' '.join(task)}"
+
+
 def test_the_report_command_holds_a_swept_choices_setting_as_typed(tmp_path: Path) -> None:
     """``-m 'method=[fgsm],[pgd]' method.pgd.steps=3`` reached Hydra as ``choice(3)``
     (:func:`~snnattack.runtime.launchers.swept_choice_settings`), which the title and the
