@@ -273,6 +273,48 @@ def test_a_job_on_a_network_of_the_users_code_names_its_factory(
     assert entry["provenance"]["weights"].startswith("params:")  # the factory's own weights
 
 
+@pytest.mark.slow  # trains the protocol's surrogate for an epoch and runs the protocol: 5 s
+def test_train_settings_of_a_job_that_trains_no_model_are_recorded_and_rank_it_apart(
+    cli, tmp_path: Path, digits_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job attacking a network it does not train (``model=external``, as ``checkpoint=``)
+    trains only the standard surrogate under ``train.epochs=1``: its transfer rows were
+    another surrogate's, and its entry said nothing overridden and was ranked."""
+    pytest.importorskip("spikingjelly")
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    methods = TINY[TINY.index("method:\n") : TINY.index("checks:")]
+    transfer = (  # fgsm alone, white box and from a digits_net ANN surrogate
+        TINY.replace(methods, "")
+        .replace("[fgsm, pgd, ensemble]", "[fgsm]")
+        .replace("boxes: [white]", "boxes: [white, black]\nsource_train: ann")
+        .replace("seed: 0", "seed: 0\nsource_model: digits_net\nsource_T: 4\nsource_lambda: 1.0")
+    )
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    (folder / "tiny_v1.yaml").write_text(transfer)
+    release(folder)
+    run = cli(
+        "-cd",
+        str(folder),
+        "-cn",
+        "tiny_v1",
+        f"store.dir={digits_store}",
+        "model=external",
+        "model.factory._target_=spikingjelly_digits.make_net",
+        "T=4",
+        "train.epochs=1",
+        "benchmark.name=SJ untrained",
+        "hydra.run.dir=job",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "overridden (train.epochs=1): its entry is ranked apart" in run.stdout + run.stderr
+    entry = json.loads((tmp_path / "job" / "entry.json").read_text())
+    assert entry["provenance"]["overrides"] == ["train.epochs=1"]
+    assert set(entry["robust_acc"]) == {"fgsm", "fgsm/transfer"}
+    (row,) = leaderboard.board(tmp_path / "job", folder)
+    assert row.rank is None and row.apart == ("overridden: train.epochs=1",)
+
+
 @pytest.mark.slow  # runs the protocol three times on one spikingjelly network: 40 s
 def test_one_set_of_weights_has_one_hash_however_it_is_submitted(
     cli, spikingjelly_net, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -5,7 +5,8 @@ wrote ``metrics.json``, it writes ``entry.json`` beside it (the target's paramet
 weights hash as the job recorded them), and with ``logger=wandb`` logs it as a W&B run
 (:mod:`snnattack.benchmark.wandb_run`). The entry records the hash of the protocol file and
 every setting of :data:`PROTECTED` that differs from the file's (the command line's or a
-config's built on the file), both taken when the job starts; the leaderboard ranks only an
+config's built on the file), and the ``train`` settings that train its standard surrogate
+alone (:func:`overridden`), all taken when the job starts; the leaderboard ranks only an
 entry of the released file with nothing overridden. Before the job starts, its ``benchmark``
 block is checked (:func:`start`: one line, exit 2, nothing written; a sweep's job refused so
 is recorded as its other refused jobs are, and the others run); an entry that cannot be made
@@ -15,6 +16,7 @@ its end.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.compose import hydra_value
 from snnattack.config.validation import checked
 from snnattack.errors import UserError
+from snnattack.interop.external import is_external
 from snnattack.records.failures import FAILURES, failures
 from snnattack.records.files import file_size
 from snnattack.records.launches import LAUNCHES
@@ -54,6 +57,7 @@ from snnattack.runtime.lifecycle import (
     restore_kept,
 )
 from snnattack.settings import SOURCE_KEYS
+from snnattack.training.parse import source_key
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,9 @@ def protocol_folder(hydra: Any) -> Path:
 # the keys of a job's config that make a protocol what it is: its attacks and their settings,
 # radii, boxes, seeds, test subset, data, standard surrogate and masking checks. A job on a
 # protocol file may set the model's own keys (model, T, lambda, encoding, encoding_levels,
-# checkpoint, train, ...) and the entry's names (benchmark.name, paper, venue, training,
-# reported), nothing of these.
+# checkpoint, train where the job trains its model, ...) and the entry's names (benchmark.name,
+# paper, venue, training, reported), nothing of these; train and trainer keys that train only
+# the standard surrogate are found by :func:`overridden`.
 PROTECTED = (
     "method",
     "attack",
@@ -127,7 +132,15 @@ def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
     """The :data:`PROTECTED` settings of ``job`` that differ from ``reference`` (the config the
     protocol file composes alone); ``attack.eot_samples`` or ``attack.random_eot_samples`` at
     the protocol's ``benchmark.stochastic_eot`` is not one (a stochastic model's EoT, set or
-    left to the core's probe of the model: docs/benchmark.md)."""
+    left to the core's probe of the model: docs/benchmark.md).
+
+    Then, in a job that attacks a model it does not train (``checkpoint=``,
+    ``model=external``), the ``train`` and ``trainer`` settings that train its standard
+    surrogate otherwise: there ``train.epochs=1`` changes only the transfer rows, a setting
+    of the protocol, not of the model (a job that trains its model trains the surrogate by
+    the model's recipe). Each differing one is tried alone on ``reference``: one the
+    surrogate's store key leaves out (``train.kind``, which ``source_train`` replaces, the
+    trainer's accelerator) is none."""
     ours, theirs = settings(job), settings(reference)
     stochastic = theirs.get("benchmark.stochastic_eot")
     eot = [("attack.eot_samples", stochastic), ("attack.random_eot_samples", stochastic)]
@@ -141,6 +154,23 @@ def overridden(job: DictConfig, reference: DictConfig) -> list[str]:
             found.append(f"~{key}")
         elif (key not in theirs or ours[key] != theirs[key]) and (key, ours[key]) not in eot:
             found.append(f"{key}={hydra_value(ours[key])}")
+    trains_model = job.get("checkpoint") is None and not is_external(job)
+    if trains_model or "black" not in job.boxes or job.get("source_checkpoint") is not None:
+        return found  # no surrogate, or one trained by the model's own recipe
+    # without the hydra node, whose interpolations only a running job resolves
+    file = OmegaConf.masked_copy(reference, [k for k in reference if k != "hydra"])
+    standard = source_key(file)
+    job_training, file_training = (
+        dict(leaves({k: OmegaConf.to_container(c[k]) for k in ("train", "trainer")}, ""))
+        for c in (job, reference)
+    )
+    for key, value in job_training.items():
+        if key in file_training and value == file_training[key]:
+            continue
+        alone = copy.deepcopy(file)
+        OmegaConf.update(alone, key, value, merge=False, force_add=True)
+        if source_key(alone) != standard:
+            found.append(f"{key}={hydra_value(value)}")
     return found
 
 

@@ -19,6 +19,7 @@ from snnattack.config.parse import data_settings
 from snnattack.config.spelling import spelt
 from snnattack.settings import ModelSettings
 from snnattack.training.base import STRATEGIES
+from snnattack.training.store_key import store_key
 
 # the black-box source's own settings and the key of the target's that each replaces: a
 # source_model replaces the whole model node (a zoo model's is its name alone), so none of a
@@ -68,3 +69,9 @@ def source_config(cfg: DictConfig) -> DictConfig:
     for key, value in changes.items():
         OmegaConf.update(source, key, value, merge=False)
     return source
+
+
+def source_key(cfg: DictConfig) -> dict[str, Any]:
+    """The store key of the black-box source ``cfg`` trains, under seed 0: what trains it, to
+    compare two configs' sources (a benchmark job's standard surrogate with its protocol's)."""
+    return store_key(model_settings(source_config(cfg)), 0)

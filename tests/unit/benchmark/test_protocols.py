@@ -328,7 +328,8 @@ def composed(name: str, *overrides: str) -> DictConfig:
                 "T=8",
                 "lambda=0.5",
                 "checkpoint=model.pt",
-                "train.epochs=1",
+                "train.kind=ann",  # how the model file runs: the surrogate is source_train's
+                "train.surrogate_width=0.5",  # the ANN surrogate has none
                 "benchmark.name=mine",
                 "benchmark.reported={pgd10:50}",
                 "attack.eot_samples=8",
@@ -355,6 +356,24 @@ def composed(name: str, *overrides: str) -> DictConfig:
         ),
         ("digits_v1", ["~method.ensemble.components"], ["~method.ensemble.components"]),
         ("digits_v1", ["checks.masking.enabled=false"], ["checks.masking.enabled=false"]),
+        # beside a model file, train and trainer keys train the standard surrogate alone
+        (
+            "digits_v1",
+            ["checkpoint=model.pt", "train.epochs=1", "trainer.limit_train_batches=2"],
+            ["train.epochs=1", "trainer.limit_train_batches=2"],
+        ),
+        (
+            "digits_v1",
+            ["model=external", "train.adversary.method=pgd", "trainer.max_epochs=3"],
+            ["train.adversary.method=pgd", "trainer.max_epochs=3"],
+        ),
+        # a job that trains its model trains the surrogate by its recipe; no surrogate trained
+        ("digits_v1", ["train.epochs=1"], []),
+        (
+            "digits_v1",
+            ["checkpoint=model.pt", "train.epochs=1", "boxes=[white]"],
+            ["boxes=[white]"],
+        ),
         # a stochastic model's EoT left to the core's probe, at the protocol's draws or not
         ("digits_v1", ["attack.random_eot_samples=8"], []),
         ("digits_v1", ["attack.random_eot_samples=2"], ["attack.random_eot_samples=2"]),
