@@ -243,8 +243,15 @@ def unknown_key_error(
 
 
 def experiment_hint(name: Any, conf_dir: Path = CONF_DIR) -> str:
-    """How to run ``name`` if it is a sweep file of ``experiments/`` ("" if it is not)."""
-    if isinstance(name, str) and (conf_dir.parent / "experiments" / f"{name}.yaml").is_file():
+    """How to run ``name`` if it is a sweep file of ``experiments/`` ("" if it is not, or if it
+    cannot name a file: a word longer than a file name may be)."""
+    try:
+        found = (
+            isinstance(name, str) and (conf_dir.parent / "experiments" / f"{name}.yaml").is_file()
+        )
+    except OSError:
+        found = False
+    if found:
         return f" ({name} is a sweep of experiments/: python run.py -m -cd experiments -cn {name})"
     return ""
 

@@ -215,6 +215,14 @@ def test_experiment_choice_naming_a_sweep_file_points_to_it() -> None:
     assert "accepted: cifar100_resnet17" in line
 
 
+@pytest.mark.parametrize("value", ["a" * 400, "1" * 400])
+def test_an_unknown_key_whose_value_is_longer_than_a_file_name_is_refused(value: str) -> None:
+    """An unknown key's value is looked up as a sweep of experiments/ for the hint: one longer
+    than a file name may be was the ``OSError`` of that lookup (a traceback)."""
+    with pytest.raises(ConfigError, match=r"^unknown key 'lamda'; did you mean 'lambda'\?"):
+        check_override_keys([f"lamda={value}"], CONF)
+
+
 @pytest.mark.parametrize(
     "argv,line",
     [
