@@ -21,7 +21,7 @@ from snnattack.errors import ConfigError
 from snnattack.models import MODELS
 from snnattack.models.shapes import outputs_per_step
 from snnattack.process.distributed import local_rank
-from snnattack.training.base import STRATEGIES
+from snnattack.training.base import STRATEGIES, spikes
 from snnattack.values import CHECKS
 
 
@@ -63,24 +63,53 @@ def _batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     return out
 
 
+def _source_batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(key, batch size, time-step factor) of the black-box source's passes, none without a
+    black box or for an ANN source (one step, ``source_T`` unread): its training at its T
+    (its own kind's rule) and the attacks crafted on it at T times ``attack.time_extension``.
+    ``source_T=1000000000000`` passed the target's check and failed at its first forward
+    with torch's "can't allocate memory" traceback, after the job's folders were made."""
+    kind = resolved.get("source_train") or resolved["train"]["kind"]
+    if "black" not in resolved["boxes"] or not spikes(kind):
+        return []
+    extension = resolved["attack"].get("time_extension", 1)
+    out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
+    if STRATEGIES[kind].trains_at_T:
+        out.insert(0, ("train.batch_size", resolved["train"]["batch_size"], 1))
+    return out
+
+
 @CHECKS.register("fits_in_memory", order=20)
 def _fits_in_memory(resolved: dict[str, Any]) -> None:
+    """The target's passes at ``T`` (:func:`_batches`) and the black-box source's at
+    ``source_T`` (null: ``T``), each with its own model (``source_model``)."""
     checks = resolved.get("checks")
     if not checks or not checks["memory"] or "image_size" not in resolved["dataset"]:
         return
-    if resolved["model"]["name"] not in MODELS:  # the factory's or the caller's network:
-        return  # its layers are not known before it runs
-    per_step = outputs_per_step(resolved, resolved["model"]["name"])
     free, where = _free_memory(resolved)
-    for key, batch, factor in _batches(resolved):
-        need = per_step * resolved["T"] * factor * batch * 4 * checks["memory_factor"]
-        if need > free:
-            steps, smaller = f"T={resolved['T']}", "T"
-            if factor > 1:
-                steps += f" x attack.time_extension={factor}"
-                smaller += ", attack.time_extension"
-            raise ConfigError(
-                f"{steps} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
-                f"activations of one forward/backward pass, more than the {free / 2**30:.1f} "
-                f"GiB of {where}; accepted: a smaller {smaller} or {key}"
-            )
+    source_T = resolved.get("source_T")
+    networks = [
+        (resolved["model"]["name"], "T", resolved["T"], _batches(resolved)),
+        (
+            resolved.get("source_model") or resolved["model"]["name"],
+            "T" if source_T is None else "source_T",
+            resolved["T"] if source_T is None else source_T,
+            _source_batches(resolved),
+        ),
+    ]
+    for name, steps_key, steps, batches in networks:
+        if name not in MODELS:  # the factory's or the caller's network:
+            continue  # its layers are not known before it runs
+        per_step = outputs_per_step(resolved, name)
+        for key, batch, factor in batches:
+            need = per_step * steps * factor * batch * 4 * checks["memory_factor"]
+            if need > free:
+                said, smaller = f"{steps_key}={steps}", steps_key
+                if factor > 1:
+                    said += f" x attack.time_extension={factor}"
+                    smaller += ", attack.time_extension"
+                raise ConfigError(
+                    f"{said} with {key}={batch} needs about {need / 2**30:.1f} GiB for the "
+                    f"activations of one forward/backward pass, more than the "
+                    f"{free / 2**30:.1f} GiB of {where}; accepted: a smaller {smaller} or {key}"
+                )

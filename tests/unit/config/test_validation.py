@@ -393,6 +393,12 @@ BAD = [
     ),
     ("T=100000", "T=100000 with train.batch_size=64 needs about "),
     ("train.kind=conversion T=10000000", "T=10000000 with eval_batch_size=32 needs about "),
+    # the black-box source's passes at its own T (was torch's "can't allocate" traceback)
+    ("source_T=1000000000000", "source_T=1000000000000 with train.batch_size=64 needs about "),
+    (
+        "source_train=conversion source_T=1000000000000",
+        "source_T=1000000000000 with eval_batch_size=32 needs about ",
+    ),
     ("dataset.params.num_workers=-1", "dataset.params.num_workers=-1 is out of range"),
     ("dataset.params.test_fraction=1.5", "dataset.params.test_fraction=1.5 is out of range"),
     ("+dataset.params.augment=true", "dataset.params.augment=true is unknown; accepted: test_fr"),
@@ -819,6 +825,12 @@ def test_bad_value_is_refused_in_one_line_naming_key_and_accepted(
     line = str(err.value)
     assert line.startswith(message)
     assert "\n" not in line and "accepted: " in line
+
+
+def test_a_source_t_is_held_to_memory_only_where_a_row_is_crafted_on_the_source() -> None:
+    """No black box or an ANN source: no pass runs at ``source_T``, so no memory is asked."""
+    validate(compose("source_T=1000000000000", "boxes=[white]"))
+    validate(compose("source_T=1000000000000", "source_train=ann"))
 
 
 def test_a_value_is_spelt_as_the_command_line_types_it_and_a_python_argument_as_python() -> None:
