@@ -263,7 +263,9 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.params.sensor": integer(2, 256),
     "dataset.params.image_size": integer(1),
     "dataset.params.amplitude": real(0, lo_open=True),
-    "dataset.params.steps": integer(1),
+    # digits_events' samples per saccade: at most one a microsecond, the events' time unit
+    # (data/digits_events.py's SACCADE_US); 10**12 allocated 7 TiB, numpy's traceback
+    "dataset.params.steps": integer(1, 100_000),
     "dataset.params.threshold": real(0, lo_open=True),
     "dataset.params.threshold_mismatch": real(0, 1),
     "dataset.params.background": real(0, lo_open=True),

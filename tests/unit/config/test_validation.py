@@ -674,6 +674,10 @@ BAD = [
         "dataset=digits_events dataset.params.sensor=2048",
         "dataset.params.sensor=2048 is out of range; accepted: an integer in [2, 256]",
     ),
+    (  # numpy's "Unable to allocate 7.28 TiB" traceback once the job's folders were made
+        "dataset=digits_events dataset.params.steps=1000000000000",
+        "dataset.params.steps=1000000000000 is out of range; accepted: an integer in [1, 100000]",
+    ),
     (  # "dataset=digits gives event frames ...; accepted: null", then the line below
         "encoding=frames",
         "encoding='frames' does not fit dataset=digits; accepted: direct, poisson, poisson_signed",
