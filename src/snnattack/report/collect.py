@@ -157,14 +157,20 @@ def load_jobs(root: Path) -> tuple[list[Job], list[str]]:
         ignored = (*REPORT_IGNORED, *record.config.get("cosmetic_keys", ()))
         flat = {k: v for k, v in flatten(record.config).items() if not is_cosmetic(k, ignored)}
         jobs.append(Job(name, record, flat))
-    cosmetic = {
-        *default_cosmetic(),
-        *(k for job in jobs for k in job.config.get("cosmetic_keys", ())),
-    }
+    cosmetic = jobs_cosmetic(jobs)
     made = {(root / job.name).resolve(): moment(job.record.finished) for job in jobs}
     settings = {(root / job.name).resolve(): settings_hash(job.record.config) for job in jobs}
     jobs, repeated = _once(jobs, root)
-    return jobs, [*left, *unfinished(root, sorted(cosmetic), made, settings), *repeated]
+    return jobs, [*left, *unfinished(root, cosmetic, made, settings), *repeated]
+
+
+def jobs_cosmetic(jobs: list[Job]) -> list[str]:
+    """The keys that change no result by any of ``jobs``' records (their ``cosmetic_keys``)
+    or, for what no record says, by the package's own, sorted: what the report leaves out of
+    a job's settings, its title and its left-out lines."""
+    return sorted(
+        {*default_cosmetic(), *(k for j in jobs for k in j.config.get("cosmetic_keys", ()))}
+    )
 
 
 def short_commit(commit: str) -> str:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from snnattack.records.cosmetic import default_cosmetic, is_cosmetic_override
+from snnattack.records.cosmetic import is_cosmetic_override
 from snnattack.records.launches import launches, numbered
-from snnattack.report.collect import Job, made_at, short_commit
+from snnattack.report.collect import Job, jobs_cosmetic, made_at, short_commit
 from snnattack.runtime.launchers import typed_setting
 
 
@@ -157,11 +157,7 @@ def origin(folder: Path, jobs: list[Job]) -> Origin:
     date. A folder without a record of its own that holds sweeps or single runs
     (``multirun/<date>/`` over a sweep and its rerun) takes theirs: the first one's title and
     command, and each one's launches listed (every command an extended sweep's records)."""
-    # the keys the jobs' records call cosmetic, as the report's columns and left-out lines
-    # leave them out (the package's own where no job recorded its config)
-    cosmetic = sorted(
-        {*default_cosmetic(), *(k for j in jobs for k in j.config.get("cosmetic_keys", ()))}
-    )
+    cosmetic = jobs_cosmetic(jobs)
     own = _hydra_node(folder)
     title, command = _command(own or {}, folder, cosmetic)
     commands = _launched(folder, cosmetic)

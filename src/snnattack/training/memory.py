@@ -52,9 +52,7 @@ def _batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     ``attack.time_extension``, and the masking checks' one batch of
     ``checks.masking.probe_size`` images at T."""
     extension = resolved["attack"].get("time_extension", 1)
-    out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
-    if STRATEGIES[resolved["train"]["kind"]].trains_at_T:
-        out.insert(0, ("train.batch_size", resolved["train"]["batch_size"], 1))
+    out = _trained_and_attacked(resolved, resolved["train"]["kind"])
     if tunes(resolved) or fits(resolved):  # a universal attack fits on the same batch
         out.append(("attack.tune.val_size", resolved["attack"]["tune"]["val_size"], extension))
     masking = resolved["checks"].get("masking") or {}
@@ -72,6 +70,12 @@ def _source_batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     kind = resolved.get("source_train") or resolved["train"]["kind"]
     if "black" not in resolved["boxes"] or not spikes(kind):
         return []
+    return _trained_and_attacked(resolved, kind)
+
+
+def _trained_and_attacked(resolved: dict[str, Any], kind: str) -> list[tuple[str, int, int]]:
+    """(key, batch size, time-step factor) of the training of a model of ``kind``, where it
+    trains at T, and of the attacks on it at T times ``attack.time_extension``."""
     extension = resolved["attack"].get("time_extension", 1)
     out = [("eval_batch_size", resolved["eval_batch_size"], extension)]
     if STRATEGIES[kind].trains_at_T:
