@@ -17,6 +17,7 @@ import torch
 from fixtures_dvs import write_cifar10_dvs
 from harness import QUICK, compose
 
+from snnattack.data import DATAMODULES
 from snnattack.errors import CheckpointError
 from snnattack.models import build
 from snnattack.models.reference import namings
@@ -330,6 +331,38 @@ def test_a_cifar10_dvs_model_file_trained_on_another_set_of_recordings_is_refuse
     monkeypatch.setenv("SNNATTACK_DATA", str(tmp_path / "typo"))  # no data: the data's line
     with pytest.raises(CheckpointError, match="does not fit the configured model"):
         load_from_file(model_settings(compose(*dvs)), str(model_file))
+
+
+def test_a_cifar10_dvs_model_file_of_other_bytes_is_refused_and_an_older_one_held_to_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other recordings of the same names and sizes (rewritten in place: denoised, recorded
+    again) are another set. A file made before 2026-12-06 holds the fingerprint of the
+    recordings' names and sizes alone: it is held to those, not refused for lacking their
+    bytes."""
+    write_cifar10_dvs(tmp_path / "data", per_class=3, n_events=50)
+    monkeypatch.setenv("SNNATTACK_DATA", str(tmp_path / "data"))
+    dvs = ["dataset=cifar10_dvs", "model=dvs_vgg"]
+    spec = store_key(model_settings(compose(*dvs)), 0)
+    older = {
+        **spec,
+        "recordings": DATAMODULES["cifar10_dvs"].drawn_over(
+            {"root": str(tmp_path / "data")}, contents=False
+        ),
+    }
+    model_file, older_file = tmp_path / "model.pt", tmp_path / "older.pt"
+    torch.save({"state_dict": {}, "record": {"spec": spec}}, model_file)
+    torch.save({"state_dict": {}, "record": {"spec": older}}, older_file)
+    with pytest.raises(CheckpointError, match="does not fit the configured model"):
+        load_from_file(model_settings(compose(*dvs)), str(older_file))  # past the check
+    for path in sorted((tmp_path / "data").rglob("*.aedat4")):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # other bytes, the same size
+        path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="trained on another set of cifar10_dvs"):
+        load_from_file(model_settings(compose(*dvs)), str(model_file))
+    with pytest.raises(CheckpointError, match="does not fit the configured model"):
+        load_from_file(model_settings(compose(*dvs)), str(older_file))  # sizes alone
 
 
 def test_count_scale_of_binary_frames_is_not_compared(tmp_path: Path) -> None:

@@ -242,12 +242,13 @@ class SplitDataModule(L.LightningDataModule):
         return {}
 
     @staticmethod
-    def drawn_over(params: Mapping[str, object]) -> str | None:
+    def drawn_over(params: Mapping[str, object], contents: bool = True) -> str | None:
         """A fingerprint of the files that the test split is drawn over, where it depends on
         which are present (``params``: its ``dataset.params``), which the model store's key
         holds: another set draws another test split, which may hold a stored model's training
-        samples. None: a test split the data fix (an official test set, a seeded draw over
-        data of fixed size)."""
+        samples. ``contents=False``: of their names and sizes alone, as model files made before
+        2026-12-06 hold it (:func:`~snnattack.data.recordings.fingerprint`). None: a test split
+        the data fix (an official test set, a seeded draw over data of fixed size)."""
         return None
 
     @classmethod

@@ -61,7 +61,14 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from snnattack.data.base import Reads, SplitDataModule, register
 from snnattack.data.events import Framing, TooShort, framed_form
-from snnattack.data.recordings import Recordings, check_size, fingerprint, read, undecodable
+from snnattack.data.recordings import (
+    SAMPLED,
+    Recordings,
+    check_size,
+    fingerprint,
+    read,
+    undecodable,
+)
 from snnattack.errors import ConfigError, DataError, WriteError
 from snnattack.process.workers import quiet_lost_receiver
 from snnattack.records.checkpoints import load_tensors, torch_bytes
@@ -412,13 +419,16 @@ class CIFAR10DVSDataModule(FramedRecordings):
         self.cache = cache_folder(cache_dir, root, "CIFAR10DVS", self.framing)
 
     @staticmethod
-    def drawn_over(params: Mapping[str, object]) -> str | None:
+    def drawn_over(params: Mapping[str, object], contents: bool = True) -> str | None:
         """The recordings' :func:`~snnattack.data.recordings.fingerprint`: the test split is
         a seeded permutation of those present (module docstring, Splits), so adding or
-        deleting one draws another. None where the folder is missing: the data's check
-        refuses it."""
+        deleting one draws another (``contents=False``: of their names and sizes alone, as
+        model files made before 2026-12-06 hold it). None where the folder is missing: the
+        data's check refuses it."""
         location = Path(str(params["root"])).expanduser() / "CIFAR10DVS"
-        return fingerprint(location, ".aedat4") if location.is_dir() else None
+        if not location.is_dir():
+            return None
+        return fingerprint(location, ".aedat4", sampled=SAMPLED if contents else 0)
 
     def check_files(self) -> None:
         """Refuses a missing or misplaced recording (:func:`check_layout`), and too few

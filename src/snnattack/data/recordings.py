@@ -62,14 +62,65 @@ def undecodable(path: str | Path, why: object, expected: str) -> DataError:
     return DataError(f"cannot decode {path}: {why}; expected {expected}")
 
 
-def fingerprint(folder: Path, suffix: str) -> str | None:
-    """The recordings (``*<suffix>``) below ``folder`` as a model store's key holds them:
-    their paths below it and sizes, hashed (not the folder: a copy elsewhere is the same
-    data; the sizes: other recordings of the same names, a denoised copy, are other data,
-    told apart without reading them). None where there is none."""
-    files = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob(f"*{suffix}"))
-    lines = [f"{name}\t{path.stat().st_size}" for name, path in files if path.is_file()]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest() if lines else None
+# how many recordings a fingerprint reads bytes of (spread evenly over the sorted list), and
+# how many bytes it reads at each end of each: a few MiB, whatever the dataset's size
+SAMPLED = 64
+WINDOW = 64 * 1024
+
+
+def fingerprint(folder: Path, suffix: str, sampled: int = SAMPLED) -> str | None:
+    """The recordings (``*<suffix>``) below ``folder`` as a model store's key holds them,
+    hashed: every one's path below it and size, and the bytes of ``sampled`` of them.
+
+    Not the folder: a copy elsewhere is the same data. The sizes: other recordings of the same
+    names (a denoised copy) are other data, told apart without reading them. The bytes (the
+    first and last :data:`WINDOW` of each of ``sampled`` recordings spread evenly over the
+    sorted paths, the first and last among them; of every one where there are no more): a
+    copy written in place at the same sizes (denoised, polarity-flipped, time-shifted, a
+    re-recording) is other data too, and changes every recording, the sampled ones with them.
+
+    The trade-off: the stat of every file that the paths and sizes took already, and a few MiB
+    read whatever the dataset's size (of CIFAR10-DVS's 10,000 recordings, 64 files; 10,000
+    small files, local disk, warm cache: 0.26 s against 0.21 s, where the ends of every file
+    took 0.58 s and an open and a read per file, round trips on a network file system). So one
+    recording alone replaced by another of its size, outside the sample, keeps the key
+    (docs/datasets.md). A recording that cannot be read is hashed as such: its decoding
+    refuses it. ``sampled=0``: the paths and sizes alone, as keys made before 2026-12-06 held
+    them. None where there is none."""
+    named = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob(f"*{suffix}"))
+    files = [(name, path) for name, path in named if path.is_file()]
+    if not files:
+        return None
+    picked = _spread(len(files), sampled)
+    lines = []
+    for i, (name, path) in enumerate(files):
+        size = path.stat().st_size
+        lines.append(f"{name}\t{size}" + (f"\t{_ends(path, size)}" if i in picked else ""))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _spread(n: int, k: int) -> set[int]:
+    """``k`` of the indices ``0..n-1`` spread evenly, both ends among them (all if ``k >= n``)."""
+    if k >= n:
+        return set(range(n))
+    if k <= 1:
+        return set(range(k))
+    return {j * (n - 1) // (k - 1) for j in range(k)}
+
+
+def _ends(path: Path, size: int) -> str:
+    """The hash of the first and last :data:`WINDOW` bytes of ``path`` (all of a smaller
+    file), or that it could not be read."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(WINDOW)
+            tail = b""
+            if size > WINDOW:
+                f.seek(max(WINDOW, size - WINDOW))
+                tail = f.read(WINDOW)
+    except OSError as error:
+        return f"unreadable: {error.strerror}"
+    return hashlib.sha256(head + b"|" + tail).hexdigest()
 
 
 def check_size(path: Path, expected: str, event_bytes: int = 1) -> None:

@@ -213,9 +213,10 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
     params that decide its test split (its datamodule's ``TEST_SPLIT``): the config's test
     split may hold samples it was trained on, and the attack would report a robustness
     measured on training data, and of a test split drawn over another set of files (its
-    ``spec.recordings``, the datamodule's ``drawn_over``). Likewise of those that decide its
-    inputs' values (``input_form``: an event dataset's framing): it would be attacked on
-    inputs it never saw."""
+    ``spec.recordings``, the datamodule's ``drawn_over``; a file made before 2026-12-06 holds
+    the fingerprint of the recordings' names and sizes alone, and is held to those). Likewise
+    of those that decide its inputs' values (``input_form``: an event dataset's framing): it
+    would be attacked on inputs it never saw."""
     theirs = spec.get("dataset") or {}
     ours = tree["dataset"]
     if theirs.get("name") != ours["name"] or ours["name"] not in DATAMODULES:
@@ -243,7 +244,11 @@ def _check_dataset(spec: dict, tree: Mapping, where: str) -> None:
                 f"{' '.join(file_s)}, the file's"
             )
     drawn, present = spec.get("recordings"), module.drawn_over(ours["params"])
-    if None not in (drawn, present) and drawn != present:  # no data here: the data's check
+    if (  # no data here: the data's check; an older file's names and sizes: those
+        None not in (drawn, present)
+        and drawn != present
+        and drawn != module.drawn_over(ours["params"], contents=False)
+    ):
         raise CheckpointError(
             f"{where} was trained on another set of {ours['name']} recordings than those under "
             f"dataset.params.root={ours['params'].get('root')} (its record's spec.recordings): "

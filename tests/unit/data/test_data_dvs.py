@@ -462,7 +462,8 @@ def test_the_store_key_follows_the_set_of_recordings_the_test_split_is_drawn_ove
     """The split is a permutation of the recordings present: with one deleted (or a partial
     extraction completed) another is drawn, and a model stored from the old one was reused
     and tested on recordings it was trained on. A copy of the same files elsewhere keeps the
-    key; one recording fewer changes it."""
+    key; other bytes at the same names and sizes (a denoised or re-recorded copy), another
+    size, one recording fewer change it."""
 
     def key(root: Path) -> dict:
         monkeypatch.setenv("SNNATTACK_DATA", str(root))
@@ -472,6 +473,16 @@ def test_the_store_key_follows_the_set_of_recordings_the_test_split_is_drawn_ove
     write_cifar10_dvs(first, per_class=3, n_events=50)
     shutil.copytree(first, copy)
     assert key(first) == key(copy) and len(key(first)["recordings"]) == 64
+    rewritten = tmp_path / "c"
+    shutil.copytree(first, rewritten)
+    for path in sorted(rewritten.rglob("*.aedat4")):  # every recording's bytes, not its size
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    assert sorted(p.stat().st_size for p in rewritten.rglob("*.aedat4")) == sorted(
+        p.stat().st_size for p in first.rglob("*.aedat4")
+    )
+    assert key(rewritten)["recordings"] != key(first)["recordings"]
     recording = copy / "CIFAR10DVS" / "cat" / "cifar10_cat_1.aedat4"
     recording.write_bytes(recording.read_bytes() + b"\0")  # another recording of its name
     assert key(copy)["recordings"] != key(first)["recordings"]

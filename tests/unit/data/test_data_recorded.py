@@ -412,6 +412,21 @@ def test_a_recording_out_of_time_order_gives_the_frames_of_its_events_in_time_or
     torch.testing.assert_close(framed[1], framed[0], rtol=0, atol=0)
 
 
+def flip_polarity(path: Path) -> None:
+    """A recording rewritten in place with every event's polarity flipped: the same name and
+    size (N-MNIST's bit 7 of each event's third byte; DVS-Gesture's ``p`` column)."""
+    size = path.stat().st_size
+    if path.suffix == ".bin":
+        raw = np.frombuffer(path.read_bytes(), np.uint8).reshape(-1, 5).copy()
+        raw[:, 2] ^= 0x80
+        path.write_bytes(raw.tobytes())
+    else:
+        events = np.load(path)
+        events[:, 2] = 1 - events[:, 2]
+        np.save(path, events)
+    assert path.stat().st_size == size
+
+
 @pytest.mark.parametrize(
     ("name", "write", "first"),
     [
@@ -425,8 +440,9 @@ def test_the_store_key_follows_the_training_recordings_present(
     """The training split is the recordings present (a share of ``val_size`` held out when
     fewer are, docs/datasets.md): a model trained on a partial extraction was reused, unsaid,
     once the rest was extracted, and one trained on other recordings of the same names (a
-    denoised copy). A copy of the same files elsewhere keeps the key; a test recording fewer
-    (the dataset's own test split) does not change it."""
+    denoised copy, a polarity-flipped one of the same sizes). A copy of the same files
+    elsewhere keeps the key; a test recording fewer (the dataset's own test split) does not
+    change it."""
 
     def key(root: Path) -> dict:
         monkeypatch.setenv("SNNATTACK_DATA", str(root))
@@ -439,6 +455,11 @@ def test_the_store_key_follows_the_training_recordings_present(
     test = next(p for p in sorted(other.rglob("*Test*/**/*")) if p.is_file())
     test.unlink()
     assert key(one) == key(other)
+    flipped = tmp_path / "flipped"
+    shutil.copytree(one, flipped)
+    for path in sorted(flipped.rglob("*Train*/**/*.*")):
+        flip_polarity(path)
+    assert key(flipped)["training_recordings"] != key(one)["training_recordings"]
     (other / first).write_bytes((other / first).read_bytes()[:-5])  # one event fewer
     assert key(one)["training_recordings"] != key(other)["training_recordings"]
     (other / first).unlink()
