@@ -8,7 +8,8 @@ rules.
 Each kind (an attack method, a kind of training, an analysis, the user's factory) declares the
 rules of its own keys beside its code, as it registers itself to be built: a key's rule in
 :data:`RULES`, a check of several keys together in :data:`CHECKS`, a note on a setting that
-does less than it says in :data:`NOTES`, which :func:`snnattack.config.validation.validate`
+does less than it says in :data:`NOTES` (or :data:`WRITTEN_NOTES`, where the note depends on
+whether the key was set, not only on its value), which :func:`snnattack.config.validation.validate`
 runs (it imports no kind's module: its docstring).
 """
 
@@ -387,6 +388,9 @@ BOOL = Rule(lambda v: isinstance(v, bool), "true or false", "is not true or fals
 
 Check = Callable[[dict[str, Any]], None]  # a check of a resolved config: ConfigError or None
 Note = Callable[[dict[str, Any]], list[str]]  # a resolved config's notes, one line each
+# a note that reads the config as written too (its interpolations kept, each a ``${...}``
+# string) beside the resolved one: whether a key was set, or follows another's value
+WrittenNote = Callable[[dict[str, Any], dict[str, Any]], list[str]]
 
 # every key's rule by dotted key (``*``: any one level), declared where the key is read; the
 # config's own keys first (order 0), then the kinds' (order 1) in the order they are imported
@@ -402,6 +406,10 @@ KEYS = 0.0
 MACHINE = 18.0
 # notes on settings accepted that do less than they say, each kind its own
 NOTES: Registry[Note] = Registry()
+# notes whose condition the resolved values cannot tell: trainer.max_epochs=30 set on the
+# command line and the default ${train.epochs} that reads 30 resolve alike, but a hybrid's
+# fine-tuning follows only the second (training/checks.py); they come before NOTES'
+WRITTEN_NOTES: Registry[WrittenNote] = Registry()
 # by kind of training (train.kind), the threshold its spiking layers fire at, of the
 # configured theta and the resolved train node (a hybrid model's is scaled; None: it has
 # none, an ANN): the checks of a gradient mode's parameters read it; a kind not in it fires

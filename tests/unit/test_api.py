@@ -233,9 +233,9 @@ def test_the_record_keeps_the_notes_that_validation_computed_once(
     model, x, y = digits
     calls, notes = [], validation.notes
 
-    def counted(resolved):
+    def counted(resolved, written=None):
         calls.append(resolved["attack"]["steps_curve"])
-        return notes(resolved)
+        return notes(resolved, written)
 
     monkeypatch.setattr(validation, "notes", counted)  # what validate calls
     record = snnattack.evaluate(

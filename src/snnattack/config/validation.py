@@ -33,7 +33,7 @@ from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.failures import refused_jobs_line
 from snnattack.settings import PASSED, dotted_value
-from snnattack.values import CHECKS, KEYS, MACHINE, NOTES, RULES, Rule
+from snnattack.values import CHECKS, KEYS, MACHINE, NOTES, RULES, WRITTEN_NOTES, Rule
 
 __all__ = [
     "CHECKS",
@@ -55,10 +55,18 @@ log = logging.getLogger(__name__)
 DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
 
 
-def notes(resolved: dict[str, Any]) -> list[str]:
+def notes(resolved: dict[str, Any], written: dict[str, Any] | None = None) -> list[str]:
     """The notes of a resolved config (settings accepted that do less than they say), one line
-    each, in the order the kinds declared them (:data:`~snnattack.values.NOTES`)."""
-    return [line for note in NOTES.values() for line in note(resolved)]
+    each, in the order the kinds declared them (:data:`~snnattack.values.NOTES`).
+
+    ``written``: the same config unresolved (``OmegaConf.to_container(cfg, resolve=False)``),
+    which the notes of :data:`~snnattack.values.WRITTEN_NOTES` read first, as they depend on
+    whether a key was set rather than on the value it resolves to; without it (a resolved
+    tree alone) they are left out."""
+    found = []
+    if written is not None:
+        found = [line for note in WRITTEN_NOTES.values() for line in note(resolved, written)]
+    return found + [line for note in NOTES.values() for line in note(resolved)]
 
 
 def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
@@ -74,7 +82,7 @@ def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]
     if output_dir is not None:
         job_files(resolved)
         writable(Path(output_dir), "the output folder")
-    return logged(notes(resolved))
+    return logged(notes(resolved, written=OmegaConf.to_container(cfg, resolve=False)))
 
 
 def logged(found: Iterable[str]) -> tuple[str, ...]:

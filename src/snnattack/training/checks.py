@@ -28,7 +28,12 @@ from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES, spikes
 from snnattack.training.conversion import shared_scales, unconvertible
 from snnattack.training.store_key import SURROGATE_WIDTH
-from snnattack.values import CHECKS, NOTES
+from snnattack.values import CHECKS, NOTES, WRITTEN_NOTES
+
+# how the trainer's epochs follow the recipe's unless set (conf/trainer/default.yaml): a kind's
+# fine-tuning derives its config with train.epochs at its own epochs (training/parse.py), so
+# only this interpolation lets train.hybrid.epochs through
+FOLLOWS_EPOCHS = "${train.epochs}"
 
 
 def trained_models(resolved: dict[str, Any]) -> list[tuple[str, str]]:
@@ -276,23 +281,43 @@ def _nesterov_needs_momentum(resolved: dict[str, Any]) -> None:
         )
 
 
-@NOTES.register("trainer_epochs")
-def _epochs_replaced(resolved: dict[str, Any]) -> list[str]:
-    """``trainer.max_epochs`` set to another value than ``train.epochs``: Lightning trains
-    every stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), and the
-    model is stored as trained with ``train.epochs`` at that value (``store_key``), not the
-    value the user set beside it."""
-    train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
-    if trained == train["epochs"]:
+def epochs_set(written: dict[str, Any]) -> bool:
+    """Whether ``trainer.max_epochs`` is set in the config as written (``written``, unresolved),
+    to any value, that of ``train.epochs`` too, rather than following ``train.epochs``: what
+    decides whether it replaces a fine-tuning's epochs (``train.hybrid.epochs``), whatever the
+    two resolve to."""
+    value = written["trainer"]["max_epochs"]
+    return not (isinstance(value, str) and value.replace(" ", "") == FOLLOWS_EPOCHS)
+
+
+@WRITTEN_NOTES.register("trainer_epochs")
+def _epochs_replaced(resolved: dict[str, Any], written: dict[str, Any]) -> list[str]:
+    """``trainer.max_epochs`` set (``written``: the config unresolved): Lightning trains every
+    stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), and the model is
+    stored as trained with ``train.epochs`` at that value (``store_key``), not the value the
+    user set beside it. Said where it replaces another value: set to ``train.epochs``'s own,
+    it still replaces a fine-tuning's, which the resolved values alone do not show (the
+    default ``${train.epochs}`` reads the same)."""
+    if not epochs_set(written):
         return []
+    train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
     kinds = {train["kind"]} | (
         {resolved.get("source_train") or train["kind"]} if "black" in resolved["boxes"] else set()
     )
-    replaced = [f"train.epochs={train['epochs']}"]
+    replaced = [f"train.epochs={train['epochs']}"] if trained != train["epochs"] else []
     for kind in sorted(kinds):
         tuning = STRATEGIES[kind].fine_tuning(train)
         if tuning is not None and tuning["epochs"] != trained:
             replaced.append(f"train.{kind}.epochs={tuning['epochs']}")
+    if not replaced:
+        return []
+    if trained == train["epochs"]:  # only a fine-tuning's replaced: unset, it would be its own
+        return [
+            f"trainer.max_epochs={trained} replaces {' and '.join(replaced)}: the fine-tuning "
+            f"runs {trained} epochs too (the model is stored as of those); leave "
+            f"trainer.max_epochs unset, which follows train.epochs={trained} and leaves the "
+            "fine-tuning its own epochs"
+        ]
     return [
         f"trainer.max_epochs={trained} replaces {' and '.join(replaced)}: every training "
         f"runs {trained} epochs (the model is stored as of train.epochs={trained}); set "

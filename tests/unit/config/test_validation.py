@@ -5,11 +5,12 @@ import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from harness import CONF, EXPERIMENTS, compose, resolved
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from snnattack.attacks.checks import _eot_on_a_fixed_forward
 from snnattack.attacks.convergence import curve_counts
@@ -31,6 +32,7 @@ from snnattack.runtime.cli import (
 )
 from snnattack.runtime.command_line import multirun, with_file_sweep
 from snnattack.runtime.launchers import check_basic_sweep, check_hydra_added
+from snnattack.training.parse import model_settings
 from snnattack.values import Rule, as_typed
 
 ITER = "(the counts are iterations of a method); accepted: counts <= "
@@ -1346,8 +1348,14 @@ def test_a_setting_the_job_cannot_use_is_accepted_with_a_logged_note(
     cfg = compose(*overrides.split())
     with caplog.at_level(logging.WARNING, logger="snnattack.config"):
         validate(cfg)
-    assert notes(OmegaConf.to_container(cfg, resolve=True)) == [note]
+    assert notes(OmegaConf.to_container(cfg, resolve=True), written=written(cfg)) == [note]
     assert [r.getMessage() for r in caplog.records] == [f"note: {note}"]
+
+
+def written(cfg: DictConfig) -> dict[str, Any]:
+    """``cfg`` as written, its interpolations kept: what the notes on whether a key was set
+    read beside the resolved tree (``notes``' ``written``)."""
+    return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
 
 
 def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> None:
@@ -1358,7 +1366,7 @@ def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> No
         "trainer.max_epochs=1",
     )  # fmt: skip
     validate(cfg)
-    said = notes(OmegaConf.to_container(cfg, resolve=True))
+    said = notes(OmegaConf.to_container(cfg, resolve=True), written=written(cfg))
     assert said == [
         "trainer.max_epochs=1 replaces train.epochs=2: every training runs 1 epochs (the "
         "model is stored as of train.epochs=1); set train.epochs instead, which "
@@ -1367,6 +1375,39 @@ def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> No
         "its full eps (its last epoch at 50% of it), though the model's record names the "
         "full eps",
     ]
+
+
+def test_trainer_epochs_set_to_train_epochs_is_noted_as_replacing_the_fine_tunings() -> None:
+    """trainer.max_epochs set to train.epochs' own value still replaces a hybrid's
+    train.hybrid.epochs (its fine-tuning runs the trainer's epochs, stored as such): the note
+    compared the resolved values, equal to the default ${train.epochs}'s, and said nothing."""
+    cfg = compose("train.kind=hybrid", "train.epochs=3", "trainer.max_epochs=3")
+    said = validate(cfg)
+    assert model_settings(cfg).fine_tuning.tree["trainer"]["max_epochs"] == 3  # honoured
+    assert said == (
+        "trainer.max_epochs=3 replaces train.hybrid.epochs=5: the fine-tuning runs 3 epochs "
+        "too (the model is stored as of those); leave trainer.max_epochs unset, which "
+        "follows train.epochs=3 and leaves the fine-tuning its own epochs",
+    )
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        [],  # the default: trainer.max_epochs follows train.epochs
+        ["trainer.max_epochs=${train.epochs}"],  # the default, spelt out
+        ["trainer.max_epochs=3"],  # without a fine-tuning, train.epochs' value replaces nothing
+    ],
+)
+def test_trainer_epochs_that_replace_nothing_are_not_noted(given: list[str]) -> None:
+    """Where trainer.max_epochs follows train.epochs, a hybrid's fine-tuning runs its own
+    train.hybrid.epochs, and where a kind has no fine-tuning, train.epochs' own value trains
+    as it would unset: no note."""
+    kind = "hybrid" if given != ["trainer.max_epochs=3"] else "stbp"
+    cfg = compose(f"train.kind={kind}", "train.epochs=3", *given)
+    assert validate(cfg) == ()
+    tuning = model_settings(cfg).fine_tuning
+    assert tuning is None if kind == "stbp" else tuning.tree["trainer"]["max_epochs"] == 5
 
 
 @pytest.mark.parametrize(
