@@ -22,6 +22,7 @@ from snnattack.attacks.convergence import curve_reach, followed, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
 from snnattack.attacks.grids import check_grid, tunable
 from snnattack.attacks.methods import GRADIENT_FREE, METHODS, reads_recordings, takes_eot
+from snnattack.attacks.methods.base import drawing_targets
 from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
@@ -308,8 +309,8 @@ def _attack_target_is_a_class(resolved: dict[str, Any]) -> None:
     classes = resolved["dataset"]["num_classes"]
     for _, params, name, method in _methods(resolved):
         target = method.get("target")
-        if isinstance(target, str) and not getattr(METHODS[name].make, "random_target", False):
-            takers = ", ".join(n for n, m in METHODS.items() if getattr(m.make, "random_target", 0))
+        if isinstance(target, str) and name not in drawing_targets():
+            takers = ", ".join(drawing_targets())
             raise ConfigError(
                 f"{params}.target={target!r} draws a target class per sample, which "
                 f"method={name} does not; accepted: -1 (untargeted) or 0 .. {classes - 1} "

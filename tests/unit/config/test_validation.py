@@ -729,6 +729,11 @@ BAD = [
         "dataset=digits_events method=[gsattack] method.gsattack.target=any",
         "method.gsattack.target='any' is",
     ),
+    (  # every method's target shares the rule: random is named with the methods that take it
+        "dataset=digits_events method=[event_patch] method.event_patch.target=abc",
+        "method.event_patch.target='abc' is unknown; accepted: an integer >= -1, or random "
+        "(gsattack, gsattack_frames)",
+    ),
     (
         "dataset=digits_events method=[gsattack] +method.gsattack.recordings=1",
         "method.gsattack.recordings=1 is unknown (set by the evaluation: the test batch's "

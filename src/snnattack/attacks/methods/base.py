@@ -78,6 +78,12 @@ class Method:
 METHODS: Registry[Method] = Registry()  # filled by this package's modules
 
 
+def drawing_targets() -> list[str]:
+    """The methods that take ``target: random``, a target class drawn per sample (their
+    class's ``random_target``); the others refuse it."""
+    return [n for n, m in METHODS.items() if getattr(m.make, "random_target", False)]
+
+
 def register(
     name: str,
     /,

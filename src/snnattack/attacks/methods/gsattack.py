@@ -56,18 +56,27 @@ import torch.nn.functional as F
 from torch import nn
 from torchattacks.attack import Attack
 
-from snnattack.attacks.methods.base import register
+from snnattack.attacks.methods.base import drawing_targets, register
 from snnattack.data.events import DISCRETE_ENCODINGS, encode
 from snnattack.data.recordings import RecordedBatch
-from snnattack.values import declare, either, integer, one_of
+from snnattack.values import Rule, declare, either, integer, one_of
 
 CANDIDATES = ("events", "target", "random")
 BINS = ("stream", "candidates")
 INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (-1, 0, +1)
 RANDOM = "random"  # ``target``: a class drawn per sample among the others (the paper's runs)
+# ``random``, said with the methods that take it: every method's target shares the rule
+DRAWN = one_of(RANDOM)
+DRAWN_TARGET = Rule(
+    DRAWN.test,
+    lambda: f"{RANDOM} ({', '.join(drawing_targets())})",
+    DRAWN.problem,
+    form=DRAWN.form,
+    kind=DRAWN.kind,
+)
 declare(
     {
-        "method.*.target": either(integer(-1), one_of(RANDOM)),
+        "method.*.target": either(integer(-1), DRAWN_TARGET),
         "method.*.candidates": one_of(*CANDIDATES),
         "method.*.bins": one_of(*BINS),
     }
