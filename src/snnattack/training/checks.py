@@ -325,6 +325,55 @@ def _epochs_replaced(resolved: dict[str, Any], written: dict[str, Any]) -> list[
     ]
 
 
+def adversary_epochs(
+    kind: str, resolved: dict[str, Any], written: dict[str, Any]
+) -> tuple[str, int]:
+    """The key and the number of the epochs a model of ``kind`` trains its adversary over
+    (``train.adversary``), as training/parse.py derives them: the trainer's
+    (``trainer.max_epochs``, which follows ``train.epochs`` unless set); for a kind that
+    fine-tunes (hybrid), its fine-tuning's only (its standard model, trained first, has no
+    adversary), whose config sets ``train.epochs`` to ``train.hybrid.epochs``: those, unless
+    ``trainer.max_epochs`` is set (``written``, :func:`epochs_set`), whose value it then runs."""
+    train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
+    tuning = STRATEGIES[kind].fine_tuning(train)
+    if tuning is not None and not epochs_set(written):
+        return f"train.{kind}.epochs", tuning["epochs"]
+    if tuning is not None or trained != train["epochs"]:
+        return "trainer.max_epochs", trained
+    return "train.epochs", trained
+
+
+@WRITTEN_NOTES.register("adversary_ramp")
+def _ramp_unfinished(resolved: dict[str, Any], written: dict[str, Any]) -> list[str]:
+    """``train.adversary.ramp_epochs`` above the epochs its adversary trains
+    (:func:`adversary_epochs`): the last epoch crafts below the full eps that the model's record
+    names. Held against the target's epochs and, where they differ, the black-box source's (a
+    ``source_train`` of another kind, trained with the same adversary; not a
+    ``source_checkpoint=`` file, which is not trained). It reads the config as written: a
+    hybrid's fine-tuning runs ``trainer.max_epochs`` where it is set, even to ``train.epochs``'
+    value, which the resolved values alone do not tell from the default."""
+    adversary = resolved["train"]["adversary"]
+    ramp = adversary["ramp_epochs"] or 0
+    if adversary["method"] is None:
+        return []
+    kind = resolved["train"]["kind"]
+    target = adversary_epochs(kind, resolved, written)
+    models = {target: "the training"}
+    if "black" in resolved["boxes"] and not resolved.get("source_checkpoint"):
+        source = resolved.get("source_train") or kind
+        models.setdefault(
+            adversary_epochs(source, resolved, written),
+            f"the black-box source's training (source_train={source})",
+        )
+    return [
+        f"train.adversary.ramp_epochs={ramp} > {key}={epochs}: {training} never reaches its "
+        f"full eps (its last epoch at {epochs / ramp:.0%} of it), though the model's record "
+        "names the full eps"
+        for (key, epochs), training in models.items()
+        if ramp > epochs
+    ]
+
+
 @NOTES.register("training")
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its training, one line each."""
@@ -332,22 +381,6 @@ def notes(resolved: dict[str, Any]) -> list[str]:
     adversary = train["adversary"]  # every train= choice sets it (config.keys refuses ~)
     if adversary["method"] is None:
         return without_adversary(adversary)
-    ramp = adversary["ramp_epochs"] or 0
-    # the epochs the adversary trains: the trainer's (trainer.max_epochs, train.epochs unless
-    # set); a kind that fine-tunes (hybrid) crafts in its fine-tuning only (train.hybrid.epochs),
-    # from a standard model trained over train.epochs
-    tuning = STRATEGIES[train["kind"]].fine_tuning(train)
-    key, epochs = "train.epochs", train["epochs"]
-    if tuning is not None:
-        key, epochs = f"train.{train['kind']}.epochs", tuning["epochs"]
-    elif resolved["trainer"]["max_epochs"] != epochs:
-        key, epochs = "trainer.max_epochs", resolved["trainer"]["max_epochs"]
-    if ramp > epochs:
-        out.append(
-            f"train.adversary.ramp_epochs={ramp} > {key}={epochs}: the training never reaches "
-            f"its full eps (its last epoch at {epochs / ramp:.0%} of it), though the model's "
-            "record names the full eps"
-        )
     out += fraction_note("train.adversary.eps", adversary["eps"])
     values = (resolved["dataset"].get("params") or {}).get("event_encoding")
     if values is not None:  # an event dataset's frames: L∞ steps leave its values

@@ -1382,6 +1382,101 @@ def test_the_adversarys_ramp_is_held_against_the_epochs_lightning_trains() -> No
     ]
 
 
+RAMP = "train.adversary.method=fgsm", "train.adversary.ramp_epochs="
+
+
+def ramp_notes(*given: str) -> list[str]:
+    """The notes of an ε ramp (``train.adversary.ramp_epochs=...``) in ``given``: the one about
+    its epochs, the others left out."""
+    cfg = compose(*given)
+    validate(cfg)
+    said = notes(OmegaConf.to_container(cfg, resolve=True), written=written(cfg))
+    return [line for line in said if line.startswith("train.adversary.ramp_epochs=")]
+
+
+@pytest.mark.parametrize(
+    ("given", "tuned", "said"),
+    [
+        # the fine-tuning runs the trainer's 20 epochs, which the ramp of 10 fits: it was
+        # held against train.hybrid.epochs=5 and noted as never finishing
+        (["train.epochs=30", "trainer.max_epochs=20", "ramp=10"], 20, None),
+        # it runs the trainer's 2 epochs, which the ramp of 3 does not fit: it was held
+        # against train.hybrid.epochs=5, and said nothing
+        (["trainer.max_epochs=2", "ramp=3"], 2, "3 > trainer.max_epochs=2"),
+        # set to train.epochs' own value, which resolves as the default does
+        (["train.epochs=2", "trainer.max_epochs=2", "ramp=3"], 2, "3 > trainer.max_epochs=2"),
+        # unset, it follows train.epochs and the fine-tuning runs its own epochs
+        (["train.epochs=2", "ramp=3"], 5, None),
+        (["train.epochs=30", "ramp=10"], 5, "10 > train.hybrid.epochs=5"),
+    ],
+)
+def test_a_hybrids_ramp_is_held_against_the_epochs_its_fine_tuning_runs(
+    given: list[str], tuned: int, said: str | None
+) -> None:
+    """A hybrid's adversary crafts in its fine-tuning, which runs trainer.max_epochs where it
+    is set (training/parse.py: its config sets train.epochs to train.hybrid.epochs, which the
+    trainer's epochs follow only through the default ${train.epochs}), train.hybrid.epochs
+    where not: the ramp's note compared with train.hybrid.epochs whatever the trainer's."""
+    given = ["train.kind=hybrid", "boxes=[white]", RAMP[0]] + [
+        g.replace("ramp=", RAMP[1]) for g in given
+    ]
+    assert model_settings(compose(*given)).fine_tuning.tree["trainer"]["max_epochs"] == tuned
+    expected = []
+    if said is not None:
+        ramp = int(said.split(" > ")[0])
+        expected = [
+            f"train.adversary.ramp_epochs={said}: the training never reaches its full eps (its "
+            f"last epoch at {tuned / ramp:.0%} of it), though the model's record names the "
+            "full eps"
+        ]
+    assert ramp_notes(*given) == expected
+
+
+@pytest.mark.parametrize("kind", ["stbp", "ann", "conversion"])
+def test_a_ramp_is_held_against_the_trainers_epochs_without_a_fine_tuning(kind: str) -> None:
+    """Without a fine-tuning, every kind's adversary (a conversion's on its ANN) trains the
+    trainer's epochs, below train.epochs here."""
+    found = ramp_notes(f"train.kind={kind}", "train.epochs=5", "trainer.max_epochs=2",
+                       RAMP[0], f"{RAMP[1]}3")  # fmt: skip
+    assert found == [
+        "train.adversary.ramp_epochs=3 > trainer.max_epochs=2: the training never reaches its "
+        "full eps (its last epoch at 67% of it), though the model's record names the full eps"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        # the hybrid source fine-tunes train.hybrid.epochs=5, the target trains 30: unsaid
+        ([], ["10 > train.hybrid.epochs=5: the black-box source's training (source_train=hybrid)"]),
+        # the trainer's 20 epochs for both: the ramp of 10 fits
+        (["trainer.max_epochs=20"], []),
+        # a file's source is not trained
+        (["source_checkpoint=source.pt"], []),
+        # no black box: no source
+        (["boxes=[white]"], []),
+    ],
+)
+def test_a_hybrid_sources_ramp_is_held_against_its_fine_tuning(
+    given: list[str], said: list[str]
+) -> None:
+    """A black-box source of another kind (source_train=hybrid) is trained with the target's
+    adversary over its own epochs, a hybrid's in its fine-tuning: the note compared with the
+    target's alone."""
+    cfg = compose("source_train=hybrid", RAMP[0], f"{RAMP[1]}10", *given)
+    resolved_cfg = OmegaConf.to_container(cfg, resolve=True)
+    found = [
+        line
+        for line in notes(resolved_cfg, written=written(cfg))
+        if line.startswith("train.adversary.ramp_epochs=")
+    ]
+    assert found == [
+        f"train.adversary.ramp_epochs={line} never reaches its full eps (its last epoch at 50% "
+        "of it), though the model's record names the full eps"
+        for line in said
+    ]
+
+
 def test_trainer_epochs_set_to_train_epochs_is_noted_as_replacing_the_fine_tunings() -> None:
     """trainer.max_epochs set to train.epochs' own value still replaces a hybrid's
     train.hybrid.epochs (its fine-tuning runs the trainer's epochs, stored as such): the note
