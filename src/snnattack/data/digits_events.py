@@ -18,7 +18,8 @@ reference by ``k`` thresholds. Thresholds vary between pixels (a normal mismatch
 spread ``threshold_mismatch``, as real sensors do), and background activity adds
 ``noise_rate`` events per pixel and second at random times and polarities. Both are drawn from
 ``event_seed``, so the dataset is the same on every machine; generating all 1797 recordings
-takes well under a second, so it is done once per process and never cached on disk.
+takes about a second at the default 20 steps (each step about 23 ms on one core), so it is
+done once per process and never cached on disk.
 
 Frames follow ``dataset.params`` (:class:`snnattack.data.events.Framing`); the splits are the
 digits dataset's (stratified, ``test_fraction``, ``val_fraction``, ``split_seed``), so the

@@ -678,7 +678,11 @@ BAD = [
     ),
     (  # numpy's "Unable to allocate 7.28 TiB" traceback once the job's folders were made
         "dataset=digits_events dataset.params.steps=1000000000000",
-        "dataset.params.steps=1000000000000 is out of range; accepted: an integer in [1, 100000]",
+        "dataset.params.steps=1000000000000 is out of range; accepted: an integer in [1, 2000]",
+    ),
+    (  # each step is simulated for every digit: 100000 would take about 40 minutes in silence
+        "dataset=digits_events dataset.params.steps=2001",
+        "dataset.params.steps=2001 is out of range; accepted: an integer in [1, 2000]",
     ),
     (  # "dataset=digits gives event frames ...; accepted: null", then the line below
         "encoding=frames",
