@@ -130,7 +130,12 @@ def adapt(
                 name, partial(library.own_loop, net), partial(library.body, net), int(T), example
             )
         if own_loop:
-            adapted: SpikingNet = OwnLoopNet(library.own_loop(net), int(T), normalize, decode)
+            # a class its library gives an own loop (snnTorch's, not an nn.Sequential) has no
+            # body form: a one-step one is not refused with own_loop=False as the way out
+            body_too = library.has_own_loop(net) is not True
+            adapted: SpikingNet = OwnLoopNet(
+                library.own_loop(net), int(T), normalize, decode, body_too
+            )
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)
     adapted.architecture = type(net).__qualname__  # a record names the user's class

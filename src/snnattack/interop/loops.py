@@ -72,11 +72,13 @@ class Unmerge(TimeMerged):
         return self.unmerged(x)
 
 
-def _wrong_loop(T: int, steps: int, batch: int) -> str:
+def _wrong_loop(T: int, steps: int, batch: int, body_too: bool = True) -> str:
     """The refusal of a network said to loop itself over ``T`` steps whose neurons ran
     ``steps`` on samples of ``batch``: as many steps as samples (a network that maps
     ``[T, B, ...]`` takes the samples for its time steps) or one (a network of one step per
-    call) say it loops not at all, which ``own_loop=False`` tells the adapter."""
+    call) say it loops not at all, which ``own_loop=False`` tells the adapter where its
+    library adapts such a network as a body (``body_too``); where it does not (snnTorch: an
+    ``nn.Sequential`` only), a loop of its own or its per-step sequence does."""
     head = f"T={T} but the network's own loop runs its neurons over {steps} steps"
     fix = f"adapt(net, T={T}, own_loop=False)"
     if steps == batch > 1:
@@ -84,6 +86,12 @@ def _wrong_loop(T: int, steps: int, batch: int) -> str:
             f"{head}, as many as the samples ({batch}), which a network that maps [T, B, ...] "
             f"takes for its time steps; accepted: {fix} for such a network, or T={steps}, the "
             "steps of its loop"
+        )
+    if steps == 1 and not body_too:
+        return (
+            f"{head}; accepted: T=1, the steps of its loop, a forward that loops over the "
+            f"T={T} steps itself, or its per-step layers as one nn.Sequential passed in its "
+            "place"
         )
     one = f", or {fix} for a network of one step a call" if steps == 1 else ""
     return f"{head}; accepted: T={steps}, the steps of its loop{one}"
@@ -126,10 +134,18 @@ class OwnLoopNet(SpikingNet):
     foreign_body = True
 
     def __init__(
-        self, body: nn.Module, T: int, normalize: nn.Module | None, decode: Decode | None
+        self,
+        body: nn.Module,
+        T: int,
+        normalize: nn.Module | None,
+        decode: Decode | None,
+        body_too: bool = True,
     ) -> None:
         super().__init__(OwnEncoding(T), body, normalize)
         self.user_decode = decode
+        # whether its library adapts the network as a body (own_loop=False), which the
+        # refusal of a one-step network offers only then (_wrong_loop)
+        self.body_too = body_too
 
     @SpikingNet.T.setter
     def T(self, value: int) -> None:
@@ -150,7 +166,7 @@ class OwnLoopNet(SpikingNet):
         # is a loop of one step (a per-step snnTorch sequence said to loop itself)
         ours = {self.T} if stepped and steps == {1} else {1, self.T}
         if wrong := max(steps - ours, default=None):
-            raise UserError(_wrong_loop(self.T, wrong, images.shape[0]))
+            raise UserError(_wrong_loop(self.T, wrong, images.shape[0], self.body_too))
         logits = self.decode(out)
         batch = images.shape[0]
         if logits.shape[0] != batch and batch in steps:  # T samples run as the T steps asked

@@ -392,6 +392,36 @@ def test_a_sequence_said_to_loop_itself_is_refused_naming_its_one_step() -> None
         adapted(images())
 
 
+class _OneStep(nn.Module):
+    """A class of the user's that runs its per-step sequence once a call (no loop over T)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def test_a_class_of_one_step_a_call_is_refused_naming_what_adapts_it() -> None:
+    """A class of the user's around the one-step sequence (snnTorch: taken for an own loop)
+    runs one step a call: refused at T > 1 naming the sequence or a loop over the steps;
+    before, the line offered ``own_loop=False``, which snnTorch takes for an ``nn.Sequential``
+    only, so following it was refused in turn ("not an nn.Sequential of its time step's
+    layers")."""
+    net = _OneStep(step_net("subtract_delayed"))
+    with pytest.raises(UserError, match="is not an nn.Sequential"):  # the advice refused
+        adapt(net, T=T, own_loop=False)
+    message = (
+        r"^T=4 but the network's own loop runs its neurons over 1 steps; "
+        r"accepted: T=1, the steps of its loop, a forward that loops over the T=4 steps "
+        r"itself, or its per-step layers as one nn.Sequential passed in its place$"
+    )
+    x = images()
+    with pytest.raises(UserError, match=message):
+        snnattack.attack(net, x, torch.arange(len(x)) % 10, T=T, steps=1)
+
+
 @pytest.mark.parametrize("nested", [False, True])
 def test_a_sequence_with_hooks_is_refused_naming_it(nested: bool) -> None:
     """A hook on the sequence (a defence's, on the network itself or on a nested sequence)
