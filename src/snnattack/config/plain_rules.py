@@ -259,7 +259,8 @@ PLAIN: dict[str, Rule] = {  # key: its rule, declared below
     "dataset.params.frames": integer(1),
     "dataset.params.size": integer(1),
     "dataset.params.count_scale": real(0, lo_open=True),
-    # digits_events' simulated sensor: 256 pixels a side shift the digits in 3 GB, 2048 in 60
+    # digits_events' simulated sensor: 256 pixels a side shift the digits in 3 GB (and record
+    # them in about 5 minutes, saying how far every 10 s), 2048 in 60
     "dataset.params.sensor": integer(2, 256),
     "dataset.params.image_size": integer(1),
     "dataset.params.amplitude": real(0, lo_open=True),

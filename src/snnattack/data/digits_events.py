@@ -18,8 +18,10 @@ reference by ``k`` thresholds. Thresholds vary between pixels (a normal mismatch
 spread ``threshold_mismatch``, as real sensors do), and background activity adds
 ``noise_rate`` events per pixel and second at random times and polarities. Both are drawn from
 ``event_seed``, so the dataset is the same on every machine; generating all 1797 recordings
-takes about a second at the default 20 steps (each step about 23 ms on one core), so it is
-done once per process and never cached on disk.
+takes about a second at the default 20 steps and 16-pixel sensor (each sampling point about
+8 ms on one core, growing with the sensor's area: a 128-pixel sensor takes a minute), so it is
+done once per process and never cached on disk; a recording that takes longer says how far it
+is every :data:`SAY_EVERY_S` seconds.
 
 Frames follow ``dataset.params`` (:class:`snnattack.data.events.Framing`); the splits are the
 digits dataset's (stratified, ``test_fraction``, ``val_fraction``, ``split_seed``), so the
@@ -28,6 +30,8 @@ event digits and the image digits share their test images.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -44,6 +48,8 @@ from snnattack.data.events import Framing, TooShort, framed_form
 from snnattack.data.recordings import Recordings
 from snnattack.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 # tonic's structured event array, in N-MNIST's field order
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
 # N-MNIST's saccades: the image's displacement (x, y) in sensor pixels at the end of each
@@ -53,6 +59,8 @@ SACCADE_US = 100_000  # one saccade's duration in µs
 # the events of all the digits' recordings at most, the digits' and the background's each
 # (some GB while they are made)
 MOST_EVENTS = 5 * 10**7
+# seconds between two progress lines of a long recording (a large sensor, many steps: minutes)
+SAY_EVERY_S = 10.0
 # the simulated sensor's params (dataset.params), which make the events a model sees
 RECORDING = (
     "sensor",
@@ -118,7 +126,20 @@ def record(
     theta = np.maximum(theta, 1e-3)
     reference = np.log(background + shifted(x, path[0], sensor)[:, 0].numpy())
     parts, made = [], 0  # (sample, t, x, y, p) columns of every step's events; their count
+    started = said = time.monotonic()
     for k in range(1, len(path)):
+        if time.monotonic() - said >= SAY_EVERY_S:  # long work shows progress
+            said = time.monotonic()
+            log.info(
+                "recording the %d digits as events (sensor=%d, steps=%d): sampling point %d of "
+                "%d, %.0f s",
+                n,
+                sensor,
+                steps,
+                k,
+                len(path) - 1,
+                said - started,
+            )
         level = np.log(background + shifted(x, path[k], sensor)[:, 0].numpy())
         crossings = np.trunc((level - reference) / theta)
         reference += crossings * theta

@@ -50,6 +50,20 @@ def test_recordings_are_seeded_time_sorted_and_balanced_over_the_closed_loop() -
     assert len(quiet[2]) == 0
 
 
+def test_a_long_recording_says_how_far_it_is(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a large sensor or many steps record for minutes (a 128-pixel sensor: one): it says so
+    monkeypatch.setattr(digits_events, "SAY_EVERY_S", 0.0)
+    with caplog.at_level("INFO", logger="snnattack.data.digits_events"):
+        quiet = record(IMAGES, steps=2)
+    said = [r.getMessage() for r in caplog.records if r.name == "snnattack.data.digits_events"]
+    head = "recording the 6 digits as events (sensor=16, steps=2): sampling point"
+    assert [line.rsplit(",", 1)[0] for line in said] == [f"{head} {k} of 6" for k in range(1, 7)]
+    assert all(line.endswith(" s") for line in said)
+    assert all((a == b).all() for a, b in zip(quiet, record(IMAGES, steps=2), strict=True))
+
+
 def test_pixels_the_image_moves_onto_brighten_on_and_those_it_leaves_darken_off() -> None:
     # the first saccade moves the image right and down: ON events lie ahead of the bright
     # square (right, below), OFF events behind it; the third moves it left: the reverse
