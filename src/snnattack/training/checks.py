@@ -49,6 +49,32 @@ def trained_models(resolved: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def trains_target(resolved: dict[str, Any]) -> bool:
+    """Whether the job trains its target: not where it is loaded from a file
+    (``checkpoint=``), nor where it is a network of the user's (``model=external``, or one
+    passed to the Python API, whose ``train.kind`` only labels how it was trained)."""
+    own = resolved["model"]["name"] in (EXTERNAL, PASSED)
+    return not resolved.get("checkpoint") and not own
+
+
+def trains_source(resolved: dict[str, Any]) -> bool:
+    """Whether the job trains a black-box source: where a row is black-box and the source is
+    neither a file (``source_checkpoint=``) nor a network of the user's (the target's own
+    ``model=external`` or API network, which ``source_model`` does not replace)."""
+    if "black" not in resolved.get("boxes", ()) or resolved.get("source_checkpoint"):
+        return False
+    return (resolved.get("source_model") or resolved["model"]["name"]) not in (EXTERNAL, PASSED)
+
+
+def models_trained(resolved: dict[str, Any]) -> list[tuple[str, str]]:
+    """Those of :func:`trained_models` that the job really trains (:func:`trains_target`,
+    :func:`trains_source`): the notes on a training speak of these only, as a note on the
+    training of a loaded or passed model tells of one that never happens."""
+    models = trained_models(resolved)  # the source's only with a black box, as trains_source
+    trains = [trains_target(resolved), trains_source(resolved)][: len(models)]
+    return [model for model, kept in zip(models, trains, strict=True) if kept]
+
+
 @CHECKS.register("kinds_fit_model_and_encoding", order=15)
 def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     models = trained_models(resolved)
@@ -295,15 +321,16 @@ def _epochs_replaced(resolved: dict[str, Any], written: dict[str, Any]) -> list[
     """``trainer.max_epochs`` set (``written``: the config unresolved): Lightning trains every
     stage that many epochs, a fine-tuning kind's too (``train.hybrid.epochs``), and the model is
     stored as trained with ``train.epochs`` at that value (``store_key``), not the value the
-    user set beside it. Said where it replaces another value: set to ``train.epochs``'s own,
+    user set beside it. Said where it replaces another value of a model the job trains
+    (:func:`models_trained`: not a file's nor the user's network): set to ``train.epochs``'s own,
     it still replaces a fine-tuning's, which the resolved values alone do not show (the
     default ``${train.epochs}`` reads the same)."""
     if not epochs_set(written):
         return []
     train, trained = resolved["train"], resolved["trainer"]["max_epochs"]
-    kinds = {train["kind"]} | (
-        {resolved.get("source_train") or train["kind"]} if "black" in resolved["boxes"] else set()
-    )
+    kinds = {kind for _, kind in models_trained(resolved)}
+    if not kinds:  # a file's or the user's network: no training runs the trainer's epochs
+        return []
     replaced = [f"train.epochs={train['epochs']}"] if trained != train["epochs"] else []
     for kind in sorted(kinds):
         tuning = STRATEGIES[kind].fine_tuning(train)
@@ -347,19 +374,22 @@ def adversary_epochs(
 def _ramp_unfinished(resolved: dict[str, Any], written: dict[str, Any]) -> list[str]:
     """``train.adversary.ramp_epochs`` above the epochs its adversary trains
     (:func:`adversary_epochs`): the last epoch crafts below the full eps that the model's record
-    names. Held against the target's epochs and, where they differ, the black-box source's (a
-    ``source_train`` of another kind, trained with the same adversary; not a
-    ``source_checkpoint=`` file, which is not trained). It reads the config as written: a
-    hybrid's fine-tuning runs ``trainer.max_epochs`` where it is set, even to ``train.epochs``'
-    value, which the resolved values alone do not tell from the default."""
+    names. Held against the epochs of the models the job trains (:func:`trains_target`,
+    :func:`trains_source`): the target's and, where they differ, the black-box source's (a
+    ``source_train`` of another kind, trained with the same adversary); not a file's
+    (``checkpoint=``, ``source_checkpoint=``) nor the user's network, which are not trained.
+    It reads the config as written: a hybrid's fine-tuning runs ``trainer.max_epochs`` where
+    it is set, even to ``train.epochs``' value, which the resolved values alone do not tell
+    from the default."""
     adversary = resolved["train"]["adversary"]
     ramp = adversary["ramp_epochs"] or 0
     if adversary["method"] is None:
         return []
     kind = resolved["train"]["kind"]
-    target = adversary_epochs(kind, resolved, written)
-    models = {target: "the training"}
-    if "black" in resolved["boxes"] and not resolved.get("source_checkpoint"):
+    models: dict[tuple[str, int], str] = {}
+    if trains_target(resolved):
+        models[adversary_epochs(kind, resolved, written)] = "the training"
+    if trains_source(resolved):
         source = resolved.get("source_train") or kind
         models.setdefault(
             adversary_epochs(source, resolved, written),
@@ -376,7 +406,11 @@ def _ramp_unfinished(resolved: dict[str, Any], written: dict[str, Any]) -> list[
 
 @NOTES.register("training")
 def notes(resolved: dict[str, Any]) -> list[str]:
-    """The notes of a resolved config on its training, one line each."""
+    """The notes of a resolved config on its training, one line each: none where the job
+    trains no model (:func:`models_trained`: the target a file or the user's network, no
+    trained black-box source), whose ``train`` settings then train nothing."""
+    if not models_trained(resolved):
+        return []
     train, out = resolved["train"], []
     adversary = train["adversary"]  # every train= choice sets it (config.keys refuses ~)
     if adversary["method"] is None:
@@ -442,16 +476,20 @@ def unread_settings(adversary: dict[str, Any]) -> list[str]:
 
 def unread_gradient(resolved: dict[str, Any]) -> list[str]:
     """A note per gradient setting (``grad_mode`` other than its default, each of ``params``)
-    of an adversary that no model the job trains crafts with (:func:`crafting_kinds`)."""
-    if crafting_kinds(resolved):
+    of an adversary that no model the job trains crafts with (:func:`models_trained`, those
+    trained at ``T``), named by the kind of the first it trains (the target's, else the
+    source's)."""
+    trained = [kind for _, kind in models_trained(resolved)]
+    if not trained or any(STRATEGIES[kind].trains_at_T for kind in trained):
         return []
     train = resolved["train"]
-    adversary, kind = train["adversary"], train["kind"]
+    adversary, kind = train["adversary"], trained[0]
+    key = "train.kind" if trains_target(resolved) else "source_train"
     mode = adversary["grad_mode"]
     given = {"grad_mode": mode} if mode != adversary_defaults()["grad_mode"] else {}
     given |= {f"params.{k}": v for k, v in (adversary.get("params") or {}).items()}
     return [
-        f"train.adversary.{key}={value} is not read by train.kind={kind} (its adversary "
+        f"train.adversary.{name}={value} is not read by {key}={kind} (its adversary "
         "crafts with the ANN's own gradient): the model is trained and stored as without it"
-        for key, value in given.items()
+        for name, value in given.items()
     ]

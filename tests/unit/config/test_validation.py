@@ -1448,6 +1448,70 @@ def test_a_ramp_is_held_against_the_trainers_epochs_without_a_fine_tuning(kind: 
     ]
 
 
+# settings whose notes tell of a training: the trainer's epochs replacing train.epochs, an ε
+# ramp longer than them, an adversary's radius given as a fraction
+TRAINING = (
+    "train.adversary.method=fgsm", "train.adversary.ramp_epochs=3", "train.epochs=2",
+    "trainer.max_epochs=1", "train.adversary.eps=0.03",
+)  # fmt: skip
+
+
+def training_notes(*given: str) -> list[str]:
+    """The notes on :data:`TRAINING` beside ``given``, read without the validation (which
+    would load the ``checkpoint=`` file or build ``model=external``'s network)."""
+    cfg = compose(*TRAINING, *given)
+    return notes(OmegaConf.to_container(cfg, resolve=True), written=written(cfg))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["checkpoint=model.pt"],  # the target loaded from a file
+        ["model=external"],  # the user's network, built by its factory
+        ["model.name=passed"],  # a network passed to snnattack.evaluate
+    ],
+)
+def test_no_training_note_where_the_job_trains_no_model(given: list[str]) -> None:
+    """The notes on the trainer's epochs, the ε ramp and the adversary's radius spoke of a
+    training of a target that is loaded or the user's, which no job trains: none is said."""
+    assert any("trainer.max_epochs=1 replaces" in line for line in training_notes("boxes=[white]"))
+    assert training_notes("boxes=[white]", *given) == []
+
+
+def test_a_trained_black_box_source_keeps_its_training_notes_beside_a_file() -> None:
+    """The target a file (``checkpoint=``), the black-box source is still trained from the
+    store: its notes stay, the ramp's naming the source's training; with ``source_checkpoint=``
+    too nothing is trained, and none is said."""
+    said = training_notes("checkpoint=model.pt", "boxes=[white,black]")
+    assert said == [
+        "trainer.max_epochs=1 replaces train.epochs=2: every training runs 1 epochs (the model "
+        "is stored as of train.epochs=1); set train.epochs instead, which trainer.max_epochs "
+        "follows",
+        "train.adversary.ramp_epochs=3 > trainer.max_epochs=1: the black-box source's training "
+        "(source_train=stbp) never reaches its full eps (its last epoch at 33% of it), though "
+        "the model's record names the full eps",
+        "train.adversary.eps=0.03 is 0.03/255 = 0.00012 of the pixel range (train.adversary.eps "
+        "is in 1/255 units, train.adversary.eps=8 is 8/255); 0.03 of the range is "
+        "train.adversary.eps=7.65",
+    ]
+    files = ("checkpoint=model.pt", "source_checkpoint=source.pt", "boxes=[white,black]")
+    assert training_notes(*files) == []
+
+
+def test_an_ann_sources_unread_gradient_names_its_kind_beside_a_file() -> None:
+    """Only the black-box source trained (an ANN, whose adversary crafts with its own
+    gradient): the note on the unread ``grad_mode`` names ``source_train``, the kind trained,
+    not the file's ``train.kind``; the target's ``stbp`` read it nowhere."""
+    said = training_notes(
+        "checkpoint=model.pt", "boxes=[black]", "source_train=ann",
+        "train.adversary.grad_mode=rga",
+    )  # fmt: skip
+    assert (
+        "train.adversary.grad_mode=rga is not read by source_train=ann (its adversary "
+        "crafts with the ANN's own gradient): the model is trained and stored as without it" in said
+    )
+
+
 @pytest.mark.parametrize(
     ("given", "said"),
     [
