@@ -114,8 +114,11 @@ def adapt(
             )
         return net
     library = library_of(net)
+    # True: the library adapts the class in its own loop only (snnTorch's, not an
+    # nn.Sequential), so a one-step one is not refused with own_loop=False as the way out
+    declared = library.has_own_loop(net)
     if own_loop is None:
-        own_loop = library.has_own_loop(net)
+        own_loop = declared
     with surrogates.warned_once():  # each form tried converts the neurons
         if own_loop is None:
             name = type(net).__qualname__
@@ -130,11 +133,8 @@ def adapt(
                 name, partial(library.own_loop, net), partial(library.body, net), int(T), example
             )
         if own_loop:
-            # a class its library gives an own loop (snnTorch's, not an nn.Sequential) has no
-            # body form: a one-step one is not refused with own_loop=False as the way out
-            body_too = library.has_own_loop(net) is not True
             adapted: SpikingNet = OwnLoopNet(
-                library.own_loop(net), int(T), normalize, decode, body_too
+                library.own_loop(net), int(T), normalize, decode, declared is not True
             )
         else:
             adapted = AdaptedNet(library.body(net), int(T), normalize, decode)

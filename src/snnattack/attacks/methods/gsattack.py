@@ -48,6 +48,7 @@ frames is a candidate. The reference attacks one sample at a time; here the batc
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -59,20 +60,15 @@ from torchattacks.attack import Attack
 from snnattack.attacks.methods.base import drawing_targets, register
 from snnattack.data.events import DISCRETE_ENCODINGS, encode
 from snnattack.data.recordings import RecordedBatch
-from snnattack.values import Rule, declare, either, integer, one_of
+from snnattack.values import declare, either, integer, one_of
 
 CANDIDATES = ("events", "target", "random")
 BINS = ("stream", "candidates")
 INSERTED_LOGITS = (0.05, 0.9, 0.05)  # an insertion candidate's initial logits (-1, 0, +1)
 RANDOM = "random"  # ``target``: a class drawn per sample among the others (the paper's runs)
 # ``random``, said with the methods that take it: every method's target shares the rule
-DRAWN = one_of(RANDOM)
-DRAWN_TARGET = Rule(
-    DRAWN.test,
-    lambda: f"{RANDOM} ({', '.join(drawing_targets())})",
-    DRAWN.problem,
-    form=DRAWN.form,
-    kind=DRAWN.kind,
+DRAWN_TARGET = replace(
+    one_of(RANDOM), accepted=lambda: f"{RANDOM} ({', '.join(drawing_targets())})"
 )
 declare(
     {
