@@ -302,19 +302,20 @@ def attack(
         )
 
     prepared, checks = prepared_once(model, key, build)
-    net = prepared.network(model)
-    fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
-    classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
-    if classes is None:  # the kept preparation's model changed (read with the batch): afresh
-        prepared, _ = prepared_once(model, key, build, fresh=True)
-        net = prepared.network(model)
-        classes = inputs.check_attack(net, model, x, y, prepared.samples)
-        fresh = True
-    if fresh:
-        settled(model, key)  # what the check's forward changed is no change at the next call
-    prepared.classes = classes
     set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
-    with numerics.held(prepared.tf32, prepared.deterministic):  # as a job's, for the call
+    # as a job's, for the call: the check's forward too (the settings are the key's, afresh too)
+    with numerics.held(prepared.tf32, prepared.deterministic):
+        net = prepared.network(model)
+        fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
+        classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
+        if classes is None:  # the kept preparation's model changed (read with the batch)
+            prepared, _ = prepared_once(model, key, build, fresh=True)
+            net = prepared.network(model)
+            classes = inputs.check_attack(net, model, x, y, prepared.samples)
+            fresh = True
+        if fresh:
+            settled(model, key)  # what the check's forward changed is no change next call
+        prepared.classes = classes
         return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 
 import numpy
 import pytest
@@ -21,6 +22,7 @@ from harness import QUIET, ROOT, compose
 from torch.utils.data import DataLoader, TensorDataset
 
 import snnattack
+from snnattack import inputs
 from snnattack import job as job_module
 from snnattack.attacks import crafting
 from snnattack.config import validation
@@ -170,7 +172,6 @@ def test_images_of_another_dataset_than_the_configs_are_noted_once(
     """The record names the config's dataset (digits by default): a CIFAR-shaped network's
     record was titled 'digits / ...' without a word; now a note says so, once a process (a
     loop of calls), and none where the images are the named dataset's."""
-    from snnattack import inputs
 
     inputs._say_other_images.cache_clear()
     torch.manual_seed(0)
@@ -400,18 +401,24 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
     digits, monkeypatch: pytest.MonkeyPatch, overrides: tuple[str, ...]
 ) -> None:
     """The attack crafts under the config's ``tf32`` and ``deterministic`` (so that its
-    examples are a job's on a GPU too), and the user's own flags hold again after the call."""
+    examples are a job's on a GPU too), the checks' forwards of the first call run under them
+    too, and the user's own flags hold again after the call."""
     model, x, y = digits
     x, y = x[:8], y[:8]
     allowed, on = bool(overrides), not overrides
     expected = (allowed, allowed, on, not on)
-    crafted, attack_batch = [], core.attack_batch
+    crafted, checked = [], []
 
-    def recorded(*args, **kwargs):
-        crafted.append(_gpu_numerics())
-        return attack_batch(*args, **kwargs)
+    def seen(into: list, function: Callable) -> Callable:
+        def recorded(*args, **kwargs):
+            into.append(_gpu_numerics())
+            return function(*args, **kwargs)
 
-    monkeypatch.setattr(core, "attack_batch", recorded)
+        return recorded
+
+    monkeypatch.setattr(core, "attack_batch", seen(crafted, core.attack_batch))
+    for check in ("check_attack", "check_evaluation"):
+        monkeypatch.setattr(inputs, check, seen(checked, getattr(inputs, check)))
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # the user's: unset
     before = _gpu_numerics()
     users = (not allowed, not allowed, not on, on)  # the opposite of the config's, everywhere
@@ -425,6 +432,7 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
         assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # set for deterministic kernels
         record = snnattack.evaluate(model, (x, y), masking=False, overrides=overrides)
         assert (record.tf32, record.deterministic) == (allowed, on)  # what held, recorded
+        assert checked == [expected, expected]  # attack's check, then evaluate's
         assert _gpu_numerics() == users
         assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
     finally:

@@ -12,7 +12,8 @@ unless the entrance did, frames event streams and runs the one evaluation core
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,17 +162,18 @@ def run_evaluation(
     refused (as :func:`snnattack.attack`), and what takes a fresh preparation as made of the
     models as its checks left them (:func:`~snnattack.interop.prepared.settled`)."""
     checks, afresh, settle = kept
-    fresh = prepared.classes is None  # its checks run the models (a SpikingNet: its hooks)
-    checked = _checked(prepared, model, source, data, val_data, checks)
-    if checked is None:  # the kept preparation's model changed: afresh
-        prepared = afresh()
-        checked = _checked(prepared, model, source, data, val_data, [])
-        fresh = True
-    assert checked is not None  # without kept checks, every check is read and holds
-    if fresh:
-        settle()  # what the checks' forwards changed is no change at the next call
-    framed, val, recordings, prepared.classes = checked
-    return _recorded(prepared, model, source, framed, val, recordings, progress)
+    with _as_a_job(prepared.config):  # the checks' forwards too (afresh: the same settings)
+        fresh = prepared.classes is None  # its checks run the models (a SpikingNet: its hooks)
+        checked = _checked(prepared, model, source, data, val_data, checks)
+        if checked is None:  # the kept preparation's model changed: afresh
+            prepared = afresh()
+            checked = _checked(prepared, model, source, data, val_data, [])
+            fresh = True
+        assert checked is not None  # without kept checks, every check is read and holds
+        if fresh:
+            settle()  # what the checks' forwards changed is no change at the next call
+        framed, val, recordings, prepared.classes = checked
+        return _recorded(prepared, model, source, framed, val, recordings, progress)
 
 
 def _checked(
@@ -215,7 +217,19 @@ def run_checked(
     read once more only to be attacked."""
     _check_source(prepared, model, source)
     framed, val, recordings = _recordings(prepared.settings, data, val_data)
-    return _recorded(prepared, model, source, framed, val, recordings, progress=True)
+    with _as_a_job(prepared.config):
+        return _recorded(prepared, model, source, framed, val, recordings, progress=True)
+
+
+@contextmanager
+def _as_a_job(config: dict[str, Any]) -> Iterator[None]:
+    """The process as a job's holds it while an evaluation of ``config`` runs: its allocator
+    (``malloc``: freed memory kept), its GPU numerics (``tf32``, ``deterministic``, for the
+    call only: the process's own flags and generators again after it), no Lightning
+    banners."""
+    set_malloc(config["malloc"])
+    with numerics.held(config["tf32"], config["deterministic"]), libraries_quieted():
+        yield
 
 
 def _check_source(prepared: PreparedEvaluation, model: nn.Module, source: nn.Module | None) -> None:
@@ -273,22 +287,17 @@ def _recorded(
     if not isinstance(data, DataLoader):
         loader = DataLoader(dataset_of(data, "data"), batch_size=prepared.config["eval_batch_size"])
     val = None if val_data is None else dataset_of(val_data, "val_data")
-    run_settings = RunSettings.on(device_of(target), progress)
-    config = prepared.config
-    set_malloc(config["malloc"])  # as a job's process: freed memory kept (malloc=reuse)
-    # as a job's, for the call: its numerics, no Lightning banners
-    with numerics.held(config["tf32"], config["deterministic"]), libraries_quieted():
-        return core.record_attacks(
-            settings,
-            target,
-            crafter,
-            loader,
-            val,
-            run_settings,
-            models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
-            config=copy.deepcopy(config),
-            recordings=recordings,
-        )
+    return core.record_attacks(
+        settings,
+        target,
+        crafter,
+        loader,
+        val,
+        RunSettings.on(device_of(target), progress),
+        models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
+        config=copy.deepcopy(prepared.config),
+        recordings=recordings,
+    )
 
 
 def _recordings(
