@@ -8,6 +8,7 @@ folder of sweeps in front of it) and writes every job folder below the launch fo
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from functools import partial
@@ -170,4 +171,7 @@ def _stopped(stop: Preempted, quiet: bool = False) -> NoReturn:
     signal's number (143: SIGTERM, 130: Ctrl-C)."""
     if not quiet:
         print(f"error: {stop_line(stop)}", file=sys.stderr)
+    # a stop while torch was being imported left its loggers at the root's level (it sets its
+    # own at the import's end): its exit report (FakeTensor cache stats, INFO) followed this line
+    logging.getLogger("torch").setLevel(logging.WARNING)
     raise SystemExit(128 + stop.signum) from None
