@@ -172,8 +172,10 @@ def _adversary_fits_frames(resolved: dict[str, Any]) -> None:
 def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     """``source_lambda`` and ``source_T`` of a black-box source that is an ANN: its store key
     leaves them out, so every value trains and attacks the one ANN, while a sweep over them
-    shows its rows under each value. Not noted: the target's own value (what null gives) and a
-    benchmark protocol's (``benchmark.protocol``), neither the user's setting."""
+    shows its rows under each value; a source the job does not train (:func:`trains_source`: a
+    network of the user's) is crafted on as it is, and the note says no training. Not noted:
+    the target's own value (what null gives) and a benchmark protocol's
+    (``benchmark.protocol``), neither the user's setting."""
     kind = resolved.get("source_train") or resolved["train"]["kind"]
     given = [
         f"{k}={resolved[k]}"
@@ -183,10 +185,11 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     protocol = (resolved.get("benchmark") or {}).get("protocol")
     if spikes(kind) or "black" not in resolved["boxes"] or protocol:
         return []
+    made = " trained" if trains_source(resolved) else ""
     return _unread_neuron(
         given,
         f"the black-box source of train.kind={kind}",
-        "its rows are crafted on the ANN trained without",
+        f"its rows are crafted on the ANN{made} without",
     )
 
 
@@ -195,7 +198,9 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     """``lambda`` and ``T`` of a target that is an ANN, as :func:`_source_neuron_unread`. Only
     a value the user set: not ``conf/config.yaml``'s, not ``T=1`` (the one step an ANN runs),
     not one a spiking black-box source reads as its own (its ``source_lambda`` or ``source_T``
-    null), and not a benchmark protocol's."""
+    null), and not a benchmark protocol's. A target the job does not train
+    (:func:`trains_target`: a ``checkpoint=`` file, the user's network, whose ``train.kind``
+    only labels how it was trained) is only attacked without them, as the note says."""
     kind = resolved["train"]["kind"]
     if spikes(kind) or (resolved.get("benchmark") or {}).get("protocol"):
         return []
@@ -208,9 +213,8 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
         and not (k == "T" and resolved[k] == 1)
         and not (black and source_spiking and resolved.get(f"source_{k}") is None)
     ]
-    return _unread_neuron(
-        given, f"the target of train.kind={kind}", "it is trained and attacked without"
-    )
+    done = "is trained and attacked" if trains_target(resolved) else "is attacked"
+    return _unread_neuron(given, f"the target of train.kind={kind}", f"it {done} without")
 
 
 @NOTES.register("ann_time_extension")
@@ -250,7 +254,10 @@ def _eot_on_an_ann(resolved: dict[str, Any]) -> list[str]:
 def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
     """``train.surrogate_width`` where every model of the job is an ANN (the target, and the
     black box's source where there is one): none has a surrogate, so their store keys leave it
-    out (``SURROGATE_WIDTH``) and a sweep over it repeats one ANN's rows."""
+    out (``SURROGATE_WIDTH``) and a sweep over it repeats one ANN's rows. The note says the
+    ANN was trained without it only where the job trains it (:func:`trains_target`,
+    :func:`trains_source`): a ``checkpoint=`` or ``source_checkpoint=`` file and a network of
+    the user's are attacked as they are."""
     width = resolved["train"]["surrogate_width"]
     kind = resolved["train"]["kind"]
     spiking = spikes(kind) or (
@@ -262,8 +269,26 @@ def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
     reader, rows = crafted
     return [
         f"train.surrogate_width={width} is not read by {reader} (an ANN has no surrogate "
-        f"gradient): {rows} crafted on the ANN trained without it"
+        f"gradient): {rows} crafted on {_ann_made(resolved)}"
     ]
+
+
+def _ann_made(resolved: dict[str, Any]) -> str:
+    """The ANNs that rows craft on (:func:`_on_anns`, where every model of the job is an ANN)
+    as a note names them: trained without a surrogate where the job trains them
+    (:func:`trains_target`, :func:`trains_source`), else attacked as they are (a file, the
+    user's network: no training of the job's), and which one was trained where only one is."""
+    boxes, trained = resolved["boxes"], {}
+    if "white" in boxes:
+        trained["the target"] = trains_target(resolved)
+    if "black" in boxes:
+        trained["the black-box source"] = trains_source(resolved)
+    if all(trained.values()):
+        return "the ANN trained without it"
+    if not any(trained.values()):
+        return "the ANN without it"
+    one = next(who for who, kept in trained.items() if kept)
+    return f"an ANN without it ({one} trained without it)"
 
 
 def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:

@@ -1512,6 +1512,81 @@ def test_an_ann_sources_unread_gradient_names_its_kind_beside_a_file() -> None:
     )
 
 
+def unread_by_anns(*given: str) -> list[str]:
+    """The notes of ``given`` on the settings an ANN does not read (its leak and steps, the
+    surrogate's width), composed without the validation (which would load the files)."""
+    cfg = compose(*given)
+    found = notes(OmegaConf.to_container(cfg, resolve=True), written=written(cfg))
+    unread = ("(an ANN has no leak", "(an ANN has no surrogate")
+    return [line for line in found if any(said in line for said in unread)]
+
+
+SURROGATE = "train.surrogate_width=0.5 is not read by "
+NEURON = "(an ANN has no leak and no time steps): "
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (  # the file's ANN is attacked, never trained: the note said it was trained without
+            ["checkpoint=model.pt", "boxes=[white]", "lambda=0.5", "T=8"],
+            f"lambda=0.5, T=8 are not read by the target of train.kind=ann {NEURON}it is "
+            "attacked without them",
+        ),
+        (  # a network passed to snnattack.evaluate, train.kind=ann its label
+            ["model.name=passed", "boxes=[white]", "T=8"],
+            f"T=8 is not read by the target of train.kind=ann {NEURON}it is attacked without it",
+        ),
+        (  # trained: as before
+            ["boxes=[white]", "T=8"],
+            f"T=8 is not read by the target of train.kind=ann {NEURON}it is trained and "
+            "attacked without it",
+        ),
+        (  # the user's network as the source (the API's), crafted on as it is
+            ["model.name=passed", "boxes=[black]", "source_T=2"],
+            "source_T=2 is not read by the black-box source of train.kind=ann "
+            f"{NEURON}its rows are crafted on the ANN without it",
+        ),
+        (
+            ["checkpoint=model.pt", "boxes=[white]", "train.surrogate_width=0.5"],
+            f"{SURROGATE}the target of train.kind=ann (an ANN has no surrogate gradient): its "
+            "white-box rows are crafted on the ANN without it",
+        ),
+        (  # both files: no ANN of the job's training
+            ["checkpoint=model.pt", "source_checkpoint=source.pt", "train.surrogate_width=0.5"],
+            f"{SURROGATE}the target and the black-box source of train.kind=ann (an ANN has no "
+            "surrogate gradient): every row is crafted on the ANN without it",
+        ),
+        (  # the target a file, its source trained from the store
+            ["checkpoint=model.pt", "train.surrogate_width=0.5"],
+            f"{SURROGATE}the target and the black-box source of train.kind=ann (an ANN has no "
+            "surrogate gradient): every row is crafted on an ANN without it (the black-box "
+            "source trained without it)",
+        ),
+        (  # the target trained, its source a file
+            ["source_checkpoint=source.pt", "train.surrogate_width=0.5"],
+            f"{SURROGATE}the target and the black-box source of train.kind=ann (an ANN has no "
+            "surrogate gradient): every row is crafted on an ANN without it (the target "
+            "trained without it)",
+        ),
+        (  # only the trained source crafts: as before
+            ["checkpoint=model.pt", "boxes=[black]", "train.surrogate_width=0.5"],
+            f"{SURROGATE}the black-box source of train.kind=ann (an ANN has no surrogate "
+            "gradient): its rows are crafted on the ANN trained without it",
+        ),
+    ],
+)
+def test_an_anns_unread_settings_say_it_was_trained_only_where_the_job_trains_it(
+    given: list[str], said: str
+) -> None:
+    """The notes on an ANN's unread leak, steps and surrogate width said it was "trained and
+    attacked without" them, or that rows were "crafted on the ANN trained without it", of a
+    target loaded from ``checkpoint=`` or passed to the Python API (``train.kind`` only its
+    label) and of a source file, none of which the job trains: they say so only of the ANNs it
+    trains (``trains_target``, ``trains_source``), still naming the keys unread."""
+    assert unread_by_anns("train.kind=ann", *given) == [said]
+
+
 @pytest.mark.parametrize(
     ("given", "said"),
     [
