@@ -25,7 +25,7 @@ from snnattack.errors import UserError
 from snnattack.evaluation.reuse import weights
 from snnattack.interop import adapt, external
 from snnattack.interop.first_forward import steps_of
-from snnattack.models import build
+from snnattack.models import MODELS, build
 from snnattack.preparation import config as preparation_config
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
@@ -55,6 +55,9 @@ benchmark:
   name: null
   reported: null
 """
+
+# the standard surrogate's architecture, which a black box needs beside a passed model
+SURROGATE = "source_model: digits_net"
 
 
 def counted(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
@@ -119,7 +122,7 @@ def test_a_model_inside_a_gradient_mode_block_is_refused_before_the_surrogate_is
     """The benchmark trains its black box's surrogate before the evaluation core runs: what
     the core would refuse (an attack inside a ``gradient_mode`` block) is refused first, and
     nothing is trained or written."""
-    protocol = ONE_ROW.replace("boxes: [white]", "boxes: [white, black]")
+    protocol = ONE_ROW.replace("boxes: [white]", f"boxes: [white, black]\n{SURROGATE}")
     (tmp_path / "one_v1.yaml").write_text(protocol)
     monkeypatch.setattr(evaluation, "surrogate", lambda *a: pytest.fail("the surrogate trained"))
     torch.manual_seed(0)
@@ -195,10 +198,36 @@ def test_a_model_inside_a_gradient_mode_block_is_refused_before_its_entry_file_i
     assert held.read_text() == "[1, 2]"
 
 
+def test_a_black_box_protocol_without_a_surrogate_architecture_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drafted protocol with a black box and no ``source_model``: the standard surrogate
+    was the target's architecture, which a passed model has none of, and its training failed
+    after the data were read ("name='passed' is unknown", naming neither file nor key). It
+    is one line naming the file and the key, nothing trained or written."""
+    protocol = ONE_ROW.replace("boxes: [white]", "boxes: [white, black]\nsource_train: ann")
+    file = tmp_path / "one_v1.yaml"
+    file.write_text(protocol)
+    monkeypatch.setattr(evaluation, "surrogate", lambda *a: pytest.fail("the surrogate trained"))
+    monkeypatch.setattr(evaluation, "protocol_data", lambda *a: pytest.fail("the data read"))
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    entry, store = tmp_path / "one.json", tmp_path / "models"
+    with pytest.raises(UserError) as refused:
+        snnattack.benchmark.evaluate(net, protocol=file, name="N", path=entry, store=store)
+    assert str(refused.value) == (
+        f"{file}: boxes=['white', 'black'] transfers from a standard surrogate, but the file "
+        "sets no source_model, its architecture (a model passed to snnattack.benchmark.evaluate "
+        "has none of the config's to train); accepted: source_model: <one of "
+        f"{', '.join(MODELS)}> in the file, or boxes: [white]"
+    )
+    assert not entry.exists() and not store.exists()
+
+
 def test_a_store_argument_that_is_a_file_is_refused_naming_the_argument(tmp_path: Path) -> None:
     """The standard surrogate's store is the ``store`` argument, not ``store.dir``: a file
     given there is named so (it was ``store.dir=P is not writable (File exists)``)."""
-    protocol = ONE_ROW.replace("boxes: [white]", "boxes: [white, black]")
+    protocol = ONE_ROW.replace("boxes: [white]", f"boxes: [white, black]\n{SURROGATE}")
     (tmp_path / "one_v1.yaml").write_text(protocol)
     store = tmp_path / "models"
     store.write_text("not a folder")
