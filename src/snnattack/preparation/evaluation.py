@@ -287,13 +287,14 @@ def _recorded(
     if not isinstance(data, DataLoader):
         loader = DataLoader(dataset_of(data, "data"), batch_size=prepared.config["eval_batch_size"])
     val = None if val_data is None else dataset_of(val_data, "val_data")
+    run_settings = RunSettings.on(device_of(target), progress)
     return core.record_attacks(
         settings,
         target,
         crafter,
         loader,
         val,
-        RunSettings.on(device_of(target), progress),
+        run_settings,
         models=copy.deepcopy(prepared.described),  # the record's own: the kept one as is
         config=copy.deepcopy(prepared.config),
         recordings=recordings,
