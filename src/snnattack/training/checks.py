@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from snnattack.config.combinations import fit_neurons
 from snnattack.config.keys import loaded, shipped
 from snnattack.config.plain_rules import fraction_note
+from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
 from snnattack.gradients import GRADIENT_MODES, check_params
 from snnattack.interop.external import EXTERNAL
@@ -28,7 +29,7 @@ from snnattack.training.ann import INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES, spikes
 from snnattack.training.conversion import shared_scales, unconvertible
 from snnattack.training.store_key import SURROGATE_WIDTH
-from snnattack.values import CHECKS, NOTES, WRITTEN_NOTES
+from snnattack.values import CHECKS, NOTES, WRITTEN_NOTES, accepted_params
 
 # how the trainer's epochs follow the recipe's unless set (conf/trainer/default.yaml): a kind's
 # fine-tuning derives its config with train.epochs at its own epochs (training/parse.py), so
@@ -75,15 +76,36 @@ def models_trained(resolved: dict[str, Any]) -> list[tuple[str, str]]:
     return [model for model, kept in zip(models, trains, strict=True) if kept]
 
 
+def _refuse_anns_on_frames(resolved: dict[str, Any], black: bool) -> None:
+    """A kind that trains an ANN (``ann``, and ``conversion`` and ``hybrid`` through theirs)
+    reads analog images, which an event dataset does not give. Its ``encoding=frames`` is the
+    dataset's own (``encoding_fits_dataset`` refused any other before), so the line names the
+    keys the user can change, ``train.kind`` and a black box's own ``source_train``, with the
+    kinds that train on frames and the datasets of images: naming ``encoding`` and the image
+    encodings sent the user to a value the dataset then refused."""
+    given = {"train.kind": resolved["train"]["kind"]}
+    if black and resolved.get("source_train"):
+        given["source_train"] = resolved["source_train"]
+    given = {key: kind for key, kind in given.items() if STRATEGIES[kind].trains_ann}
+    if not given:
+        return
+    spiking = " or ".join(kind for kind, strategy in STRATEGIES.items() if not strategy.trains_ann)
+    images = [n for n, d in DATAMODULES.items() if "event_encoding" not in accepted_params(d, 0)]
+    settings = " and ".join(f"{key}={kind}" for key, kind in given.items())
+    raise ConfigError(
+        f"{settings} {'trains an ANN' if len(given) == 1 else 'train ANNs'} on analog images "
+        f"(encoding={', '.join(INPUT_ENCODINGS)}), but dataset={resolved['dataset']['name']} "
+        f"gives event frames (encoding={resolved['encoding']}); accepted: "
+        f"{' and '.join(f'{key}={spiking}' for key in given)}, or a dataset of images "
+        f"({', '.join(images)})"
+    )
+
+
 @CHECKS.register("kinds_fit_model_and_encoding", order=15)
 def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     models = trained_models(resolved)
-    with_ann = sorted({kind for _, kind in models if STRATEGIES[kind].trains_ann})
-    if with_ann and resolved["encoding"] not in INPUT_ENCODINGS:
-        raise ConfigError(
-            f"encoding={resolved['encoding']} has no ANN counterpart (train kinds "
-            f"{with_ann}); accepted: {', '.join(INPUT_ENCODINGS)}"
-        )
+    if resolved["encoding"] not in INPUT_ENCODINGS:
+        _refuse_anns_on_frames(resolved, len(models) > 1)
     # the kinds whose model is converted from an ANN (they read train.conversion)
     converted_kinds = [k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks]
     # a network of one's own is never converted here: the API's (its train.kind labels the

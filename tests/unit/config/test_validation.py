@@ -389,6 +389,24 @@ BAD = [
         "dataset=cifar10_dvs encoding=poisson",
         "encoding='poisson' does not fit dataset=cifar10_dvs; accepted: frames",
     ),
+    # a kind that trains an ANN on event frames named encoding and the image encodings,
+    # which the event dataset then refused: the line names the kinds the user set
+    (
+        "dataset=digits_events train.kind=ann",
+        "train.kind=ann trains an ANN on analog images (encoding=direct, poisson, "
+        "poisson_signed), but dataset=digits_events gives event frames (encoding=frames); "
+        "accepted: train.kind=stbp, or a dataset of images (digits, cifar10, cifar100)",
+    ),
+    (
+        "dataset=digits_events source_train=conversion",
+        "source_train=conversion trains an ANN on analog images (encoding=direct, poisson, ",
+    ),
+    (
+        "dataset=digits_events train.kind=hybrid source_train=ann",
+        "train.kind=hybrid and source_train=ann train ANNs on analog images (encoding=direct, "
+        "poisson, poisson_signed), but dataset=digits_events gives event frames "
+        "(encoding=frames); accepted: train.kind=stbp and source_train=stbp, or a dataset",
+    ),
     (
         "dataset=cifar10_dvs T=10 model=dvs_vgg dataset.params.frames=5",
         "dataset.params.frames=5 does not match T=10",
