@@ -217,21 +217,25 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
 
 @NOTES.register("target_neuron")
 def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
-    """``lambda`` and ``T`` of a target that is an ANN, as :func:`_source_neuron_unread`. Only
-    a value the user set: not ``conf/config.yaml``'s, not ``T=1`` (the one step an ANN runs),
-    not one a spiking black-box source reads as its own (its ``source_lambda`` or ``source_T``
-    null), and not a benchmark protocol's. A target the job does not train
-    (:func:`trains_target`: a ``checkpoint=`` file, the user's network, whose ``train.kind``
-    only labels how it was trained) is only attacked without them, as the note says."""
+    """``lambda``, ``T``, ``theta`` and ``reset`` of a target that is an ANN, as
+    :func:`_source_neuron_unread` (its store key leaves every neuron setting out). Only a value
+    the user set: not ``conf/config.yaml``'s (for ``reset``, the kind's own in
+    ``train.resets``), not ``T=1`` (the one step an ANN runs), not one a spiking black-box
+    source reads as its own (its ``source_lambda`` or ``source_T`` null; ``theta`` and
+    ``reset`` have no source key: a spiking source always reads them), and not a benchmark
+    protocol's. A target the job does not train (:func:`trains_target`: a ``checkpoint=`` file,
+    the user's network, whose ``train.kind`` only labels how it was trained) is only attacked
+    without them, as the note says."""
     kind = resolved["train"]["kind"]
     if spikes(kind) or (resolved.get("benchmark") or {}).get("protocol"):
         return []
     source_spiking = spikes(resolved.get("source_train") or kind)
     black = "black" in resolved["boxes"]
+    default = {**shipped(), "reset": resolved["train"].get("resets", {}).get(kind)}
     given = [
         f"{k}={resolved[k]}"
-        for k in ("lambda", "T")
-        if resolved[k] != shipped()[k]
+        for k in ("lambda", "T", "theta", "reset")
+        if resolved[k] != default[k]
         and not (k == "T" and resolved[k] == 1)
         and not (black and source_spiking and resolved.get(f"source_{k}") is None)
     ]
@@ -332,13 +336,27 @@ def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
 
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:
     """The note of neuron settings ``given`` (``lambda=0.5``) that an ANN, ``reader``, does
-    not read (it has no leak and no time steps): none where none is given."""
+    not read (it has no leak and no time steps, nor a threshold or a reset): none where none
+    is given."""
     if not given:
         return []
     one = len(given) == 1
+    keys = {setting.split("=")[0].removeprefix("source_") for setting in given}
+    lacks = [
+        thing
+        for thing, keys_of in (
+            ("leak", {"lambda", "T"}),
+            ("threshold", {"theta"}),
+            ("reset", {"reset"}),
+            ("time steps", {"lambda", "T"}),
+        )
+        if keys & keys_of
+    ]
+    said = [f"no {thing}" for thing in lacks]
+    has = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     return [
-        f"{', '.join(given)} {'is' if one else 'are'} not read by {reader} (an ANN has no leak "
-        f"and no time steps): {outcome} {'it' if one else 'them'}"
+        f"{', '.join(given)} {'is' if one else 'are'} not read by {reader} (an ANN has "
+        f"{has}): {outcome} {'it' if one else 'them'}"
     ]
 
 

@@ -1268,6 +1268,17 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "lambda=0.5, T=8 are not read by the target of train.kind=ann (an ANN has no leak "
             "and no time steps): it is trained and attacked without them",
         ),
+        (  # an ANN target's threshold and reset: its store key leaves them out, as its leak,
+            # so a sweep over them repeated one ANN's rows without a word
+            "train.kind=ann theta=0.5 reset=soft",
+            "theta=0.5, reset=soft are not read by the target of train.kind=ann (an ANN has no "
+            "threshold and no reset): it is trained and attacked without them",
+        ),
+        (
+            "train.kind=ann lambda=0.5 theta=1.5",
+            "lambda=0.5, theta=1.5 are not read by the target of train.kind=ann (an ANN has no "
+            "leak, no threshold and no time steps): it is trained and attacked without them",
+        ),
         (  # no model of the job has a surrogate: a sweep over it repeated one ANN's rows
             "train.kind=ann train.surrogate_width=0.5",
             "train.surrogate_width=0.5 is not read by the target and the black-box source of "
@@ -1725,6 +1736,9 @@ def test_the_source_seed_is_checked_only_where_the_source_is_trained(tmp_path: P
         ["train.kind=ann", "source_train=stbp", "lambda=0.5", "T=8"],
         # a protocol pins the target's T (a benchmark of an ANN)
         ["train.kind=ann", "T=8", "+benchmark.protocol=d"],
+        # an ANN target's threshold and reset, which its spiking source reads (no source key)
+        ["train.kind=ann", "source_train=stbp", "theta=0.5", "reset=soft"],
+        ["train.kind=ann", "reset=hard", "theta=1.0"],  # the kind's own reset, conf's theta
     ],
 )
 def test_an_ann_s_leak_and_steps_are_not_noted_where_no_user_set_them(
