@@ -82,16 +82,16 @@ def reads_spikes(resolved: dict[str, Any]) -> bool:
 
 
 def check_spiking_layers(resolved: dict[str, Any], model: torch.nn.Module) -> None:
-    """Refuses an analysis of spiking layers that ``model`` (the job's target) lacks: the
-    shuffle or the cost on a network without any, ``analysis.rate_current.layer`` beyond
-    its last."""
+    """Refuses an analysis of spiking layers that ``model`` (the job's target) lacks: any of
+    them on a network without any (an ANN: each offers a spiking kind), and
+    ``analysis.rate_current.layer`` beyond its last."""
     analyses = resolved["analysis"]
     count = len(spiking_layers(model))
     where = (
         f"model={resolved['model']['name']} (train.kind={resolved['train']['kind']}) has "
         f"{count} spiking layers"
     )
-    for name in ("shuffle", "cost"):
+    for name in READ_SPIKES:
         if name in analyses and not count:
             raise ConfigError(
                 f"analysis=[{name}] {READ_SPIKES[name]}, but {where}; accepted: a spiking "
@@ -99,8 +99,7 @@ def check_spiking_layers(resolved: dict[str, Any], model: torch.nn.Module) -> No
             )
     opts = analyses.get("rate_current")
     if opts and not opts["layer"] < count:
-        accepted = f"an integer in [0, {count - 1}]" if count else "no analysis=[rate_current]"
         raise ConfigError(
             f"analysis.rate_current.layer={opts['layer']} is out of range: {where}; "
-            f"accepted: {accepted}"
+            f"accepted: an integer in [0, {count - 1}]"
         )

@@ -448,6 +448,13 @@ BAD = [
         "analysis.rate_current.layer=9 is out of range: model=digits_net (train.kind=stbp) has 2 "
         "spiking layers; accepted: an integer in [0, 1]",
     ),
+    (  # an ANN was refused with 'accepted: no analysis=[rate_current]', not offered the
+        # spiking kinds that shuffle and cost on an ANN offer
+        "analysis=[rate_current] train.kind=ann",
+        "analysis=[rate_current] reads a spiking layer, but model=digits_net (train.kind=ann) "
+        "has 0 spiking layers; accepted: a spiking train.kind (stbp, conversion, hybrid), or "
+        "no rate_current in analysis=[...]",
+    ),
     (  # a bound that keeps metrics.json readable (5e6 points wrote 250 MB, 1e8 hung)
         "analysis=[rate_current] analysis.rate_current.n_points=5000000",
         "analysis.rate_current.n_points=5000000 is out of range; accepted: an integer in [1, "
@@ -2315,6 +2322,11 @@ THROUGH_RUN_PY = [
         "error: analysis=[cost] compares the gradient modes' attack steps, one backward on a "
         "model without them, but model=digits_net (train.kind=ann) has 0 spiking layers; "
         "accepted: a spiking train.kind",
+    ),
+    (
+        "analysis=[rate_current] train.kind=ann",
+        "error: analysis=[rate_current] reads a spiking layer, but model=digits_net "
+        "(train.kind=ann) has 0 spiking layers; accepted: a spiking train.kind",
     ),
     (  # one step has one order: the shuffled accuracy was the clean one, read as rate coding
         "analysis=[shuffle] T=1",
