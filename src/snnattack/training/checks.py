@@ -12,8 +12,10 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.config.combinations import fit_neurons
-from snnattack.config.keys import loaded, shipped
+from snnattack.config.keys import loaded, one_choice_groups, shipped
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -297,6 +299,49 @@ def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
         f"train.surrogate_width={width} is not read by {reader} (an ANN has no surrogate "
         f"gradient): {rows} crafted on {_ann_made(resolved)}"
     ]
+
+
+@NOTES.register("ann_grad_mode")
+def _grad_mode_unread(resolved: dict[str, Any]) -> list[str]:
+    """``attack=<mode>`` other than the default (``conf/config.yaml``'s choice), or, at the
+    default mode, ``attack.params`` other than its file's, where rows craft on an ANN
+    (:func:`_on_anns`): an ANN is differentiated by its own autograd (their records' grad_mode
+    says ``ann-autograd``), so a sweep over the mode repeats their rows. Only where a method of
+    the job reads the mode: an ensemble's components name their own, and a gradient-free
+    method reads none."""
+    crafted = _on_anns(resolved)
+    reading = [
+        m["name"]
+        for m in resolved["method"].values()
+        if m["name"] != ENSEMBLE and m["name"] not in GRADIENT_FREE
+    ]
+    if crafted is None or not reading:
+        return []
+    attack, default = resolved["attack"], _default_attack()
+    if attack["grad_mode"] != default["grad_mode"]:
+        given = [f"attack={attack['grad_mode']}"]
+    else:
+        own = default.get("params") or {}
+        given = [
+            f"attack.params.{k}={v}"
+            for k, v in (attack.get("params") or {}).items()
+            if own.get(k) != v
+        ]
+    if not given:
+        return []
+    reader, rows = crafted
+    return [
+        f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not read by {reader} (an "
+        f"ANN is differentiated as it is, ann-autograd): {rows} crafted with its own gradient"
+    ]
+
+
+@cache
+def _default_attack() -> dict[str, Any]:
+    """The gradient mode and params of ``conf/config.yaml``'s ``attack`` choice: what a job
+    crafts with unless ``attack=`` is set."""
+    choice = one_choice_groups(CONF_DIR)["attack"]
+    return OmegaConf.to_container(loaded(CONF_DIR / "attack" / f"{choice}.yaml"))
 
 
 def _ann_made(resolved: dict[str, Any]) -> str:

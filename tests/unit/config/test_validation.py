@@ -1319,6 +1319,29 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "train.kind=ann (an ANN has no time steps to extend): every row is crafted on one "
             "pass of the ANN",
         ),
+        (  # every row crafted on the ANN by autograd (grad ann-autograd): a sweep over the
+            # mode repeated its rows without a word
+            "train.kind=ann attack=rga",
+            "attack=rga is not read by the target and the black-box source of train.kind=ann "
+            "(an ANN is differentiated as it is, ann-autograd): every row is crafted with its "
+            "own gradient",
+        ),
+        (  # the spiking source's rows read it: only the target's white-box rows are noted
+            "train.kind=ann source_train=stbp attack=hart",
+            "attack=hart is not read by the target of train.kind=ann (an ANN is differentiated "
+            "as it is, ann-autograd): its white-box rows are crafted with its own gradient",
+        ),
+        (
+            "source_train=ann boxes=[black] attack=ann",
+            "attack=ann is not read by the black-box source of train.kind=ann (an ANN is "
+            "differentiated as it is, ann-autograd): its rows are crafted with its own gradient",
+        ),
+        (  # the default mode's parameters, as its mode
+            "train.kind=ann boxes=[white] attack.params.surrogate=atan",
+            "attack.params.surrogate=atan is not read by the target of train.kind=ann (an ANN "
+            "is differentiated as it is, ann-autograd): its white-box rows are crafted with "
+            "its own gradient",
+        ),
         (  # an ANN source's N draws under a Poisson target were N passes of one forward
             "source_train=ann encoding=poisson attack.eot_samples=4",
             "attack.eot_samples=4 is averaged on the black-box source of train.kind=ann, which "
@@ -1816,6 +1839,12 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
         # attacked through it
         ["train.kind=ann", "source_train=stbp", "train.surrogate_width=2"],
         ["train.kind=conversion", "source_train=ann", "train.surrogate_width=2"],
+        # an ANN target at the default gradient mode; its spiking source's black-box rows
+        # read the mode; an ensemble's components and Square read no attack= of the job's
+        ["train.kind=ann"],
+        ["train.kind=ann", "source_train=stbp", "boxes=[black]", "attack=rga"],
+        ["train.kind=ann", "method=[ensemble_quick]", "attack=rga"],
+        ["train.kind=ann", "method=[square]", "attack=rga"],
         # Square averages no draws: a random forward's draws add no pass to its queries
         ["method=[square]", "attack.random_eot_samples=1000000000000000"],
         # an experiment's adversary block at its defaults, beside the standard recipe
