@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
@@ -38,7 +38,7 @@ from snnattack.benchmark.entry import (
     slug,
     write_entry,
 )
-from snnattack.benchmark.protocol import Protocol, named
+from snnattack.benchmark.protocol import named
 from snnattack.benchmark.release import sha256_of
 from snnattack.benchmark.wandb_run import log_entry
 from snnattack.config.compose import hydra_value
@@ -111,15 +111,15 @@ def surrogate(source: ModelSettings, seed: int, store: Path, key: str = "store.d
     return model
 
 
-def check_surrogate_named(cfg: DictConfig, chosen: Protocol) -> None:
-    """Refuses, before any work, a protocol with a black box whose config (``cfg``) names no
-    architecture for its standard surrogate (``source_model``, a drafted file's omission): a
-    job's source is otherwise the target's architecture, which a model passed here has none
-    of (the training of ``model.name=passed`` failed once the data were read, naming
-    neither the file nor the key)."""
-    if "black" in cfg.boxes and cfg.get("source_model") is None:
+def check_surrogate_named(boxes: list[str], source_model: str | None, file: Path) -> None:
+    """Refuses, before any work, a protocol (``file``) with a black box (in ``boxes``) that
+    names no architecture for its standard surrogate (``source_model``, a drafted file's
+    omission): a job's source is otherwise the target's architecture, which a model passed
+    here has none of (the training of ``model.name=passed`` failed once the data were read,
+    naming neither the file nor the key)."""
+    if "black" in boxes and source_model is None:
         raise UserError(
-            f"{chosen.path}: boxes={list(cfg.boxes)} transfers from a standard surrogate, but "
+            f"{file}: boxes={boxes} transfers from a standard surrogate, but "
             "the file sets no source_model, its architecture (a model passed to "
             "snnattack.benchmark.evaluate has none of the config's to train); accepted: "
             f"source_model: <one of {', '.join(MODELS)}> in the file, or boxes: [white]"
@@ -195,7 +195,7 @@ def evaluate(
         ],
         validated=False,
     )
-    check_surrogate_named(cfg, chosen)
+    check_surrogate_named(list(cfg.boxes), cfg.get("source_model"), chosen.path)
     # a blank sample of the protocol's data, as the model is given them: a user's own class's
     # form is probed on it (the one adaptation of the call), and the model checked by the input
     # gate (the protocol's classes too), before the data are read (a download)
