@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from snnattack.attacks.crafting import craft_tracked
+from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.process.clock import synced_time
 from snnattack.settings import AttackSpec, Recipe, aims_at_class
 
@@ -59,6 +60,14 @@ class Component:
     # how they were chosen (values, validation ASR and size), as a row's ``tuned``; values
     # None where no point of the grid scored above another; None where not asked
     tuned: dict[str, Any] | None = field(default=None, hash=False)
+
+
+def reads_job_mode(method: str) -> bool:
+    """Whether the rows of the method named ``method`` (a ``method.<m>.name``) are
+    differentiated by the job's gradient mode (``attack=``) where they craft on a spiking
+    model: not the ensemble's (its components name their own modes), nor a gradient-free
+    method's (it only queries outputs). A sweep over ``attack=`` repeats the other rows."""
+    return method != ENSEMBLE and method not in GRADIENT_FREE
 
 
 def row_modes(recipe_mode: str, specs: Iterable[AttackSpec]) -> list[str]:

@@ -74,6 +74,28 @@ def shipped() -> dict[str, Any]:
 
 
 @cache
+def default_attack() -> dict[str, Any]:
+    """The gradient mode and params of ``conf/config.yaml``'s ``attack`` choice: what a job
+    crafts with unless ``attack=`` is set."""
+    choice = one_choice_groups(CONF_DIR)["attack"]
+    return OmegaConf.to_container(loaded(CONF_DIR / "attack" / f"{choice}.yaml"))
+
+
+def mode_given(attack: dict[str, Any]) -> list[str]:
+    """The user's gradient-mode settings in a resolved ``attack`` block, as a note names them:
+    ``attack=<mode>`` where the mode is not the default's (:func:`default_attack`), else the
+    ``attack.params.<k>=<v>`` that differ from the default mode's file; none at the default.
+    What the notes of a mode no row reads tell of (a sweep over it repeats those rows)."""
+    default = default_attack()
+    if attack["grad_mode"] != default["grad_mode"]:
+        return [f"attack={attack['grad_mode']}"]
+    own = default.get("params") or {}
+    return [
+        f"attack.params.{k}={v}" for k, v in (attack.get("params") or {}).items() if own.get(k) != v
+    ]
+
+
+@cache
 def _files(conf_dir: Path = CONF_DIR) -> tuple[tuple[Path, str, dict[str, Any]], ...]:
     """Each config file of ``conf_dir`` (sorted) with the prefix of its keys (its package,
     :func:`_package`, and a dot; "" for the top) and its tree as written, without its

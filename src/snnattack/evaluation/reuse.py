@@ -48,8 +48,8 @@ from hydra.types import RunMode
 from torch import nn
 
 from snnattack.attacks.crafting import spiking
-from snnattack.attacks.ensemble import ENSEMBLE
-from snnattack.attacks.methods import GRADIENT_FREE, takes_eot
+from snnattack.attacks.ensemble import ENSEMBLE, reads_job_mode
+from snnattack.attacks.methods import takes_eot
 from snnattack.attacks.parse import counts_events
 from snnattack.errors import UserError, WriteError
 from snnattack.evaluation.kept import check_kept
@@ -234,10 +234,11 @@ def row_keys(
 
     def mode_of(spec: AttackSpec) -> str:
         """The gradient mode, where the row reads it: never on an ANN (it crafts by autograd),
-        nor in the ensemble (its components name their own) or a gradient-free method; and
-        the time extension, read by every row crafted on a spiking model (never an ANN's: it
-        has no time steps)."""
-        reads = spikes[spec.box] and spec.algorithm not in (ENSEMBLE, *GRADIENT_FREE)
+        nor in the ensemble (its components name their own) or a gradient-free method
+        (:func:`~snnattack.attacks.ensemble.reads_job_mode`, as the config's notes of an
+        unread mode judge it); and the time extension, read by every row crafted on a spiking
+        model (never an ANN's: it has no time steps)."""
+        reads = spikes[spec.box] and reads_job_mode(spec.algorithm)
         return (reads_mode if reads else "") + (extension if spikes[spec.box] else "")
 
     # the exact radius beside the name, which spells it to 6 digits: with the job's eps list

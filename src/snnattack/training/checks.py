@@ -12,10 +12,10 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from snnattack.attacks.ensemble import ENSEMBLE
+from snnattack.attacks.ensemble import ENSEMBLE, reads_job_mode
 from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.config.combinations import fit_neurons
-from snnattack.config.keys import loaded, one_choice_groups, shipped
+from snnattack.config.keys import loaded, mode_given, shipped
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
 from snnattack.errors import ConfigError
@@ -307,26 +307,15 @@ def _grad_mode_unread(resolved: dict[str, Any]) -> list[str]:
     default mode, ``attack.params`` other than its file's, where rows craft on an ANN
     (:func:`_on_anns`): an ANN is differentiated by its own autograd (their records' grad_mode
     says ``ann-autograd``), so a sweep over the mode repeats their rows. Only where a method of
-    the job reads the mode: an ensemble's components name their own, and a gradient-free
-    method reads none."""
+    the job reads the mode (:func:`~snnattack.attacks.ensemble.reads_job_mode`): where none
+    does (an ensemble's components name their own, a gradient-free method reads none), the
+    note of a mode no method reads speaks for every row
+    (:func:`mode_read_by_no_method`)."""
     crafted = _on_anns(resolved)
-    reading = [
-        m["name"]
-        for m in resolved["method"].values()
-        if m["name"] != ENSEMBLE and m["name"] not in GRADIENT_FREE
-    ]
+    reading = any(reads_job_mode(m["name"]) for m in resolved["method"].values())
     if crafted is None or not reading:
         return []
-    attack, default = resolved["attack"], _default_attack()
-    if attack["grad_mode"] != default["grad_mode"]:
-        given = [f"attack={attack['grad_mode']}"]
-    else:
-        own = default.get("params") or {}
-        given = [
-            f"attack.params.{k}={v}"
-            for k, v in (attack.get("params") or {}).items()
-            if own.get(k) != v
-        ]
+    given = mode_given(resolved["attack"])
     if not given:
         return []
     reader, rows = crafted
@@ -336,12 +325,44 @@ def _grad_mode_unread(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
-@cache
-def _default_attack() -> dict[str, Any]:
-    """The gradient mode and params of ``conf/config.yaml``'s ``attack`` choice: what a job
-    crafts with unless ``attack=`` is set."""
-    choice = one_choice_groups(CONF_DIR)["attack"]
-    return OmegaConf.to_container(loaded(CONF_DIR / "attack" / f"{choice}.yaml"))
+@NOTES.register("mode_read_by_no_method")
+def mode_read_by_no_method(resolved: dict[str, Any]) -> list[str]:
+    """``attack=<mode>`` other than the default (``conf/config.yaml``'s choice), or, at the
+    default mode, ``attack.params`` other than its file's
+    (:func:`~snnattack.config.keys.mode_given`), where no method of the job reads the mode
+    (:func:`~snnattack.attacks.ensemble.reads_job_mode`): an ensemble's components name their
+    own, a gradient-free method reads none. Every row is crafted as without it, so a sweep
+    over ``attack=`` repeats them (``attack.reuse`` copies them, as its ``mode_of`` judges
+    alike). Where some method reads it their rows differ: no note (rows crafted on an ANN are
+    :func:`_grad_mode_unread`'s, which is silent here, so the two never both speak). The
+    gradient-masking checks (``checks.masking``) still probe a spiking target with the job's
+    mode (their zero-gradient and unbounded-eps probes), so the note names them where they
+    run."""
+    methods = resolved["method"]
+    if any(reads_job_mode(m["name"]) for m in methods.values()):
+        return []
+    given = mode_given(resolved["attack"])
+    if not given:
+        return []
+    why = []
+    if any(m["name"] == ENSEMBLE for m in methods.values()):
+        why.append("an ensemble's components name their own gradient modes")
+    free = [key for key, m in methods.items() if m["name"] in GRADIENT_FREE]
+    if free:
+        why.append(f"{', '.join(free)} {'is' if len(free) == 1 else 'are'} gradient-free")
+    one = len(given) == 1
+    probes = ((resolved.get("checks") or {}).get("masking") or {}).get("enabled", False)
+    probed = (
+        f"; only the gradient-masking checks (checks.masking) probe the target with "
+        f"{'it' if one else 'them'}"
+        if probes and spikes(resolved["train"]["kind"])
+        else ""
+    )
+    return [
+        f"{', '.join(given)} {'is' if one else 'are'} read by no method of "
+        f"method=[{','.join(methods)}] ({'; '.join(why)}): its rows are crafted as without "
+        f"{'it' if one else 'them'}{probed}"
+    ]
 
 
 def _ann_made(resolved: dict[str, Any]) -> str:

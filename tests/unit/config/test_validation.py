@@ -1342,6 +1342,41 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "is differentiated as it is, ann-autograd): its white-box rows are crafted with "
             "its own gradient",
         ),
+        (  # a method beside the ensemble reads the mode: the ANN's note alone, never both
+            "train.kind=ann boxes=[white] method=[ensemble,pgd] attack=rga",
+            "attack=rga is not read by the target of train.kind=ann (an ANN is differentiated "
+            "as it is, ann-autograd): its white-box rows are crafted with its own gradient",
+        ),
+        (  # no method reads the job's mode: a sweep over attack= repeated its rows without a
+            # word; the masking checks probe the spiking target with it, and the note says so
+            "method=[ensemble] attack=rga",
+            "attack=rga is read by no method of method=[ensemble] (an ensemble's components "
+            "name their own gradient modes): its rows are crafted as without it; only the "
+            "gradient-masking checks (checks.masking) probe the target with it",
+        ),
+        (  # the masking checks off: nothing of the job reads it
+            "method=[ensemble_quick,square] attack=hart checks.masking.enabled=false",
+            "attack=hart is read by no method of method=[ensemble_quick,square] (an ensemble's "
+            "components name their own gradient modes; square is gradient-free): its rows are "
+            "crafted as without it",
+        ),
+        (  # the default mode's parameters, as its mode
+            "method=[square] attack.params.surrogate=atan attack.params.alpha=3.5",
+            "attack.params.surrogate=atan, attack.params.alpha=3.5 are read by no method of "
+            "method=[square] (square is gradient-free): its rows are crafted as without them; "
+            "only the gradient-masking checks (checks.masking) probe the target with them",
+        ),
+        (  # on an ANN no method reads it either: this note speaks, not the ANN's; the masking
+            # checks probe an ANN target by its autograd, without the mode
+            "train.kind=ann method=[ensemble_quick] attack=rga",
+            "attack=rga is read by no method of method=[ensemble_quick] (an ensemble's "
+            "components name their own gradient modes): its rows are crafted as without it",
+        ),
+        (
+            "train.kind=ann method=[square] attack=rga",
+            "attack=rga is read by no method of method=[square] (square is gradient-free): its "
+            "rows are crafted as without it",
+        ),
         (  # an ANN source's N draws under a Poisson target were N passes of one forward
             "source_train=ann encoding=poisson attack.eot_samples=4",
             "attack.eot_samples=4 is averaged on the black-box source of train.kind=ann, which "
@@ -1840,11 +1875,15 @@ def test_source_settings_without_a_black_box_are_noted(given: list[str], said: s
         ["train.kind=ann", "source_train=stbp", "train.surrogate_width=2"],
         ["train.kind=conversion", "source_train=ann", "train.surrogate_width=2"],
         # an ANN target at the default gradient mode; its spiking source's black-box rows
-        # read the mode; an ensemble's components and Square read no attack= of the job's
+        # read the mode
         ["train.kind=ann"],
         ["train.kind=ann", "source_train=stbp", "boxes=[black]", "attack=rga"],
-        ["train.kind=ann", "method=[ensemble_quick]", "attack=rga"],
-        ["train.kind=ann", "method=[square]", "attack=rga"],
+        # an ensemble or Square at the default mode and its own params; PGD's rows beside
+        # them read the mode (they differ by it)
+        ["method=[ensemble,square]"],
+        ["method=[square]", "attack=stbp", "attack.params.surrogate=null"],
+        ["method=[ensemble,pgd]", "attack=rga"],
+        ["method=[square,fgsm]", "attack.params.surrogate=atan"],
         # Square averages no draws: a random forward's draws add no pass to its queries
         ["method=[square]", "attack.random_eot_samples=1000000000000000"],
         # an experiment's adversary block at its defaults, beside the standard recipe
