@@ -371,3 +371,38 @@ def read_wandb_run(folder: Path) -> dict[str, Any]:
         elif kind == "exit":
             run["exit_code"] = record.exit.exit_code
     return run
+
+
+def gpu_numerics() -> tuple[bool, bool, bool, bool]:
+    """The process's GPU numerics: TF32 in matmuls and in cuDNN, deterministic algorithms,
+    cuDNN's benchmarking."""
+    flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    return (*flags, torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+
+
+@contextlib.contextmanager
+def users_gpu_numerics(flags: tuple[bool, bool, bool, bool]) -> Iterator[None]:
+    """The process's GPU numerics set to ``flags`` (a user's own, in :func:`gpu_numerics`'
+    order) within the block, as they were before it after it."""
+    before = gpu_numerics()
+
+    def put(values: tuple[bool, bool, bool, bool]) -> None:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = values[:2]
+        torch.use_deterministic_algorithms(values[2], warn_only=True)
+        torch.backends.cudnn.benchmark = values[3]
+
+    put(flags)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+def recording_numerics(into: list, function: Any) -> Any:
+    """``function``, which first appends the GPU numerics it runs under to ``into``."""
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        into.append(gpu_numerics())
+        return function(*args, **kwargs)
+
+    return recorded

@@ -54,11 +54,11 @@ from snnattack.preparation.config import job_config, one_name
 from snnattack.preparation.evaluation import (
     Data,
     PreparedEvaluation,
+    as_a_job,
     call_evaluation,
     run_evaluation,
 )
 from snnattack.process import numerics
-from snnattack.process.malloc import set_malloc
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
 from snnattack.settings import AttackSettings, AttackSpec
@@ -302,9 +302,8 @@ def attack(
         )
 
     prepared, checks = prepared_once(model, key, build)
-    set_malloc(prepared.malloc)  # as a job's process: freed memory kept (malloc=reuse)
     # as a job's, for the call: the check's forward too (the settings are the key's, afresh too)
-    with numerics.held(prepared.tf32, prepared.deterministic):
+    with as_a_job(prepared.malloc, prepared.tf32, prepared.deterministic):
         net = prepared.network(model)
         fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
         classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)

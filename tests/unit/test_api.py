@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
 
 import numpy
 import pytest
@@ -18,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from fixtures_digits import trained
 from foreign_nets import spikingjelly_plif
-from harness import QUIET, ROOT, compose
+from harness import (
+    QUIET,
+    ROOT,
+    compose,
+    gpu_numerics,
+    recording_numerics,
+    users_gpu_numerics,
+)
 from torch.utils.data import DataLoader, TensorDataset
 
 import snnattack
@@ -390,12 +396,6 @@ def test_evaluate_and_attack_set_the_processs_allocator_as_a_job_does(digits) ->
         malloc.set_malloc(before)
 
 
-def _gpu_numerics() -> tuple[bool, bool, bool, bool]:
-    """TF32 in matmuls and cuDNN, deterministic algorithms, cuDNN's benchmarking."""
-    flags = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    return (*flags, torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
-
-
 @pytest.mark.parametrize("overrides", [(), ("tf32=true", "deterministic=false")])
 def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
     digits, monkeypatch: pytest.MonkeyPatch, overrides: tuple[str, ...]
@@ -408,37 +408,21 @@ def test_evaluate_and_attack_hold_the_configs_gpu_numerics_for_the_call_only(
     allowed, on = bool(overrides), not overrides
     expected = (allowed, allowed, on, not on)
     crafted, checked = [], []
-
-    def seen(into: list, function: Callable) -> Callable:
-        def recorded(*args, **kwargs):
-            into.append(_gpu_numerics())
-            return function(*args, **kwargs)
-
-        return recorded
-
-    monkeypatch.setattr(core, "attack_batch", seen(crafted, core.attack_batch))
+    monkeypatch.setattr(core, "attack_batch", recording_numerics(crafted, core.attack_batch))
     for check in ("check_attack", "check_evaluation"):
-        monkeypatch.setattr(inputs, check, seen(checked, getattr(inputs, check)))
+        monkeypatch.setattr(inputs, check, recording_numerics(checked, getattr(inputs, check)))
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # the user's: unset
-    before = _gpu_numerics()
     users = (not allowed, not allowed, not on, on)  # the opposite of the config's, everywhere
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = users[:2]
-    torch.use_deterministic_algorithms(users[2], warn_only=True)
-    torch.backends.cudnn.benchmark = users[3]
-    try:
+    with users_gpu_numerics(users):
         snnattack.attack(model, x, y, "fgsm", eps=8, overrides=overrides)
         assert crafted == [expected]
-        assert _gpu_numerics() == users
+        assert gpu_numerics() == users
         assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # set for deterministic kernels
         record = snnattack.evaluate(model, (x, y), masking=False, overrides=overrides)
         assert (record.tf32, record.deterministic) == (allowed, on)  # what held, recorded
         assert checked == [expected, expected]  # attack's check, then evaluate's
-        assert _gpu_numerics() == users
+        assert gpu_numerics() == users
         assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before[:2]
-        torch.use_deterministic_algorithms(before[2], warn_only=True)
-        torch.backends.cudnn.benchmark = before[3]
 
 
 def test_evaluate_and_attack_leave_the_users_random_generators_as_they_were(

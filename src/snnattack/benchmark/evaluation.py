@@ -55,7 +55,7 @@ from snnattack.interop.first_forward import network_of, steps_of
 from snnattack.models import MODELS
 from snnattack.models.shapes import input_shape
 from snnattack.preparation.config import job_config, job_settings
-from snnattack.preparation.evaluation import Data, prepared_evaluation, run_checked
+from snnattack.preparation.evaluation import Data, as_a_job, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
 from snnattack.runtime.console import libraries_quieted
@@ -196,59 +196,62 @@ def evaluate(
         validated=False,
     )
     check_surrogate_named(list(cfg.boxes), cfg.get("source_model"), chosen.path)
-    # a blank sample of the protocol's data, as the model is given them: a user's own class's
-    # form is probed on it (the one adaptation of the call), and the model checked by the input
-    # gate (the protocol's classes too), before the data are read (a download)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    blank = torch.zeros(1, *input_shape(config))
-    model = network_of(model, blank)  # a gradient_mode module: its network, made of the blank
-    net = as_spiking_net(model, T, example=blank)
-    # the input encoding the model runs (a native model built with Poisson spikes), which the
-    # protocol's config leaves at its own: the config says what runs, as a job's on the file
-    # says it (encoding=poisson), and the standard surrogate is that job's
-    for key, value in encoding_held(net, cfg.encoding == "frames").items():
-        cfg[key] = value
-    where = f"the protocol's data ({cfg.dataset.name})"
-    inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
-    notes = validate(cfg)
-    config = spelt(cfg)  # its numbers as their rules spell them
-    settings = job_settings(cfg, notes)
-    about = about_weights(net)  # beside its class, neurons and encoding in the record
-    # what the attacks cannot run (a network of its own per-step loop and RGA rows): refused
-    # before the entry file, the data and the surrogate's training, as the core would after
-    refuse_unattackable(settings.attack, list(settings.specs), net)
-    check_replaced(  # another model's entry there is kept: refused before any work
-        destination,
-        {"name": name, "weights": about["weights"], "T": steps},
-        f"path={str(path)!r}" if path is not None else f"name={name!r}",
-        "another name= or path=",
-    )
-    inputs.check_held_out(data, val_data)
-    # the protocol's data only where one of them is its own: given both, nothing is read (a
-    # CIFAR protocol's files were required, and refused by keys Python cannot set)
-    test_set = val_set = None
-    if data is None or val_data is None:
-        test_set, val_set = protocol_data(data_settings(cfg))
-    test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
-    val = val_set if val_data is None else dataset_of(val_data, "val_data")
-    samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
-    # the data and the model's forward on the first test image, checked once, before any work
-    x, y = test.tensors
-    inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
-    for argument, given in (("data", data), ("val_data", val_data)):  # the protocol's named
-        check_shape(given, argument, tuple(blank.shape[1:]), where)
-    inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
-    source = crafter = None
-    if "black" in chosen.boxes:
-        seed = cfg.seed + cfg.source_seed_offset
-        folder, key = (store, "store") if store is not None else (cfg.store.dir, "store.dir")
-        source = surrogate(model_settings(source_config(cfg)), seed, Path(folder), key)
-        crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
-    prepared = prepared_evaluation(settings, config, model, net, source, crafter, about=about)
-    record = run_checked(prepared, model, source, test, val)
-    replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
-    entry = from_record(record, sha256_of(chosen.path), replaced)
-    written = write_entry(entry, destination)
-    if cfg.logger.wandb:
-        log_entry(entry, dict(cfg.logger.wandb), written.parent, list(cfg.get("tags") or []))
-    return entry
+    # as a job's process, for the call: the checks' forwards, the surrogate's training and
+    # the attacks under the config's GPU numerics (a job's numbers), without Lightning's banners
+    with as_a_job(cfg.malloc, cfg.tf32, cfg.deterministic), libraries_quieted():
+        # a blank sample of the protocol's data, as the model is given them: a user's own class's
+        # form is probed on it (the one adaptation of the call), and the model checked by the input
+        # gate (the protocol's classes too), before the data are read (a download)
+        config = OmegaConf.to_container(cfg, resolve=True)
+        blank = torch.zeros(1, *input_shape(config))
+        model = network_of(model, blank)  # a gradient_mode module: its network, made of the blank
+        net = as_spiking_net(model, T, example=blank)
+        # the input encoding the model runs (a native model built with Poisson spikes), which the
+        # protocol's config leaves at its own: the config says what runs, as a job's on the file
+        # says it (encoding=poisson), and the standard surrogate is that job's
+        for key, value in encoding_held(net, cfg.encoding == "frames").items():
+            cfg[key] = value
+        where = f"the protocol's data ({cfg.dataset.name})"
+        inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
+        notes = validate(cfg)
+        config = spelt(cfg)  # its numbers as their rules spell them
+        settings = job_settings(cfg, notes)
+        about = about_weights(net)  # beside its class, neurons and encoding in the record
+        # what the attacks cannot run (a network of its own per-step loop and RGA rows): refused
+        # before the entry file, the data and the surrogate's training, as the core would after
+        refuse_unattackable(settings.attack, list(settings.specs), net)
+        check_replaced(  # another model's entry there is kept: refused before any work
+            destination,
+            {"name": name, "weights": about["weights"], "T": steps},
+            f"path={str(path)!r}" if path is not None else f"name={name!r}",
+            "another name= or path=",
+        )
+        inputs.check_held_out(data, val_data)
+        # the protocol's data only where one of them is its own: given both, nothing is read (a
+        # CIFAR protocol's files were required, and refused by keys Python cannot set)
+        test_set = val_set = None
+        if data is None or val_data is None:
+            test_set, val_set = protocol_data(data_settings(cfg))
+        test = _first(test_set if data is None else dataset_of(data, "data"), chosen.n, "data")
+        val = val_set if val_data is None else dataset_of(val_data, "val_data")
+        samples = inputs.samples_of(cfg.encoding, net.T, cfg.dataset)
+        # the data and the model's forward on the first test image, checked once, before any work
+        x, y = test.tensors
+        inputs.check_batch(x, y, "data (its images)", "data (its labels)", samples)
+        for argument, given in (("data", data), ("val_data", val_data)):  # the protocol's named
+            check_shape(given, argument, tuple(blank.shape[1:]), where)
+        inputs.check_evaluation(net, model, test, val_data=val_data, samples=samples)
+        source = crafter = None
+        if "black" in chosen.boxes:
+            seed = cfg.seed + cfg.source_seed_offset
+            folder, key = (store, "store") if store is not None else (cfg.store.dir, "store.dir")
+            source = surrogate(model_settings(source_config(cfg)), seed, Path(folder), key)
+            crafter = as_spiking_net(source, None, "source", blank)  # its own T, not the user's
+        prepared = prepared_evaluation(settings, config, model, net, source, crafter, about=about)
+        record = run_checked(prepared, model, source, test, val)
+        replaced = ["val_data=user"] if val_data is not None else []  # data=: the entry's data
+        entry = from_record(record, sha256_of(chosen.path), replaced)
+        written = write_entry(entry, destination)
+        if cfg.logger.wandb:
+            log_entry(entry, dict(cfg.logger.wandb), written.parent, list(cfg.get("tags") or []))
+        return entry

@@ -162,7 +162,8 @@ def run_evaluation(
     refused (as :func:`snnattack.attack`), and what takes a fresh preparation as made of the
     models as its checks left them (:func:`~snnattack.interop.prepared.settled`)."""
     checks, afresh, settle = kept
-    with _as_a_job(prepared.config):  # the checks' forwards too (afresh: the same settings)
+    config = prepared.config  # the checks' forwards too (afresh: the same settings)
+    with as_a_job(config["malloc"], config["tf32"], config["deterministic"]), libraries_quieted():
         fresh = prepared.classes is None  # its checks run the models (a SpikingNet: its hooks)
         checked = _checked(prepared, model, source, data, val_data, checks)
         if checked is None:  # the kept preparation's model changed: afresh
@@ -213,22 +214,22 @@ def run_checked(
 ) -> JobRecord:
     """The record of the evaluation ``prepared`` of ``model`` (and ``source``) on ``data``
     (and ``val_data``) that its entrance checked itself, before its work
-    (``snnattack.benchmark.evaluate``: before its standard surrogate is trained): the data are
-    read once more only to be attacked."""
+    (``snnattack.benchmark.evaluate``: before its standard surrogate is trained), within the
+    entrance's :func:`as_a_job` block: the data are read once more only to be attacked."""
     _check_source(prepared, model, source)
     framed, val, recordings = _recordings(prepared.settings, data, val_data)
-    with _as_a_job(prepared.config):
-        return _recorded(prepared, model, source, framed, val, recordings, progress=True)
+    return _recorded(prepared, model, source, framed, val, recordings, progress=True)
 
 
 @contextmanager
-def _as_a_job(config: dict[str, Any]) -> Iterator[None]:
-    """The process as a job's holds it while an evaluation of ``config`` runs: its allocator
-    (``malloc``: freed memory kept), its GPU numerics (``tf32``, ``deterministic``, for the
-    call only: the process's own flags and generators again after it), no Lightning
-    banners."""
-    set_malloc(config["malloc"])
-    with numerics.held(config["tf32"], config["deterministic"]), libraries_quieted():
+def as_a_job(malloc: str, tf32: bool, deterministic: bool) -> Iterator[None]:
+    """The process as a job's holds it while an entrance's call runs (its checks' forwards,
+    a standard surrogate's training and the attacks alike: on a GPU, a job's numbers): its
+    allocator (``malloc``: freed memory kept, for the process, as a job sets it), its GPU
+    numerics (``tf32``, ``deterministic``, for the call only: the process's own flags and
+    random generators again after it)."""
+    set_malloc(malloc)
+    with numerics.held(tf32, deterministic):
         yield
 
 

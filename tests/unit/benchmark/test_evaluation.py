@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import fixtures_digits
 import pytest
 import torch
 from foreign_nets import spikingjelly_plif
-from harness import ROOT
+from harness import ROOT, gpu_numerics, recording_numerics, users_gpu_numerics
 
 import snnattack
 from snnattack import api, inputs
@@ -445,3 +446,41 @@ def test_the_surrogates_training_shows_no_library_banner_or_known_warning(
     assert shown.buffer == [] and warned == []
     lightning.info("GPU available: False")
     assert len(shown.buffer) == 1  # after the call: the user's own Lightning as it was
+
+
+@pytest.mark.parametrize("numerics", ["", "tf32: true\ndeterministic: false"])
+def test_the_checks_the_surrogates_training_and_the_attacks_run_under_the_protocols_numerics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, numerics: str
+) -> None:
+    """On a GPU the check forwards, the standard surrogate's training and the attacks give a
+    job's numbers only under its ``tf32`` and ``deterministic``: the model's and the data's
+    checks ran under the process's own flags (the surrogate's training too, whose weights the
+    store then kept for every later job). The user's flags hold again after the call."""
+    protocol = ONE_ROW.replace("boxes: [white]", f"boxes: [white, black]\n{SURROGATE}")
+    (tmp_path / "one_v1.yaml").write_text(f"{protocol}{numerics}\n")
+    allowed, on = bool(numerics), not numerics
+    expected = (allowed, allowed, on, not on)
+    seen: list[tuple[bool, ...]] = []
+    for check in ("check_model", "check_evaluation"):
+        monkeypatch.setattr(inputs, check, recording_numerics(seen, getattr(inputs, check)))
+
+    def untrained(*args: object) -> torch.nn.Module:  # stands for the training, under its flags
+        return build("digits_net", num_classes=10, in_channels=1, T=4)
+
+    monkeypatch.setattr(evaluation, "surrogate", recording_numerics(seen, untrained))
+    monkeypatch.setattr(evaluation, "run_checked", recording_numerics(seen, evaluation.run_checked))
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # the user's: unset
+    torch.manual_seed(0)
+    net = build("digits_net", num_classes=10, in_channels=1, T=4)
+    data = [(torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))) for _ in range(2)]
+    users = (not allowed, not allowed, not on, on)  # the opposite of the protocol's
+    with users_gpu_numerics(users):
+        entry = snnattack.benchmark.evaluate(
+            net, data[0], protocol=tmp_path / "one_v1.yaml", name="N", val_data=data[1],
+            path=tmp_path / "n.json",
+        )  # fmt: skip
+        assert gpu_numerics() == users
+        assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    # the model's check, the data's, the surrogate, the attacks (the tail's checks of the source)
+    assert seen[:4] == [expected] * 4 and set(seen) == {expected}
+    assert entry["robust_acc"].keys() == {"fgsm", "fgsm/transfer"}
