@@ -78,7 +78,7 @@ def models_trained(resolved: dict[str, Any]) -> list[tuple[str, str]]:
     return [model for model, kept in zip(models, trains, strict=True) if kept]
 
 
-def _refuse_anns_on_frames(resolved: dict[str, Any], black: bool) -> None:
+def _refuse_anns_on_frames(resolved: dict[str, Any]) -> None:
     """A kind that trains an ANN (``ann``, and ``conversion`` and ``hybrid`` through theirs)
     reads analog images, which an event dataset does not give. Its ``encoding=frames`` is the
     dataset's own (``encoding_fits_dataset`` refused any other before), so the line names the
@@ -86,7 +86,7 @@ def _refuse_anns_on_frames(resolved: dict[str, Any], black: bool) -> None:
     kinds that train on frames and the datasets of images: naming ``encoding`` and the image
     encodings sent the user to a value the dataset then refused."""
     given = {"train.kind": resolved["train"]["kind"]}
-    if black and resolved.get("source_train"):
+    if "black" in resolved.get("boxes", ()) and resolved.get("source_train"):
         given["source_train"] = resolved["source_train"]
     given = {key: kind for key, kind in given.items() if STRATEGIES[kind].trains_ann}
     if not given:
@@ -107,7 +107,7 @@ def _refuse_anns_on_frames(resolved: dict[str, Any], black: bool) -> None:
 def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
     models = trained_models(resolved)
     if resolved["encoding"] not in INPUT_ENCODINGS:
-        _refuse_anns_on_frames(resolved, len(models) > 1)
+        _refuse_anns_on_frames(resolved)
     # the kinds whose model is converted from an ANN (they read train.conversion)
     converted_kinds = [k for k, strategy in STRATEGIES.items() if "conversion" in strategy.blocks]
     # a network of one's own is never converted here: the API's (its train.kind labels the
