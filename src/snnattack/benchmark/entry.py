@@ -15,6 +15,7 @@ the file and the field, one that does not match (a field missing, of another typ
 from __future__ import annotations
 
 import json
+import math
 import re
 import reprlib
 from datetime import date, datetime, timezone
@@ -275,17 +276,29 @@ def check_entry(data: Any, where: str | Path) -> dict[str, Any]:
 
 
 def fractions(values: list[float], clean: float | None = None) -> bool:
-    """Whether accuracies look like fractions of 1 (0.907 for 90.7 %) rather than the
-    percentages an entry or a paper holds, ``clean`` being the clean accuracy among them (None:
-    not given). Where the clean accuracy is given and above 0, it decides alone: at most 1 is a
-    fraction (1.0 is 100 %: no model is reported at 1 % clean or below, so a clean 1.0 beside
-    robust 0.477 is the set's fractions, not percentages), above 1 a percentage whatever the
-    robust values (an undefended model's 0.4 % is a percentage). Without it (a paper's robust
-    numbers alone), all below 1 and some above 0 are fractions: a robust 1.0 may well be 1 %,
-    and all zero reads the same either way (no robust sample)."""
+    """Whether a paper's accuracies look like fractions of 1 (0.907 for 90.7 %) rather than
+    percentages, ``clean`` being the clean accuracy among them (None: not given); a paper's
+    numbers say nothing else of their unit. Where the clean accuracy is given and above 0, it
+    decides alone: at most 1 is a fraction (1.0 is 100 %: no paper reports a model at 1 % clean
+    or below, so a clean 1.0 beside robust 0.477 is the set's fractions, not percentages),
+    above 1 a percentage whatever the robust values (an undefended model's 0.4 % is a
+    percentage). Without it (robust numbers alone), all below 1 and some above 0 are fractions:
+    a robust 1.0 may well be 1 %, and all zero reads the same either way (no robust sample).
+    An entry's own accuracies are read by :func:`share_of` instead: it states its images."""
     if clean is not None and clean > 0:
         return clean <= 1
     return all(v < 1 for v in values) and any(v > 0 for v in values)
+
+
+def share_of(value: float, n: int) -> bool:
+    """Whether ``value`` is a percentage of ``n`` images as :func:`from_record` writes one:
+    ``100 * k / n`` for a whole ``k`` of at most ``n``, rounded to two decimals. An entry's
+    accuracies are such shares of its ``n`` test images, which tells a clean accuracy in
+    (0, 1] % (a broken model's 0.8 %: 4 of 500 images) from the fraction of 1 an entry written
+    by hand may hold (0.975 for 97.5 %: 1.95 of 200 images), where the magnitude alone cannot."""
+    near = value * n / 100
+    low, high = max(0, math.floor(near) - 1), min(n, math.ceil(near) + 1)
+    return any(round(100.0 * k / n, 2) == value for k in range(low, high + 1))
 
 
 def check_reported(reported: Any, argument: str, rows: tuple[str, ...] | None = None) -> None:
@@ -335,8 +348,9 @@ def _plain(name: str) -> str:
 def _agree(entry: dict[str, Any], where: str | Path) -> None:
     """An entry's numbers agree: every row at most the clean accuracy (an attack only fools
     samples) and named as a protocol names its rows (:func:`rows_made`), the worst case the
-    lowest row, the gap the one its numbers give, percentages not fractions, the reported
-    numbers as :func:`check_reported` takes them."""
+    lowest row, the gap the one its numbers give, percentages not fractions (:func:`share_of`
+    where the clean accuracy is at most 1), the reported numbers as :func:`check_reported`
+    takes them."""
     clean, rows = entry["clean_acc"], entry["robust_acc"]
     for row, value in rows.items():
         if value > clean:
@@ -350,10 +364,15 @@ def _agree(entry: dict[str, Any], where: str | Path) -> None:
                 "accepted: a method of conf/method/ (fgsm, pgd10, ensemble, ...), "
                 "<method>/transfer in the black box"
             )
-    if fractions([clean, *rows.values()], clean):
+    # a clean accuracy above 1 is a percentage (a fraction is at most 1) and one of 0 reads the
+    # same either way; in (0, 1] it is a percentage where it and the rows are shares of the
+    # entry's n images, as an entry written from a job's record holds them
+    n = entry["n"]
+    if 0 < clean <= 1 and not all(share_of(v, n) for v in (clean, *rows.values())):
         raise UserError(
             f"{where}: field clean_acc={clean} looks like a fraction; accepted: percentages "
-            "in [0, 100] (90.7 for 90.7 %)"
+            "in [0, 100] (90.7 for 90.7 %), at most 1 where clean_acc and robust_acc are "
+            f"shares of the entry's n={n} test images (100 * k / n, to two decimals)"
         )
     if entry["worst_case"] != worst_case(rows):
         raise UserError(

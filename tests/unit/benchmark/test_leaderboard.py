@@ -11,13 +11,14 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from entries import VALID, entry, protocols, write
+from entries import VALID, entry, protocols, released, write
 from harness import ROOT
 
 from snnattack.benchmark import leaderboard, page
-from snnattack.benchmark.entry import check_entry, gap
+from snnattack.benchmark.entry import check_entry, from_record, gap
 from snnattack.benchmark.rows import DIRTY_NOTE, Row, attacks
 from snnattack.errors import UserError
+from snnattack.records.results import AttackRow, JobRecord
 
 
 @pytest.fixture
@@ -237,7 +238,8 @@ def test_an_entry_off_the_schema_is_refused_naming_the_file_and_field(
 
 def test_an_entry_of_clean_acc_1_is_refused_as_fractions(tmp_path: Path) -> None:
     """A clean accuracy of 1.0 is 100 %: with rows of 0.75 the entry's accuracies are
-    fractions, as at 0.99 (it was read and ranked, all values not below 1)."""
+    fractions, as at 0.99 (it was read and ranked, all values not below 1). 1.0 % is 2 of its
+    200 images, but 0.75 % is 1.5 of them: no entry a job wrote."""
     bad = entry("Frac", 0.75, clean_acc=1.0)
     bad["robust_acc"] = {k: 0.75 for k in bad["robust_acc"]}
     path = write(tmp_path / "e", "frac", bad)
@@ -245,8 +247,42 @@ def test_an_entry_of_clean_acc_1_is_refused_as_fractions(tmp_path: Path) -> None
         leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
     assert str(err.value) == (
         f"{path}: field clean_acc=1.0 looks like a fraction; accepted: percentages in [0, 100] "
-        "(90.7 for 90.7 %)"
+        "(90.7 for 90.7 %), at most 1 where clean_acc and robust_acc are shares of the entry's "
+        "n=200 test images (100 * k / n, to two decimals)"
     )
+
+
+def test_an_entry_of_a_clean_accuracy_below_1_percent_is_written_and_ranked(
+    tmp_path: Path,
+) -> None:
+    """A broken model right on 4 of 500 images (0.8 %) is a result: its entry, built from its
+    record as a job builds it, was refused as fractions when written (no entry, exit 2) and
+    when read, a clean accuracy in (0, 1] taken for a fraction whatever its ``n`` said."""
+    rows = [
+        AttackRow(
+            method=method,
+            eps_255=16,
+            box="white",
+            grad_mode="stbp",
+            asr=asr,
+            adv_acc=adv,
+            n_correct=4,
+            n=500,
+        )
+        for method, asr, adv in (("fgsm", 50.0, 0.4), ("pgd", 100.0, 0.0))
+    ]
+    block = {"protocol": "digits", "version": 1, "name": "Broken"}
+    config = {"T": 4, "attack": {"eot_samples": 1}, "model": {"name": "digits_net"}}
+    record = JobRecord(clean_acc=0.8, n=500, results=rows, config={**config, "benchmark": block})
+    made = from_record(record, released("digits", 1), [])
+    assert (made["clean_acc"], made["robust_acc"]) == (0.8, {"fgsm": 0.4, "pgd": 0.0})
+    write(tmp_path / "e", "broken", made)
+    write(tmp_path / "e", "a", entry("A", 20.0))
+    ranked = leaderboard.board(tmp_path / "e", protocols(tmp_path / "p", digits=[1]))
+    assert [(r.entry["model"]["name"], r.entry["clean_acc"], r.rank) for r in ranked] == [
+        ("A", 97.5, 1),
+        ("Broken", 0.8, 2),
+    ]
 
 
 @pytest.mark.parametrize(
