@@ -343,12 +343,14 @@ def _short_steps(resolved: dict[str, Any]) -> list[str]:
 
 
 def eager_modes(resolved: dict[str, Any]) -> list[str]:
-    """The gradient modes a resolved config attacks with (its recipe's, its ensembles'
-    components') that a ``torch.compile``'d copy cannot differentiate
+    """The gradient modes a resolved config attacks with (its recipe's where a row reads it,
+    its ensembles' components') that a ``torch.compile``'d copy cannot differentiate
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`): with ``compile=true`` the
-    attacked copy runs eager for them (a note says so)."""
+    attacked copy runs eager for them (a note says so). The masking checks' probes with the
+    job's mode run on a copy never compiled: they keep no mode here
+    (:func:`snnattack.evaluation.attacked.compiles` decides alike)."""
     specs = attack_specs(OmegaConf.create(resolved))
-    modes = row_modes(resolved["attack"]["grad_mode"], specs)
+    modes = row_modes(resolved["attack"]["grad_mode"], specs, probed=False)
     return [mode for mode in modes if not GRADIENT_MODES[mode].compiles]
 
 

@@ -70,11 +70,24 @@ def reads_job_mode(method: str) -> bool:
     return method != ENSEMBLE and method not in GRADIENT_FREE
 
 
-def row_modes(recipe_mode: str, specs: Iterable[AttackSpec]) -> list[str]:
-    """The gradient modes that the rows ``specs`` differentiate with, each once: the
-    recipe's, then each ensemble component's that has one (a gradient-free component's is a
-    placeholder)."""
-    modes = [recipe_mode]
+def job_mode_read(specs: Iterable[AttackSpec], *, probed: bool) -> bool:
+    """Whether anything differentiates a model with the job's gradient mode (``attack=``):
+    a row of ``specs`` whose method reads it (:func:`reads_job_mode`), or, where ``probed``,
+    the gradient-masking checks (``checks.masking``: their zero-gradient and unbounded-eps
+    probes take the job's mode on the target). With only ensemble and gradient-free rows and
+    no probe, nothing does: the mode may neither turn ``compile`` off nor refuse a model."""
+    return probed or any(reads_job_mode(spec.algorithm) for spec in specs)
+
+
+def row_modes(recipe_mode: str, specs: Iterable[AttackSpec], *, probed: bool) -> list[str]:
+    """The gradient modes that differentiate a model under the rows ``specs``, each once: the
+    recipe's where something reads it (:func:`job_mode_read`; ``probed``: the masking checks
+    probe this model with it), then each ensemble component's that has one (a gradient-free
+    component's is a placeholder). The recipe's was listed also where nothing read it, so
+    ``attack=rga`` beside an ensemble of STBP components alone turned ``compile`` off and
+    refused a model of a per-step loop."""
+    specs = list(specs)
+    modes = [recipe_mode] if job_mode_read(specs, probed=probed) else []
     for spec in specs:
         if spec.algorithm == ENSEMBLE:
             modes += [c.grad_mode for c in spec.params["components"] if c.attack is not None]

@@ -219,7 +219,9 @@ def evaluate(
         about = about_weights(net)  # beside its class, neurons and encoding in the record
         # what the attacks cannot run (a network of its own per-step loop and RGA rows): refused
         # before the entry file, the data and the surrogate's training, as the core would after
-        refuse_unattackable(settings.attack, list(settings.specs), net)
+        refuse_unattackable(
+            settings.attack, list(settings.specs), net, probed=settings.masking.enabled
+        )
         check_replaced(  # another model's entry there is kept: refused before any work
             destination,
             {"name": name, "weights": about["weights"], "T": steps},

@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from snnattack.attacks.crafting import spiking
-from snnattack.attacks.ensemble import ENSEMBLE, row_modes
+from snnattack.attacks.ensemble import ENSEMBLE, job_mode_read, row_modes
 from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
 from snnattack.errors import UserError
@@ -65,7 +65,9 @@ def attacked_copies(
     ``test`` (a datamodule's test split, or a loader) and a random forward raises the EOT draws
     of the rows crafted on it (:func:`with_random_eot`); then the copies are made with the
     settings that run (:func:`attacked_models`)."""
-    refuse_unattackable(settings.attack, list(settings.specs), target, source)
+    refuse_unattackable(
+        settings.attack, list(settings.specs), target, source, probed=settings.masking.enabled
+    )
     source = source if settings.store.black_box else None
     crafters = {"white": target} | ({} if source is None else {"black": source})
     settings = replace(settings, specs=tuple(on_anns(settings.attack, settings.specs, crafters)))
@@ -185,34 +187,51 @@ def probed_model(target: nn.Module) -> nn.Module:
 
 
 def refuse_unattackable(
-    settings: AttackSettings, specs: list[AttackSpec], *models: nn.Module | None
+    settings: AttackSettings,
+    specs: list[AttackSpec],
+    *models: nn.Module | None,
+    probed: bool,
 ) -> None:
     """Refuses, before any work, a model the attacks cannot run as ``settings`` and ``specs``
     ask: one inside a ``gradient_mode`` block (:func:`snnattack.gradients.refuse_in_block`),
-    then a gradient mode of the rows (the job's, an ensemble component's) that needs the whole
-    T loop in one call on a model whose own loop calls its neurons one step at a time
-    (:func:`snnattack.gradients.per_step_refusal`): an ensemble component's refusal names
-    the components of such modes, which the user may not know the ensemble holds."""
+    then a gradient mode run on it that needs the whole T loop in one call on a model whose own
+    loop calls its neurons one step at a time (:func:`snnattack.gradients.per_step_refusal`).
+    The modes run are :func:`~snnattack.attacks.ensemble.row_modes`: an ensemble component's,
+    and the job's only where a row reads it or, on the first of ``models`` (the target), the
+    masking checks probe with it (``probed``: ``checks.masking.enabled``); a mode nothing runs
+    refuses nothing. A component's refusal names the components of such modes, which the user
+    may not know the ensemble holds; the job's mode that only the masking checks probe with
+    is refused naming them and the key that turns them off."""
     own = settings.recipe.grad_mode
-    modes = row_modes(own, specs)
     refuse_in_block(*models)
-    for model in filter(None, models):
+    for i, model in enumerate(models):
+        if model is None:
+            continue
+        masked = probed and i == 0  # the masking checks probe the target alone
+        modes = row_modes(own, specs, probed=masked)
         refused = {m: line for m in modes if (line := per_step_refusal(model, m)) is not None}
         if not refused:
             continue
-        if own in refused:
+        if own in refused and job_mode_read(specs, probed=False):
             raise UserError(refused[own])
-        ensembles = [s for s in specs if s.algorithm == ENSEMBLE]
-        parts = {
-            c.name: s.method
-            for s in ensembles
+        parts = {  # component -> its row's method and its mode
+            c.name: (s.method, c.grad_mode)
+            for s in specs
+            if s.algorithm == ENSEMBLE
             for c in s.params["components"]
             if c.grad_mode in refused
         }
-        method = next(iter(parts.values()))
+        if parts:
+            method, mode = next(iter(parts.values()))
+            raise UserError(
+                f"method={method}'s components {', '.join(parts)}: {refused[mode]}, or "
+                "components of those modes (method.ensemble.components=[...])"
+            )
+        methods = ",".join(dict.fromkeys(s.method for s in specs))
         raise UserError(
-            f"method={method}'s components {', '.join(parts)}: {next(iter(refused.values()))}, "
-            "or components of those modes (method.ensemble.components=[...])"
+            f"attack={own} is read by no method of method=[{methods}], but the gradient-masking "
+            f"checks (checks.masking) probe the target with it: {refused[own]}, or "
+            "checks.masking.enabled=false (snnattack.evaluate: masking=False)"
         )
 
 
@@ -220,8 +239,9 @@ def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
     """Whether the attacked copy is ``torch.compile``'d: where ``compile`` (``settings``)
     asks, unless a gradient mode of the rows needs the eager model
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`; the config's note says so:
-    :func:`snnattack.attacks.checks.eager_modes`)."""
-    modes = row_modes(settings.recipe.grad_mode, specs)
+    :func:`snnattack.attacks.checks.eager_modes`). The job's mode counts only where a row
+    reads it: the masking checks probe another copy, never compiled (:func:`probed_model`)."""
+    modes = row_modes(settings.recipe.grad_mode, specs, probed=False)
     return settings.compiled and all(GRADIENT_MODES[m].compiles for m in modes)
 
 

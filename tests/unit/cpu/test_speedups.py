@@ -10,9 +10,10 @@ from torch import nn
 
 from snnattack.attacks.checks import notes
 from snnattack.cpu.guard import BACKENDS
-from snnattack.evaluation.attacked import attacked_models
+from snnattack.evaluation.attacked import attacked_models, compiles
 from snnattack.job import run
 from snnattack.models import build
+from snnattack.preparation.config import job_settings
 from snnattack.training.classifier import Classifier
 
 BN = nn.modules.batchnorm._BatchNorm
@@ -104,6 +105,38 @@ def test_a_gradient_mode_that_needs_the_eager_model_is_attacked_eager_with_compi
     both = f"method.ensemble_quick.components=[{{attack: rga, method: fgsm}}, {pdsg}]"
     (line,) = notes(resolved(compose("compile=true", "method=[ensemble_quick]", both)))
     assert line.startswith(note.replace("mode {} needs", "modes rga, pdsg need"))
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [
+        (
+            "method=[ensemble_quick]",
+            "method.ensemble_quick.components=[{attack: stbp, method: fgsm}]",
+        ),
+        ("method=[square]",),
+        ("method=[ensemble_quick,square]", "method.ensemble_quick.components=[{method: square}]"),
+    ],
+)
+@pytest.mark.parametrize("masking", ["true", "false"])
+def test_a_mode_that_no_row_reads_leaves_the_attacked_copy_compiled(
+    methods: tuple[str, ...], masking: str
+) -> None:
+    """``attack=rga compile=true`` where no row reads the job's mode (the ensemble's components
+    name their own, Square reads none) compiled no attacked copy and noted RGA as the cause:
+    the copy is compiled and no note speaks. The masking checks probe with the job's mode, but
+    on a copy never compiled (``probed_model``), so they leave the compilation as it is."""
+    cfg = compose("attack=rga", "compile=true", f"checks.masking.enabled={masking}", *methods)
+    settings = job_settings(cfg)
+    assert compiles(settings.attack, settings.specs)
+    assert notes(resolved(cfg)) == []
+    read = compose(
+        "attack=rga", "compile=true", f"checks.masking.enabled={masking}", "method=[fgsm]"
+    )
+    settings = job_settings(read)  # a method that reads it: eager, as ever
+    assert not compiles(settings.attack, settings.specs)
+    (line,) = notes(resolved(read))
+    assert line.startswith("compile=true compiles no attacked copy: the gradient mode rga needs")
 
 
 @pytest.mark.slow  # compiles digits_net's forward and backward with inductor: a minute

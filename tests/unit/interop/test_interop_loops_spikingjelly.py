@@ -396,6 +396,55 @@ def test_an_ensemble_component_of_a_whole_loop_mode_is_refused_naming_it() -> No
     assert str(err.value).startswith("gradient mode 'rga' needs each neuron's whole T steps")
 
 
+@pytest.mark.parametrize("methods", ["ensemble", "square"])
+def test_a_whole_loop_job_mode_that_nothing_runs_refuses_nothing(methods: str) -> None:
+    """``grad_mode='rga'`` where no row reads it (an ensemble of STBP components, Square) was
+    refused on a loop of single steps as the job's mode, stopping a job that runs: without the
+    masking checks it runs, its rows those of ``grad_mode='stbp'``. The masking checks probe the
+    target with the job's mode: there it is refused, naming them and the key that turns them
+    off."""
+    x, y = images(), torch.tensor([0, 1, 2, 3, 4, 5])
+    cheap = {  # an ensemble of STBP alone, Square of few queries: a second
+        "ensemble": "method.ensemble.components=[{attack: stbp, method: pgd}]",
+        "square": "method.square.n_queries=20",
+    }
+    overrides = [cheap[methods]]
+    rows = {}
+    for mode in ("rga", "stbp"):
+        record = snnattack.evaluate(
+            SingleStepCSNN(T),
+            (x, y),
+            eps=64,
+            methods=methods,
+            grad_mode=mode,
+            T=T,
+            masking=False,
+            progress=False,
+            overrides=overrides,
+        )
+        rows[mode] = [(r.method, r.asr, r.grad_mode) for r in record.results]
+    assert rows["rga"] == rows["stbp"] and len(rows["rga"]) == 1
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(
+            SingleStepCSNN(T),
+            (x, y),
+            eps=64,
+            methods=methods,
+            grad_mode="rga",
+            T=T,
+            progress=False,
+            overrides=overrides,
+        )
+    message = str(err.value)
+    assert message.startswith(
+        f"attack=rga is read by no method of method=[{methods}], but the gradient-masking "
+        "checks (checks.masking) probe the target with it: gradient mode 'rga' needs each "
+        "neuron's whole T steps in one call"
+    ), message
+    assert message.endswith(", or checks.masking.enabled=false (snnattack.evaluate: masking=False)")
+    assert "\n" not in message
+
+
 class CSNNWithSpikes(CSNN):
     """The tutorial CSNN returning ``(rates, spikes)``, of which the adapter takes the first."""
 
