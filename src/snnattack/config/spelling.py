@@ -47,20 +47,31 @@ def spelt(cfg: DictConfig) -> dict[str, Any]:
     ``lambda=${kinds.l}`` that reads ``1`` is ``1.0``, as ``lambda=1`` is. The tree that a
     model's store key and a job's result spec and record are made of."""
     tree = resolve(cfg)
-    for key, value in list(_respelt(tree)):
-        *parents, leaf = key.split(".")
-        reduce(lambda node, k: node[k], parents, tree)[leaf] = value
+    _spell_tree(tree)
     return tree
 
 
 def spell_config(cfg: DictConfig, tree: dict[str, Any]) -> None:
     """Spells in ``cfg`` (``tree``: it resolved) each number set plainly as its key's rule
-    does; a value set by an interpolation stays one, and :func:`spelt` spells what it reads."""
-    for key, value in list(_respelt(tree)):
+    does; a value set by an interpolation stays one, and :func:`spelt` spells what it reads.
+    ``tree`` is spelt as :func:`spelt` spells it, interpolated numbers too: validation's notes
+    read it, and said ``attack.params.alpha=2`` where every tree made after it (the record's,
+    :func:`~snnattack.config.validation.notes` of a spelt tree) says ``2.0``."""
+    for key, value in _spell_tree(tree):
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(cfg, parent) if parent else cfg
         if not OmegaConf.is_interpolation(node, leaf):
             node[leaf] = value
+
+
+def _spell_tree(tree: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Spells in place each number of a resolved ``tree`` as its key's rule does
+    (:func:`_respelt`); returns the (dotted key, number spelt) it changed."""
+    changed = list(_respelt(tree))
+    for key, value in changed:
+        *parents, leaf = key.split(".")
+        reduce(lambda node, k: node[k], parents, tree)[leaf] = value
+    return changed
 
 
 def _respelt(tree: dict[str, Any]) -> Iterator[tuple[str, Any]]:

@@ -96,10 +96,11 @@ def logged(found: Iterable[str]) -> tuple[str, ...]:
 
 def checked(cfg: DictConfig, machine: bool = True) -> dict[str, Any]:
     """``cfg`` resolved, once its keys, their values and their combinations passed (each
-    number set plainly spelt in ``cfg`` as its rule spells it): what :func:`validate` checks of any
-    config, a job's or the Python API's, without a note logged; with ``machine``, also what
-    this machine must hold for it (the checks from :data:`~snnattack.values.MACHINE` on:
-    devices, cores, memory, model files)."""
+    number set plainly spelt in ``cfg`` as its rule spells it, and every number of the tree
+    returned as :func:`~snnattack.config.spelling.spelt` spells it): what :func:`validate`
+    checks of any config, a job's or the Python API's, without a note logged; with
+    ``machine``, also what this machine must hold for it (the checks from
+    :data:`~snnattack.values.MACHINE` on: devices, cores, memory, model files)."""
     # before every kind declared its rules, a rule left out would let a wrong value through:
     # a programming error, not the user's
     missing = [name for name in DECLARING if name not in sys.modules]

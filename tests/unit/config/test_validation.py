@@ -1336,6 +1336,13 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
             "attack=ann is not read by the black-box source of train.kind=ann (an ANN is "
             "differentiated as it is, ann-autograd): its rows are crafted with its own gradient",
         ),
+        (  # an integer given to a real key: the logged note said alpha=2, notes() of the
+            # tree validation spelt (as the record's is) alpha=2.0; one spelling now
+            "train.kind=ann boxes=[white] attack.params.alpha=2",
+            "attack.params.alpha=2.0 is not read by the target of train.kind=ann (an ANN is "
+            "differentiated as it is, ann-autograd): its white-box rows are crafted with its "
+            "own gradient",
+        ),
         (  # the default mode's parameters, as its mode
             "train.kind=ann boxes=[white] attack.params.surrogate=atan",
             "attack.params.surrogate=atan is not read by the target of train.kind=ann (an ANN "
