@@ -10,6 +10,7 @@ from harness import QUICK, compose
 
 from snnattack.config.validation import validate
 from snnattack.errors import ConfigError
+from snnattack.records.results import JobRecord, job_table
 from snnattack.training.parse import model_settings, source_config
 from snnattack.training.store_key import store_key
 
@@ -80,3 +81,29 @@ def test_an_ann_source_has_no_leak_and_no_time_steps_in_its_rows(run_job: Callab
     white, black = m["results"]
     assert (black["source_kind"], black["source_lambda"], black["source_T"]) == ("ann", None, None)
     assert (white["source_kind"], white["source_lambda"], white["source_T"]) == ("stbp", 1.0, 4)
+
+
+def test_an_ann_targets_title_names_no_neuron_setting(run_job: Callable) -> None:
+    """An ANN target's results table was titled ``T=4 λ=1.0 reset=hard``, the config's values
+    that it never reads (its store key leaves them out); the record now says which model spikes
+    and the title names the ANN alone. The spiking source's λ and T stay its rows'."""
+    m = run_job(*QUICK, "train.kind=ann", "source_train=stbp", "boxes=[white,black]")
+    record = JobRecord.from_json(m)
+    assert record.title() == f"digits / digits_net  ANN  clean acc {record.clean_acc:.2f}%"
+    table = job_table(record)
+    assert "ANN  clean acc" in table and not any(w in table for w in ("λ=", "T=", "reset="))
+    target, source = m["models"]["target"], m["models"]["source"]
+    assert (target.get("spiking"), source.get("spiking")) == (False, True)
+    white, black = record.results
+    assert (white.source_lambda, white.source_T) == (None, None)
+    assert (black.source_kind, black.source_lambda, black.source_T) == ("stbp", 1.0, 4)
+
+
+def test_a_spiking_targets_title_names_its_t_and_neurons(run_job: Callable) -> None:
+    """An SNN target reads T, λ and reset: its title keeps them, and its record says it spikes."""
+    m = run_job(*QUICK, "boxes=[white]")
+    record = JobRecord.from_json(m)
+    assert record.title() == (
+        f"digits / digits_net  T=4 λ=1.0 reset=hard  clean acc {record.clean_acc:.2f}%"
+    )
+    assert m["models"]["target"].get("spiking") is True

@@ -310,7 +310,9 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
             "neurons",
             "parameters",
             "weights",
+            "spiking",
         ]
+        assert described["spiking"] is True
         assert (described["encoding"], described["levels"]) == ("direct", None)
     assert record.models["source"]["weights"] == about_weights(source)["weights"]
     neurons = record.models["source"]["neurons"]

@@ -1,10 +1,10 @@
 """The step of :mod:`snnattack.evaluation.core` after the rows: the record finished as every
-entrance gets it. Each row says the kinds of its models (:mod:`.kinds`); a job (one with a
-folder) adds, on rank 0, the configured analyses and the saved adversarial examples
-(:func:`annotate`: a new addition is a function there, so the core's data flow does not
-change); the worst cases of the event rows an earlier job of the sweep computed join those the
-job computed; rank 0 hands the record to the entrance's ``keep`` and keeps the shareable rows
-for the sweep's later jobs (:mod:`.reuse`)."""
+entrance gets it. Each row says the kinds of its models, and each model whether it spikes
+(:mod:`.kinds`); a job (one with a folder) adds, on rank 0, the configured analyses and the
+saved adversarial examples (:func:`annotate`: a new addition is a function there, so the
+core's data flow does not change); the worst cases of the event rows an earlier job of the
+sweep computed join those the job computed; rank 0 hands the record to the entrance's ``keep``
+and keeps the shareable rows for the sweep's later jobs (:mod:`.reuse`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from snnattack.analysis import run_analyses
 from snnattack.evaluation import examples
 from snnattack.evaluation.evaluator import AttackEvaluator
-from snnattack.evaluation.kinds import with_kinds
+from snnattack.evaluation.kinds import with_kinds, with_spiking
 from snnattack.evaluation.reuse import SweepRows
 from snnattack.records.results import JobRecord
 from snnattack.settings import JobSettings
@@ -47,6 +47,7 @@ def finished_record(
     the record."""
     crafting = {"white": settings.model, "black": settings.source}
     record.results = with_kinds(record.results, models["target"], models["source"], crafting)
+    record.models = with_spiking(record.models)
     if rank_zero and output_dir is not None:
         record = annotate(settings, record, target, evaluator, test, output_dir)
     record.event_worst_case = sweep.earlier.worst_cases(record.event_worst_case, sweep.specs)

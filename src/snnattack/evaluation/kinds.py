@@ -1,11 +1,13 @@
 """What each result row says of the models behind it: the target's kind of training, and the
 kind, architecture, λ and T of the model the row's box crafts on (white box: the target;
-black box: the source). Every entrance's record carries them (:mod:`snnattack.evaluation.finish`).
+black box: the source); and what the record says of each model: whether it spikes. Every
+entrance's record carries them (:mod:`snnattack.evaluation.finish`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from snnattack.records.results import AttackRow, own_architecture, own_setting
 from snnattack.settings import ModelSettings
@@ -39,3 +41,14 @@ def with_kinds(
             )
         )
     return out
+
+
+def with_spiking(models: dict[str, dict[str, Any] | None]) -> dict[str, dict[str, Any] | None]:
+    """The records of the target and the source (each with its ``kind``), each with whether
+    its kind is an SNN (``spiking``): an ANN reads no ``T``, ``lambda``, ``theta`` or ``reset``
+    (its store key leaves them out), so the record's title names none for an ANN target
+    (:meth:`~snnattack.records.results.JobRecord.title`), which reads no kind's rules."""
+    return {
+        role: None if m is None else {**m, "spiking": spikes(m["kind"])}
+        for role, m in models.items()
+    }

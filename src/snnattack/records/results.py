@@ -221,14 +221,23 @@ class JobRecord:
         return own_architecture(self.models.get("target") or {}, configured)
 
     def title(self) -> str:
-        """One line naming the setting and the clean accuracy; the neurons are the target's
-        own (``models.target.neurons``) where the record has them, else the config's."""
+        """One line naming the setting and the clean accuracy. The setting is what the target
+        reads: T and its neurons, its own (``models.target.neurons``) where the record has
+        them, else the config's; for an ANN target (``models.target.spiking`` false) ``ANN``
+        alone, as it reads no T, λ, θ or reset (its store key leaves them out: the config's
+        would only label it). The title is the target's: a black-box source's settings are its
+        rows' (``source_lambda``, ``source_T``)."""
         cfg = self.config
-        own = (self.models.get("target") or {}).get("neurons")
-        neurons = neuron_text(own) if own else f"λ={cfg['lambda']} reset={cfg['reset']}"
+        target = self.models.get("target") or {}
+        if target.get("spiking") is False:
+            setting = "ANN"
+        else:
+            own = target.get("neurons")
+            neurons = neuron_text(own) if own else f"λ={cfg['lambda']} reset={cfg['reset']}"
+            setting = f"T={cfg['T']} {neurons}"
         return (
-            f"{cfg['dataset']['name']} / {self.architecture()}  T={cfg['T']} "
-            f"{neurons}  clean acc {self.clean_acc:.2f}%"
+            f"{cfg['dataset']['name']} / {self.architecture()}  {setting}  "
+            f"clean acc {self.clean_acc:.2f}%"
         )
 
 
