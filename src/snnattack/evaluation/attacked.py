@@ -203,16 +203,17 @@ def refuse_unattackable(
     may not know the ensemble holds; the job's mode that only the masking checks probe with
     is refused naming them and the key that turns them off."""
     own = settings.recipe.grad_mode
+    read = job_mode_read(specs, probed=False)  # a row runs the job's mode
+    # the modes run on each model: the masking checks probe the target (the first) alone
+    runs = [row_modes(own, specs, probed=probed and i == 0) for i in range(len(models))]
     refuse_in_block(*models)
-    for i, model in enumerate(models):
+    for model, modes in zip(models, runs, strict=True):
         if model is None:
             continue
-        masked = probed and i == 0  # the masking checks probe the target alone
-        modes = row_modes(own, specs, probed=masked)
         refused = {m: line for m in modes if (line := per_step_refusal(model, m)) is not None}
         if not refused:
             continue
-        if own in refused and job_mode_read(specs, probed=False):
+        if own in refused and read:
             raise UserError(refused[own])
         parts = {  # component -> its row's method and its mode
             c.name: (s.method, c.grad_mode)
