@@ -136,16 +136,22 @@ def _kinds_fit_model_and_encoding(resolved: dict[str, Any]) -> None:
 def crafting_kinds(resolved: dict[str, Any]) -> set[str]:
     """The kinds of :func:`trained_models` whose adversary crafts with ``grad_mode``: those
     trained at ``T``. One that trains an ANN crafts with the ANN's own gradient, ``grad_mode``
-    and ``params`` unread (:func:`~snnattack.training.adversaries.recipe.adversary_spec`)."""
+    and ``params`` unread (:func:`~snnattack.training.adversaries.recipe.adversary_spec`).
+
+    All of :func:`trained_models`, not :func:`models_trained` alone: a target the job does not
+    train (``checkpoint=``, ``model=external``, a network passed to the API) is described by
+    ``train.adversary``, which says how it was trained. A store file's record is held to it
+    (``_check_adversary`` in :mod:`snnattack.training.trained`), and the report names the
+    recipe of any other by it; a ``source_checkpoint=`` file is of the target's kind."""
     return {kind for _, kind in trained_models(resolved) if STRATEGIES[kind].trains_at_T}
 
 
 @CHECKS.register("adversary_params", order=5)
 def _adversary_params(resolved: dict[str, Any]) -> None:
     """``train.adversary.params`` are parameters that ``grad_mode`` takes, in its ranges and
-    fitting the neurons it differentiates, where a model the job trains crafts with it
-    (:func:`crafting_kinds`). An ANN's adversary reads neither, and a note says so
-    (:func:`unread_gradient`)."""
+    fitting the neurons it differentiates, where a model of the job crafts with it, trained
+    or loaded and described by the config (:func:`crafting_kinds`). An ANN's adversary reads
+    neither, and a note says so where the job trains it (:func:`unread_gradient`)."""
     adversary = resolved["train"]["adversary"]
     mode, params = adversary["grad_mode"], adversary.get("params", {})
     chosen = f"train.adversary.grad_mode={mode}"
@@ -164,8 +170,9 @@ def _adversary_params(resolved: dict[str, Any]) -> None:
 @CHECKS.register("adversary_bn_mode", order=15)
 def _adversary_bn_mode(resolved: dict[str, Any]) -> None:
     """An SNN's adversary crafted with a gradient mode that needs time-invariant layers
-    (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. Only where a model the
-    job trains crafts with the mode (:func:`crafting_kinds`: not an ANN's adversary)."""
+    (``rga``, ``ann``) crafts in eval mode: a train-mode BN is not. Only where a model of the
+    job crafts with the mode, trained or loaded and described by the config
+    (:func:`crafting_kinds`: not an ANN's adversary)."""
     train = resolved["train"]
     adversary, mode = train["adversary"], train["adversary"]["grad_mode"]
     crafts_with_mode = adversary["method"] is not None and bool(crafting_kinds(resolved))

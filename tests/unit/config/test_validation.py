@@ -1602,7 +1602,8 @@ def test_a_trained_black_box_source_keeps_its_training_notes_beside_a_file() -> 
 def test_an_ann_sources_unread_gradient_names_its_kind_beside_a_file() -> None:
     """Only the black-box source trained (an ANN, whose adversary crafts with its own
     gradient): the note on the unread ``grad_mode`` names ``source_train``, the kind trained,
-    not the file's ``train.kind``; the target's ``stbp`` read it nowhere."""
+    not the file's ``train.kind``, whose ``stbp`` is not trained (``grad_mode`` only describes
+    how the file was, held to a store file's record)."""
     said = training_notes(
         "checkpoint=model.pt", "boxes=[black]", "source_train=ann",
         "train.adversary.grad_mode=rga",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -196,6 +197,34 @@ def test_a_black_box_snn_sources_adversary_is_refused_train_bn_with_rga_beside_a
         validate(compose("train.kind=ann", "source_train=stbp", *train_bn))
     validate(compose("train.kind=ann", "source_train=stbp", "boxes=[white]", *train_bn))
     validate(compose("train.kind=ann", "source_train=conversion", *train_bn))
+
+
+@pytest.mark.parametrize("target", ["checkpoint", "model=external", "model.name=passed"])
+def test_an_untrained_targets_adversary_is_checked_as_the_training_it_describes(
+    target: str, tmp_path: Path
+) -> None:
+    """The job trains no target beside checkpoint=, model=external or the API's network, but
+    train.adversary still says how the target was trained: a store file is held to its
+    record's adversary, the report names any other's recipe by it. So rga crafting in a
+    train-mode BN, or a parameter rga does not take, is refused there as for a training:
+    accepted, it would label the rows with a training that none runs."""
+    if target == "checkpoint":
+        torch.save({"weight": torch.zeros(1)}, tmp_path / "model.pt")
+        target = f"checkpoint={tmp_path / 'model.pt'}"
+    # white-box rows alone: a black-box source beside a file would be trained with the adversary
+    rga = [target, "boxes=[white]", "train.adversary.method=pgd", "train.adversary.grad_mode=rga"]
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(*rga, "train.adversary.bn_mode=train"))
+    assert str(refused.value) == (
+        "train.adversary.bn_mode=train does not apply to train.adversary.grad_mode=rga (it "
+        "needs BatchNorm on running statistics); accepted: eval, or null"
+    )
+    with pytest.raises(ConfigError) as refused:
+        validate(compose(*rga, "+train.adversary.params.width=2"))
+    assert str(refused.value) == (
+        "train.adversary.params.width=2 is unknown; accepted: beta, gamma"
+    )
+    validate(compose(*rga, "train.adversary.bn_mode=eval", "+train.adversary.params.gamma=2"))
 
 
 def test_an_adversary_on_event_counts_is_refused_as_the_attacks_l_inf_box_is() -> None:
