@@ -13,7 +13,7 @@ PGD's curve stops at 7); those jobs run, and say so (:func:`notes`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from omegaconf import OmegaConf
@@ -342,15 +342,17 @@ def _short_steps(resolved: dict[str, Any]) -> list[str]:
     return out
 
 
-def eager_modes(resolved: dict[str, Any]) -> list[str]:
+def eager_modes(resolved: dict[str, Any], anns: Collection[str]) -> list[str]:
     """The gradient modes a resolved config attacks with (its recipe's where a row reads it,
     its ensembles' components') that a ``torch.compile``'d copy cannot differentiate
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`): with ``compile=true`` the
-    attacked copy runs eager for them (a note says so). The masking checks' probes with the
-    job's mode run on a copy never compiled: they keep no mode here
+    attacked copy runs eager for them (a note says so). Rows of the boxes ``anns`` craft on an
+    ANN (:func:`~snnattack.training.checks.ann_boxes_of`: an ANN target's white-box rows, an
+    ANN source's black-box rows), which runs its own autograd, no mode; the masking checks'
+    probes with the job's mode run on a copy never compiled: neither keeps a mode here
     (:func:`snnattack.evaluation.attacked.compiles` decides alike)."""
     specs = attack_specs(OmegaConf.create(resolved))
-    modes = row_modes(resolved["attack"]["grad_mode"], specs, probed=False)
+    modes = row_modes(resolved["attack"]["grad_mode"], specs, probed=False, anns=anns)
     return [mode for mode in modes if not GRADIENT_MODES[mode].compiles]
 
 
@@ -486,14 +488,6 @@ def _endless(resolved: dict[str, Any]) -> list[str]:
 def notes(resolved: dict[str, Any]) -> list[str]:
     """The notes of a resolved config on its attacks, one line each."""
     out = []
-    eager = eager_modes(resolved) if resolved["compile"] else []
-    if eager:
-        named = f"mode {eager[0]} needs" if len(eager) == 1 else f"modes {', '.join(eager)} need"
-        out.append(
-            f"compile=true compiles no attacked copy: the gradient {named} the "
-            "eager model (RGA reads each layer's own autograd node, which a compiled graph "
-            "fuses; PDSG keeps statistics in Python); the attacks run eager"
-        )
     fractions = [e for e in resolved["eps"] if 0 < e < 1]
     out += fraction_note("eps", fractions[0]) if fractions else []
     out += _eot_on_a_fixed_forward(resolved)

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from typing import Any
@@ -46,6 +46,15 @@ ANN_GRAD_MODE = "ann-autograd"  # recorded grad_mode of attacks crafted on an AN
 def spiking(model: nn.Module) -> bool:
     """Whether ``model`` has spiking layers (else it is an ANN, differentiated as it is)."""
     return any(isinstance(m, LIF) for m in model.modules())
+
+
+def ann_boxes(crafters: Mapping[str, nn.Module | None]) -> frozenset[str]:
+    """The boxes of ``crafters`` (each box's crafting model: the target for the white box, the
+    black box's source) whose rows craft on an ANN (:func:`spiking`): they are differentiated
+    by its own autograd (``ann-autograd``), so they read no gradient mode and no time
+    extension. A box without a model (no source) crafts no row: it is among them, as it reads
+    neither."""
+    return frozenset(box for box, model in crafters.items() if model is None or not spiking(model))
 
 
 class FramesAsChannels(nn.Module):

@@ -26,7 +26,7 @@ example as a success that the row's scoring puts back in that class).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -70,26 +70,47 @@ def reads_job_mode(method: str) -> bool:
     return method != ENSEMBLE and method not in GRADIENT_FREE
 
 
-def job_mode_read(specs: Iterable[AttackSpec], *, probed: bool) -> bool:
+def row_reads_job_mode(spec: AttackSpec, anns: Collection[str] = frozenset()) -> bool:
+    """Whether the row ``spec`` is differentiated by the job's gradient mode (``attack=``): its
+    method reads it (:func:`reads_job_mode`) and it crafts on a spiking model, its box not
+    among ``anns`` (the boxes whose rows craft on an ANN: the white box's on an ANN target,
+    the black box's on an ANN source), as an ANN is differentiated by its own autograd (its
+    rows record ``ann-autograd``)."""
+    return spec.box not in anns and reads_job_mode(spec.algorithm)
+
+
+def job_mode_read(
+    specs: Iterable[AttackSpec], *, probed: bool, anns: Collection[str] = frozenset()
+) -> bool:
     """Whether anything differentiates a model with the job's gradient mode (``attack=``):
-    a row of ``specs`` whose method reads it (:func:`reads_job_mode`), or, where ``probed``,
-    the gradient-masking checks (``checks.masking``: their zero-gradient and unbounded-eps
-    probes take the job's mode on the target). With only ensemble and gradient-free rows and
-    no probe, nothing does: the mode may neither turn ``compile`` off nor refuse a model."""
-    return probed or any(reads_job_mode(spec.algorithm) for spec in specs)
+    a row of ``specs`` that reads it (:func:`row_reads_job_mode`: a method that reads it,
+    crafting on a spiking model, its box not among ``anns``), or, where ``probed``, the
+    gradient-masking checks (``checks.masking``: their zero-gradient and unbounded-eps
+    probes take the job's mode on the target). With only ensemble and gradient-free rows,
+    or rows crafted on ANNs, and no probe, nothing does: the mode may neither turn
+    ``compile`` off nor refuse a model."""
+    return probed or any(row_reads_job_mode(spec, anns) for spec in specs)
 
 
-def row_modes(recipe_mode: str, specs: Iterable[AttackSpec], *, probed: bool) -> list[str]:
+def row_modes(
+    recipe_mode: str,
+    specs: Iterable[AttackSpec],
+    *,
+    probed: bool,
+    anns: Collection[str] = frozenset(),
+) -> list[str]:
     """The gradient modes that differentiate a model under the rows ``specs``, each once: the
     recipe's where something reads it (:func:`job_mode_read`; ``probed``: the masking checks
     probe this model with it), then each ensemble component's that has one (a gradient-free
-    component's is a placeholder). The recipe's was listed also where nothing read it, so
+    component's is a placeholder). Rows of the boxes ``anns`` craft on an ANN, which runs no
+    gradient mode (its own autograd, ``ann-autograd``): neither the job's mode nor their
+    components' count for them. The recipe's was listed also where nothing read it, so
     ``attack=rga`` beside an ensemble of STBP components alone turned ``compile`` off and
-    refused a model of a per-step loop."""
+    refused a model of a per-step loop, and rows crafted on an ANN turned ``compile`` off."""
     specs = list(specs)
-    modes = [recipe_mode] if job_mode_read(specs, probed=probed) else []
+    modes = [recipe_mode] if job_mode_read(specs, probed=probed, anns=anns) else []
     for spec in specs:
-        if spec.algorithm == ENSEMBLE:
+        if spec.algorithm == ENSEMBLE and spec.box not in anns:
             modes += [c.grad_mode for c in spec.params["components"] if c.attack is not None]
     return list(dict.fromkeys(modes))
 

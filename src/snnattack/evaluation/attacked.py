@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from snnattack.attacks.crafting import spiking
+from snnattack.attacks.crafting import ann_boxes
 from snnattack.attacks.ensemble import ENSEMBLE, job_mode_read, row_modes
 from snnattack.attacks.methods import takes_eot
 from snnattack.cuda.convolution import keep_flips
@@ -86,7 +86,7 @@ def attacked_copies(
         settings = replace(settings, attack=attack, specs=tuple(specs))
     attack = settings.attack
     copies = attacked_models(
-        target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs)
+        target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs, crafters)
     )
     return Attacked(settings, source, copies, probed)
 
@@ -236,13 +236,18 @@ def refuse_unattackable(
         )
 
 
-def compiles(settings: AttackSettings, specs: Sequence[AttackSpec]) -> bool:
+def compiles(
+    settings: AttackSettings, specs: Sequence[AttackSpec], crafters: Mapping[str, nn.Module]
+) -> bool:
     """Whether the attacked copy is ``torch.compile``'d: where ``compile`` (``settings``)
     asks, unless a gradient mode of the rows needs the eager model
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`; the config's note says so:
-    :func:`snnattack.attacks.checks.eager_modes`). The job's mode counts only where a row
-    reads it: the masking checks probe another copy, never compiled (:func:`probed_model`)."""
-    modes = row_modes(settings.recipe.grad_mode, specs, probed=False)
+    :func:`snnattack.attacks.checks.eager_modes`). A mode counts only where a row crafts
+    with it on a spiking model (``crafters``, by box: the target for white-box rows, the
+    source for black-box ones; :func:`~snnattack.attacks.crafting.ann_boxes`): a row crafted
+    on an ANN runs its own autograd, and the masking checks probe another copy, never
+    compiled (:func:`probed_model`)."""
+    modes = row_modes(settings.recipe.grad_mode, specs, probed=False, anns=ann_boxes(crafters))
     return settings.compiled and all(GRADIENT_MODES[m].compiles for m in modes)
 
 
@@ -291,7 +296,7 @@ def on_anns(
     draws would be one fixed forward at N times the cost (the rows' records say the draws
     used)."""
     asked = attack.recipe.eot_samples
-    anns = {box for box, model in crafters.items() if not spiking(model)}
+    anns = ann_boxes(crafters)
     return [_component_draws(s, lambda eot: min(eot, asked)) if s.box in anns else s for s in specs]
 
 

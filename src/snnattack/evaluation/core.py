@@ -259,7 +259,9 @@ def attack_batch(
     ``attack.random_eot_samples`` is set and the copy's forward is random on ``x``, every
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
     refuse_unattackable(attack, [spec], model, probed=False)  # no masking checks here
-    crafter = kept_attacked_copy(model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec]))
+    crafter = kept_attacked_copy(
+        model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec], {spec.box: model})
+    )
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
     attack, (spec,) = with_random_eot(attack, [spec], {spec.box: crafter}, x)

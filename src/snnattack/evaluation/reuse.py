@@ -47,8 +47,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from torch import nn
 
-from snnattack.attacks.crafting import spiking
-from snnattack.attacks.ensemble import ENSEMBLE, reads_job_mode
+from snnattack.attacks.crafting import ann_boxes
+from snnattack.attacks.ensemble import ENSEMBLE, row_reads_job_mode
 from snnattack.attacks.methods import takes_eot
 from snnattack.attacks.parse import counts_events
 from snnattack.errors import UserError, WriteError
@@ -207,8 +207,8 @@ def row_keys(
     how["code"] = [made[key] for key in CODE]
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
-    # each box's crafting model spiking: a row crafted on an ANN reads no gradient mode
-    spikes = {"white": spiking(target), "black": source is not None and spiking(source)}
+    # the boxes crafting on an ANN (none for a missing source): their rows read no gradient mode
+    anns = ann_boxes({"white": target, "black": source})
     mine = weights(target)  # hashed once: both boxes' keys hold it
     bases = {
         "white": [target_only, how, stored.get("target"), mine],
@@ -235,11 +235,11 @@ def row_keys(
     def mode_of(spec: AttackSpec) -> str:
         """The gradient mode, where the row reads it: never on an ANN (it crafts by autograd),
         nor in the ensemble (its components name their own) or a gradient-free method
-        (:func:`~snnattack.attacks.ensemble.reads_job_mode`, as the config's notes of an
+        (:func:`~snnattack.attacks.ensemble.row_reads_job_mode`, as the config's notes of an
         unread mode judge it); and the time extension, read by every row crafted on a spiking
         model (never an ANN's: it has no time steps)."""
-        reads = spikes[spec.box] and reads_job_mode(spec.algorithm)
-        return (reads_mode if reads else "") + (extension if spikes[spec.box] else "")
+        reads = row_reads_job_mode(spec, anns)
+        return (reads_mode if reads else "") + ("" if spec.box in anns else extension)
 
     # the exact radius beside the name, which spells it to 6 digits: with the job's eps list
     # out of the key, eps=[16] and eps=[16.0000001] would share one

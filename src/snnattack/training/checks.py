@@ -12,6 +12,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from snnattack.attacks.checks import eager_modes
 from snnattack.attacks.ensemble import ENSEMBLE, reads_job_mode
 from snnattack.attacks.methods import GRADIENT_FREE
 from snnattack.config.combinations import fit_neurons
@@ -372,6 +373,25 @@ def mode_read_by_no_method(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
+@NOTES.register("compile_eager")
+def _eager_attacks(resolved: dict[str, Any]) -> list[str]:
+    """``compile=true`` where a gradient mode of the rows needs the eager model
+    (:func:`~snnattack.attacks.checks.eager_modes`, which
+    :func:`snnattack.evaluation.attacked.compiles` follows): the attacked copy is not
+    compiled. Only the rows crafted on a spiking model count: those crafted on an ANN
+    (:func:`ann_boxes_of`, the boxes :func:`_on_anns` names in the ANN notes) run its own
+    autograd (``ann-autograd``), whatever the job's or a component's mode."""
+    eager = eager_modes(resolved, ann_boxes_of(resolved)) if resolved["compile"] else []
+    if not eager:
+        return []
+    named = f"mode {eager[0]} needs" if len(eager) == 1 else f"modes {', '.join(eager)} need"
+    return [
+        f"compile=true compiles no attacked copy: the gradient {named} the eager model (RGA "
+        "reads each layer's own autograd node, which a compiled graph fuses; PDSG keeps "
+        "statistics in Python); the attacks run eager"
+    ]
+
+
 def _ann_made(resolved: dict[str, Any]) -> str:
     """The ANNs that rows craft on (:func:`_on_anns`, where every model of the job is an ANN)
     as a note names them: trained without a surrogate where the job trains them
@@ -390,14 +410,27 @@ def _ann_made(resolved: dict[str, Any]) -> str:
     return f"an ANN without it ({one} trained without it)"
 
 
+def ann_boxes_of(resolved: dict[str, Any]) -> frozenset[str]:
+    """The boxes of a resolved config whose rows craft on an ANN: the white box's where the
+    target's ``train.kind`` is an ANN's, the black box's where its source's (``source_train``,
+    else the target's kind) is; a box the job does not run (``boxes``) has no rows. Those rows
+    are differentiated by the ANN's own autograd (``ann-autograd``): the config's rule of
+    :func:`~snnattack.attacks.crafting.ann_boxes`, which judges the models themselves."""
+    kind = resolved["train"]["kind"]
+    crafting = {"white": kind, "black": resolved.get("source_train") or kind}
+    return frozenset(
+        box for box, made in crafting.items() if box in resolved["boxes"] and not spikes(made)
+    )
+
+
 def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
-    """The ANNs that rows craft on (the white box's target, the black box's source) and the
-    rows crafted there, as a note names them; None where every crafting model spikes."""
+    """The ANNs that rows craft on (the white box's target, the black box's source:
+    :func:`ann_boxes_of`) and the rows crafted there, as a note names them; None where every
+    crafting model spikes."""
     kind = resolved["train"]["kind"]
     source = resolved.get("source_train") or kind
-    boxes = resolved["boxes"]
-    white = "white" in boxes and not spikes(kind)
-    black = "black" in boxes and not spikes(source)
+    anns = ann_boxes_of(resolved)
+    white, black = "white" in anns, "black" in anns
     if white and black:
         return f"the target and the black-box source of train.kind={kind}", "every row is"
     if white:

@@ -6,15 +6,18 @@ from pathlib import Path
 import pytest
 import torch
 from harness import compose, resolved
+from omegaconf import DictConfig
 from torch import nn
 
-from snnattack.attacks.checks import notes
+from snnattack.config.validation import notes
 from snnattack.cpu.guard import BACKENDS
 from snnattack.evaluation.attacked import attacked_models, compiles
 from snnattack.job import run
 from snnattack.models import build
 from snnattack.preparation.config import job_settings
+from snnattack.training import STRATEGIES
 from snnattack.training.classifier import Classifier
+from snnattack.training.parse import model_settings, source_config
 
 BN = nn.modules.batchnorm._BatchNorm
 # clean accuracy (percentage points) a speed-up may move on the digits test batches: float32
@@ -84,6 +87,25 @@ def test_a_compiled_digits_job_has_the_same_clean_accuracy(tmp_path: Path) -> No
     assert abs(on - off) <= CLEAN_BOUND
 
 
+EAGER = "compile=true compiles no attacked copy: the gradient mode"  # the note's start
+
+
+def eager_notes(cfg: DictConfig) -> list[str]:
+    """The config's notes that ``compile=true`` compiles no attacked copy (its other notes, of
+    a mode no method or no ANN reads, are other tests')."""
+    return [line for line in notes(resolved(cfg)) if line.startswith(EAGER)]
+
+
+def crafters(cfg: DictConfig) -> dict[str, nn.Module]:
+    """Each box's crafting model as the job builds it, untrained: the target (white box) and
+    the black box's source (``source_train``)."""
+
+    def net(config: DictConfig) -> nn.Module:
+        return STRATEGIES[config.train.kind].build(model_settings(config))
+
+    return {"white": net(cfg), "black": net(source_config(cfg))}
+
+
 def test_a_gradient_mode_that_needs_the_eager_model_is_attacked_eager_with_compile(
     run_job,
 ) -> None:
@@ -99,11 +121,11 @@ def test_a_gradient_mode_that_needs_the_eager_model_is_attacked_eager_with_compi
         assert [r["asr"] for r in compiled["results"]] == [r["asr"] for r in eager["results"]]
         assert any(n.startswith(note.format(mode)) for n in compiled["notes"])
     ensemble = "method.ensemble_quick.components=[{attack: rga, method: fgsm}]"
-    (line,) = notes(resolved(compose("compile=true", "method=[ensemble_quick]", ensemble)))
+    (line,) = eager_notes(compose("compile=true", "method=[ensemble_quick]", ensemble))
     assert line.startswith(note.format("rga"))
     pdsg = "{attack: pdsg, method: fgsm}"
     both = f"method.ensemble_quick.components=[{{attack: rga, method: fgsm}}, {pdsg}]"
-    (line,) = notes(resolved(compose("compile=true", "method=[ensemble_quick]", both)))
+    (line,) = eager_notes(compose("compile=true", "method=[ensemble_quick]", both))
     assert line.startswith(note.replace("mode {} needs", "modes rga, pdsg need"))
 
 
@@ -116,6 +138,15 @@ def test_a_gradient_mode_that_needs_the_eager_model_is_attacked_eager_with_compi
         ),
         ("method=[square]",),
         ("method=[ensemble_quick,square]", "method.ensemble_quick.components=[{method: square}]"),
+        # rows crafted on ANNs (the target's and the source's: both boxes), which run their
+        # own autograd (ann-autograd): the job's mode, and an ensemble component's, unread
+        ("train.kind=ann", "method=[pgd]"),
+        ("boxes=[black]", "source_train=ann", "method=[fgsm,pgd]"),
+        (
+            "train.kind=ann",
+            "method=[ensemble_quick]",
+            "method.ensemble_quick.components=[{attack: rga, method: fgsm}]",
+        ),
     ],
 )
 @pytest.mark.parametrize("masking", ["true", "false"])
@@ -123,19 +154,40 @@ def test_a_mode_that_no_row_reads_leaves_the_attacked_copy_compiled(
     methods: tuple[str, ...], masking: str
 ) -> None:
     """``attack=rga compile=true`` where no row reads the job's mode (the ensemble's components
-    name their own, Square reads none) compiled no attacked copy and noted RGA as the cause:
-    the copy is compiled and no note speaks. The masking checks probe with the job's mode, but
-    on a copy never compiled (``probed_model``), so they leave the compilation as it is."""
+    name their own, Square reads none, a row crafted on an ANN runs the ANN's own autograd)
+    compiled no attacked copy and noted RGA as the cause: the copy is compiled and no note
+    speaks. The masking checks probe with the job's mode, but on a copy never compiled
+    (``probed_model``), so they leave the compilation as it is."""
     cfg = compose("attack=rga", "compile=true", f"checks.masking.enabled={masking}", *methods)
     settings = job_settings(cfg)
-    assert compiles(settings.attack, settings.specs)
-    assert notes(resolved(cfg)) == []
+    assert compiles(settings.attack, settings.specs, crafters(cfg))
+    assert eager_notes(cfg) == []
     read = compose(
         "attack=rga", "compile=true", f"checks.masking.enabled={masking}", "method=[fgsm]"
     )
     settings = job_settings(read)  # a method that reads it: eager, as ever
-    assert not compiles(settings.attack, settings.specs)
-    (line,) = notes(resolved(read))
+    assert not compiles(settings.attack, settings.specs, crafters(read))
+    (line,) = eager_notes(read)
+    assert line.startswith("compile=true compiles no attacked copy: the gradient mode rga needs")
+
+
+@pytest.mark.parametrize(
+    "boxes",
+    [
+        ("train.kind=ann", "source_train=stbp"),  # black-box rows on a spiking source
+        ("boxes=[white]", "source_train=ann"),  # white-box rows on a spiking target
+    ],
+)
+def test_a_mode_read_on_a_spiking_model_beside_an_ann_runs_the_attacks_eager(
+    boxes: tuple[str, ...],
+) -> None:
+    """Where one box's rows craft on an ANN and the other's on a spiking model with RGA, the
+    spiking model's rows read the job's mode: the attacked copies run eager, and the note
+    says so, as where every model spikes."""
+    cfg = compose("attack=rga", "compile=true", "method=[pgd]", *boxes)
+    settings = job_settings(cfg)
+    assert not compiles(settings.attack, settings.specs, crafters(cfg))
+    (line,) = eager_notes(cfg)
     assert line.startswith("compile=true compiles no attacked copy: the gradient mode rga needs")
 
 
