@@ -196,28 +196,30 @@ def refuse_unattackable(
     ask: one inside a ``gradient_mode`` block (:func:`snnattack.gradients.refuse_in_block`),
     then a gradient mode run on it that needs the whole T loop in one call on a model whose own
     loop calls its neurons one step at a time (:func:`snnattack.gradients.per_step_refusal`).
-    The modes run are :func:`~snnattack.attacks.ensemble.row_modes`: an ensemble component's,
-    and the job's only where a row reads it or, on the first of ``models`` (the target), the
-    masking checks probe with it (``probed``: ``checks.masking.enabled``); a mode nothing runs
-    refuses nothing. A component's refusal names the components of such modes, which the user
-    may not know the ensemble holds; the job's mode that only the masking checks probe with
-    is refused naming them and the key that turns them off."""
+    The modes run on a model are :func:`~snnattack.attacks.ensemble.row_modes` of the rows
+    crafted on it (the first of ``models``, the target: the white box's; the second, the
+    source: the black box's; a black-box row only runs the target forward): an ensemble
+    component's, and the job's only where such a row reads it or, on the target, the masking
+    checks probe with it (``probed``: ``checks.masking.enabled``); a mode nothing runs on a
+    model refuses nothing. A component's refusal names the components of such modes, which
+    the user may not know the ensemble holds; the job's mode that only the masking checks probe
+    with is refused naming them and the key that turns them off."""
     own = settings.recipe.grad_mode
-    read = job_mode_read(specs, probed=False)  # a row runs the job's mode
-    # the modes run on each model: the masking checks probe the target (the first) alone
-    runs = [row_modes(own, specs, probed=probed and i == 0) for i in range(len(models))]
+    # each model's rows and the modes they run: the masking checks probe the target alone
+    rows = [[s for s in specs if s.box == box] for box in ("white", "black")[: len(models)]]
+    runs = [row_modes(own, mine, probed=probed and i == 0) for i, mine in enumerate(rows)]
     refuse_in_block(*models)
-    for model, modes in zip(models, runs, strict=True):
+    for model, mine, modes in zip(models, rows, runs, strict=True):
         if model is None:
             continue
         refused = {m: line for m in modes if (line := per_step_refusal(model, m)) is not None}
         if not refused:
             continue
-        if own in refused and read:
+        if own in refused and job_mode_read(mine, probed=False):
             raise UserError(refused[own])
         parts = {  # component -> its row's method and its mode
             c.name: (s.method, c.grad_mode)
-            for s in specs
+            for s in mine
             if s.algorithm == ENSEMBLE
             for c in s.params["components"]
             if c.grad_mode in refused
@@ -228,9 +230,10 @@ def refuse_unattackable(
                 f"method={method}'s components {', '.join(parts)}: {refused[mode]}, or "
                 "components of those modes (method.ensemble.components=[...])"
             )
-        methods = ",".join(dict.fromkeys(s.method for s in specs))
+        methods = ",".join(dict.fromkeys(s.method for s in mine))
+        unread = f"no method of method=[{methods}]" if mine else "no row on it (boxes=[black])"
         raise UserError(
-            f"attack={own} is read by no method of method=[{methods}], but the gradient-masking "
+            f"attack={own} is read by {unread}, but the gradient-masking "
             f"checks (checks.masking) probe the target with it: {refused[own]}, or "
             "checks.masking.enabled=false (snnattack.evaluate: masking=False)"
         )

@@ -445,6 +445,26 @@ def test_a_whole_loop_job_mode_that_nothing_runs_refuses_nothing(methods: str) -
     assert "\n" not in message
 
 
+def test_a_per_step_target_of_black_box_rows_alone_is_refused_for_no_mode_it_does_not_run() -> None:
+    """With ``boxes=['black']`` the rows craft on the source, and the target runs only forward:
+    a target of a loop of single steps beside ``grad_mode='rga'`` was refused for RGA, which
+    only the source runs. Without the masking checks it runs; with them (they probe the target
+    with the job's mode) it is refused, naming them and that no row crafts on the target."""
+    x, y = images(), torch.tensor([0, 1, 2, 3, 4, 5])
+    arguments = {"eps": 64, "methods": "fgsm", "grad_mode": "rga", "boxes": ["black"], "T": T}
+    record = snnattack.evaluate(
+        SingleStepCSNN(T), (x, y), source=CSNN(T), masking=False, progress=False, **arguments
+    )
+    assert [(r.box, r.grad_mode) for r in record.results] == [("black", "rga")]
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(SingleStepCSNN(T), (x, y), source=CSNN(T), progress=False, **arguments)
+    assert str(err.value).startswith(
+        "attack=rga is read by no row on it (boxes=[black]), but the gradient-masking checks "
+        "(checks.masking) probe the target with it: gradient mode 'rga' needs each neuron's "
+        "whole T steps in one call"
+    ), str(err.value)
+
+
 class CSNNWithSpikes(CSNN):
     """The tutorial CSNN returning ``(rates, spikes)``, of which the adapter takes the first."""
 
