@@ -11,7 +11,7 @@ and the store use a job's trained ones, and the Python API never changes the use
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -69,8 +69,9 @@ def attacked_copies(
         settings.attack, list(settings.specs), target, source, probed=settings.masking.enabled
     )
     source = source if settings.store.black_box else None
-    crafters = {"white": target} | ({} if source is None else {"black": source})
-    settings = replace(settings, specs=tuple(on_anns(settings.attack, settings.specs, crafters)))
+    # the boxes whose rows craft on an ANN: the target's white box, the source's black box
+    anns = ann_boxes({"white": target} | ({} if source is None else {"black": source}))
+    settings = replace(settings, specs=tuple(on_anns(settings.attack, settings.specs, anns)))
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None
     if random_eot:  # the images of the first batch of ``test``, as the attacks read it first
@@ -86,7 +87,7 @@ def attacked_copies(
         settings = replace(settings, attack=attack, specs=tuple(specs))
     attack = settings.attack
     copies = attacked_models(
-        target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs, crafters)
+        target, source, fold_bn=attack.fold_bn, compiled=compiles(attack, settings.specs, anns)
     )
     return Attacked(settings, source, copies, probed)
 
@@ -239,18 +240,16 @@ def refuse_unattackable(
         )
 
 
-def compiles(
-    settings: AttackSettings, specs: Sequence[AttackSpec], crafters: Mapping[str, nn.Module]
-) -> bool:
+def compiles(settings: AttackSettings, specs: Sequence[AttackSpec], anns: Set[str]) -> bool:
     """Whether the attacked copy is ``torch.compile``'d: where ``compile`` (``settings``)
     asks, unless a gradient mode of the rows needs the eager model
     (:attr:`~snnattack.gradients.base.GradientMode.compiles`; the config's note says so:
     :func:`snnattack.attacks.checks.eager_modes`). A mode counts only where a row crafts
-    with it on a spiking model (``crafters``, by box: the target for white-box rows, the
-    source for black-box ones; :func:`~snnattack.attacks.crafting.ann_boxes`): a row crafted
-    on an ANN runs its own autograd, and the masking checks probe another copy, never
+    with it on a spiking model, its box not among ``anns`` (the boxes whose rows craft on an
+    ANN, :func:`~snnattack.attacks.crafting.ann_boxes`): a row crafted on an ANN runs its own
+    autograd, and the masking checks probe another copy, never
     compiled (:func:`probed_model`)."""
-    modes = row_modes(settings.recipe.grad_mode, specs, probed=False, anns=ann_boxes(crafters))
+    modes = row_modes(settings.recipe.grad_mode, specs, probed=False, anns=anns)
     return settings.compiled and all(GRADIENT_MODES[m].compiles for m in modes)
 
 
@@ -290,16 +289,15 @@ def with_random_eot(
 
 
 def on_anns(
-    attack: AttackSettings, specs: Sequence[AttackSpec], crafters: Mapping[str, nn.Module]
+    attack: AttackSettings, specs: Sequence[AttackSpec], anns: Set[str]
 ) -> list[AttackSpec]:
-    """``specs`` with each ensemble row's components that craft on an ANN (``crafters``, by
-    box: an ANN target's white-box rows, an ANN source's black-box rows) averaging
+    """``specs`` with each ensemble row's components that craft on an ANN (their box among
+    ``anns``: an ANN target's white-box rows, an ANN source's black-box rows) averaging
     ``attack.eot_samples`` draws: the ensemble's ``poisson_eot_samples`` raises them for a
     random encoding, which an ANN does not read (it takes the images as they are), so its
     draws would be one fixed forward at N times the cost (the rows' records say the draws
     used)."""
     asked = attack.recipe.eot_samples
-    anns = ann_boxes(crafters)
     return [_component_draws(s, lambda eot: min(eot, asked)) if s.box in anns else s for s in specs]
 
 

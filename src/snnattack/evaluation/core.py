@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from snnattack.attacks.crafting import craft
+from snnattack.attacks.crafting import ann_boxes, craft
 from snnattack.attacks.ensemble import ENSEMBLE, worst_case
 from snnattack.attacks.methods import reads_recordings
 from snnattack.attacks.parse import component_settings
@@ -260,7 +260,9 @@ def attack_batch(
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
     refuse_unattackable(attack, [spec], model, probed=False)  # no masking checks here
     crafter = kept_attacked_copy(
-        model, fold_bn=attack.fold_bn, compiled=compiles(attack, [spec], {spec.box: model})
+        model,
+        fold_bn=attack.fold_bn,
+        compiled=compiles(attack, [spec], ann_boxes({spec.box: model})),
     )
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))

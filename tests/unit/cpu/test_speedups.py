@@ -9,6 +9,7 @@ from harness import compose, resolved
 from omegaconf import DictConfig
 from torch import nn
 
+from snnattack.attacks.crafting import ann_boxes
 from snnattack.config.validation import notes
 from snnattack.cpu.guard import BACKENDS
 from snnattack.evaluation.attacked import attacked_models, compiles
@@ -160,13 +161,13 @@ def test_a_mode_that_no_row_reads_leaves_the_attacked_copy_compiled(
     (``probed_model``), so they leave the compilation as it is."""
     cfg = compose("attack=rga", "compile=true", f"checks.masking.enabled={masking}", *methods)
     settings = job_settings(cfg)
-    assert compiles(settings.attack, settings.specs, crafters(cfg))
+    assert compiles(settings.attack, settings.specs, ann_boxes(crafters(cfg)))
     assert eager_notes(cfg) == []
     read = compose(
         "attack=rga", "compile=true", f"checks.masking.enabled={masking}", "method=[fgsm]"
     )
     settings = job_settings(read)  # a method that reads it: eager, as ever
-    assert not compiles(settings.attack, settings.specs, crafters(read))
+    assert not compiles(settings.attack, settings.specs, ann_boxes(crafters(read)))
     (line,) = eager_notes(read)
     assert line.startswith("compile=true compiles no attacked copy: the gradient mode rga needs")
 
@@ -186,7 +187,7 @@ def test_a_mode_read_on_a_spiking_model_beside_an_ann_runs_the_attacks_eager(
     says so, as where every model spikes."""
     cfg = compose("attack=rga", "compile=true", "method=[pgd]", *boxes)
     settings = job_settings(cfg)
-    assert not compiles(settings.attack, settings.specs, crafters(cfg))
+    assert not compiles(settings.attack, settings.specs, ann_boxes(crafters(cfg)))
     (line,) = eager_notes(cfg)
     assert line.startswith("compile=true compiles no attacked copy: the gradient mode rga needs")
 
