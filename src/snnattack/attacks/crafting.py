@@ -52,9 +52,12 @@ def ann_boxes(crafters: Mapping[str, nn.Module | None]) -> frozenset[str]:
     """The boxes of ``crafters`` (each box's crafting model: the target for the white box, the
     black box's source) whose rows craft on an ANN (:func:`spiking`): they are differentiated
     by its own autograd (``ann-autograd``), so they read no gradient mode and no time
-    extension. A box without a model (no source) crafts no row: it is among them, as it reads
-    neither."""
-    return frozenset(box for box, model in crafters.items() if model is None or not spiking(model))
+    extension. A box without a model (no source) crafts no row, on an ANN or else: it is not
+    among them, as :func:`snnattack.training.checks.ann_boxes_of` leaves out a box the job
+    does not run (one convention: a box is named only where it runs and crafts on an ANN)."""
+    return frozenset(
+        box for box, model in crafters.items() if model is not None and not spiking(model)
+    )
 
 
 class FramesAsChannels(nn.Module):

@@ -70,7 +70,8 @@ def attacked_copies(
     )
     source = source if settings.store.black_box else None
     # the boxes whose rows craft on an ANN: the target's white box, the source's black box
-    anns = ann_boxes({"white": target} | ({} if source is None else {"black": source}))
+    # (none without a source)
+    anns = ann_boxes({"white": target, "black": source})
     settings = replace(settings, specs=tuple(on_anns(settings.attack, settings.specs, anns)))
     random_eot = settings.attack.random_eot_samples is not None
     probed = probed_model(target) if settings.masking.enabled or random_eot else None

@@ -207,7 +207,8 @@ def row_keys(
     how["code"] = [made[key] for key in CODE]
     methods, components = settings.pop("method"), settings.pop(COMPONENTS, {})
     target_only = {k: v for k, v in settings.items() if k not in SOURCE_KEYS}
-    # the boxes crafting on an ANN (none for a missing source): their rows read no gradient mode
+    # the boxes crafting on an ANN (a missing source's is not: it has no rows): their rows read
+    # no gradient mode
     anns = ann_boxes({"white": target, "black": source})
     mine = weights(target)  # hashed once: both boxes' keys hold it
     bases = {

@@ -415,7 +415,8 @@ def ann_boxes_of(resolved: dict[str, Any]) -> frozenset[str]:
     target's ``train.kind`` is an ANN's, the black box's where its source's (``source_train``,
     else the target's kind) is; a box the job does not run (``boxes``) has no rows. Those rows
     are differentiated by the ANN's own autograd (``ann-autograd``): the config's rule of
-    :func:`~snnattack.attacks.crafting.ann_boxes`, which judges the models themselves."""
+    :func:`~snnattack.attacks.crafting.ann_boxes`, which judges the models themselves (and
+    leaves out a box without a model, as this one a box the job does not run)."""
     kind = resolved["train"]["kind"]
     crafting = {"white": kind, "black": resolved.get("source_train") or kind}
     return frozenset(
