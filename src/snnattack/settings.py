@@ -17,6 +17,11 @@ from typing import Any
 # model.name of a network passed to the Python API (snnattack.evaluate, attack, benchmark):
 # built by its caller, never here; its record's models.target says what it is (class, neurons)
 PASSED = "passed"
+# the key that the notes of a config of the Python API read beside its keys: whether each
+# network passed spikes, by the box it crafts for ({"white": False} for an ANN target), so
+# they judge the networks as the attacks do (snnattack.attacks.crafting.spiking); never a
+# key of a config (validation adds it to the tree its notes read)
+SPIKING_PASSED = "spiking_passed"
 BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
 LOSSES = ("ce", "dlr")  # what the adaptive PGD attacks (apgd, sapgd) ascend: method.*.loss
 WANDB_MODES = ("online", "offline", "disabled")  # how W&B logs a run: logger.wandb.mode

@@ -240,9 +240,9 @@ def test_the_record_keeps_the_notes_that_validation_computed_once(
     model, x, y = digits
     calls, notes = [], validation.notes
 
-    def counted(resolved, written=None):
+    def counted(resolved, written=None, spiking=None):
         calls.append(resolved["attack"]["steps_curve"])
-        return notes(resolved, written)
+        return notes(resolved, written, spiking)
 
     monkeypatch.setattr(validation, "notes", counted)  # what validate calls
     record = snnattack.evaluate(

@@ -54,7 +54,7 @@ from snnattack.interop.external import as_spiking_net, encoding_held
 from snnattack.interop.first_forward import network_of, steps_of
 from snnattack.models import MODELS
 from snnattack.models.shapes import input_shape
-from snnattack.preparation.config import job_config, job_settings
+from snnattack.preparation.config import job_config, job_settings, passed_spiking
 from snnattack.preparation.evaluation import Data, as_a_job, prepared_evaluation, run_checked
 from snnattack.process.numerics import kept_generators
 from snnattack.records.store import ModelStore
@@ -213,7 +213,9 @@ def evaluate(
             cfg[key] = value
         where = f"the protocol's data ({cfg.dataset.name})"
         inputs.check_model(net, "model", blank, where, model, classes=cfg.dataset.num_classes)
-        notes = validate(cfg)
+        # its notes judge the model as the attacks do (an ANN whatever train.kind labels it);
+        # the black box's source is the protocol's, built by its kind
+        notes = validate(cfg, spiking=dict(passed_spiking(net, None)))
         config = spelt(cfg)  # its numbers as their rules spell them
         settings = job_settings(cfg, notes)
         about = about_weights(net)  # beside its class, neurons and encoding in the record

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from snnattack.config.preflight import data_files, writable
 from snnattack.config.spelling import flat, resolve, spell_config
 from snnattack.errors import ConfigError, UserError
 from snnattack.records.failures import refused_jobs_line
-from snnattack.settings import PASSED, dotted_value
+from snnattack.settings import PASSED, SPIKING_PASSED, dotted_value
 from snnattack.values import CHECKS, KEYS, MACHINE, NOTES, RULES, WRITTEN_NOTES, Rule
 
 __all__ = [
@@ -55,34 +55,48 @@ log = logging.getLogger(__name__)
 DECLARING = ("snnattack.attacks", "snnattack.training", "snnattack.interop", "snnattack.analysis")
 
 
-def notes(resolved: dict[str, Any], written: dict[str, Any] | None = None) -> list[str]:
+def notes(
+    resolved: dict[str, Any],
+    written: dict[str, Any] | None = None,
+    spiking: Mapping[str, bool] | None = None,
+) -> list[str]:
     """The notes of a resolved config (settings accepted that do less than they say), one line
     each, in the order the kinds declared them (:data:`~snnattack.values.NOTES`).
 
     ``written``: the same config unresolved (``OmegaConf.to_container(cfg, resolve=False)``),
     which the notes of :data:`~snnattack.values.WRITTEN_NOTES` read first, as they depend on
     whether a key was set rather than on the value it resolves to; without it (a resolved
-    tree alone) they are left out."""
+    tree alone) they are left out. ``spiking``: whether each network passed to the Python API
+    spikes, by the box it crafts for (:func:`~snnattack.attacks.crafting.spiking`), which the
+    notes of the rows crafted on an ANN read instead of the ``train.kind`` that labels it (the
+    attacks judge the network itself: a note by the label said the opposite of what ran);
+    None, or a box it leaves out: judged by the kinds, as a job's models are built
+    (:data:`~snnattack.settings.SPIKING_PASSED`)."""
+    if spiking:
+        resolved = {**resolved, SPIKING_PASSED: dict(spiking)}
     found = []
     if written is not None:
         found = [line for note in WRITTEN_NOTES.values() for line in note(resolved, written)]
     return found + [line for note in NOTES.values() for line in note(resolved)]
 
 
-def validate(cfg: DictConfig, output_dir: Path | None = None) -> tuple[str, ...]:
+def validate(
+    cfg: DictConfig, output_dir: Path | None = None, spiking: Mapping[str, bool] | None = None
+) -> tuple[str, ...]:
     """Raises :class:`ConfigError` naming the first key whose value is not accepted.
 
     The checks in the module's order (:func:`checked`, which spells the numbers in ``cfg``),
     then (with ``output_dir``: a job) the data files and that the output folder and the store
-    can be written. Settings accepted with a note (:func:`notes`) are logged, and returned:
-    computed once here, the job's settings keep them for its record
-    (:class:`~snnattack.settings.JobSettings`).
+    can be written. Settings accepted with a note (:func:`notes`, which reads ``spiking``: the
+    Python API's networks, by box) are logged, and returned: computed once here, the job's
+    settings keep them for its record (:class:`~snnattack.settings.JobSettings`).
     """
     resolved = checked(cfg)
     if output_dir is not None:
         job_files(resolved)
         writable(Path(output_dir), "the output folder")
-    return logged(notes(resolved, written=OmegaConf.to_container(cfg, resolve=False)))
+    written = OmegaConf.to_container(cfg, resolve=False)
+    return logged(notes(resolved, written=written, spiking=spiking))
 
 
 def logged(found: Iterable[str]) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack import inputs
+from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE_KEYS
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.methods.base import METHODS
@@ -122,7 +123,9 @@ def job_config(
     ``network`` and ``source``: the networks passed, whose spiking layers the gradient mode's
     parameters must fit at their own leak and threshold where a white-box (the target's) or
     black-box row (the source's) differentiates them
-    (:func:`~snnattack.config.combinations.fit_network`). The
+    (:func:`~snnattack.config.combinations.fit_network`), and whose notes judge them as the
+    attacks do (:func:`passed_spiking`: an ANN passed crafts with its own autograd whatever
+    ``train.kind`` labels it). The
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
     the command line: an unknown key's refusal names it (:data:`LISTING`)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
@@ -200,7 +203,10 @@ def job_config(
     _check_owned(overrides, owned)
     chooser = (names or {}).get("methods") or "methods"  # the argument naming the methods
     try:
-        cfg, notes = _composed(tuple([*args, *overrides]), tuple(overrides), validated, chooser)
+        judged = passed_spiking(network, source) if validated else ()  # notes only
+        cfg, notes = _composed(
+            tuple([*args, *overrides]), tuple(overrides), validated, chooser, judged
+        )
         if network is not None and validated:
             owned |= _defaults_named(grad_mode, names, overrides, owned)
             attack = OmegaConf.to_container(cfg.attack, resolve=True)
@@ -335,13 +341,33 @@ def _check_owned(overrides: Sequence[str], owned: Mapping[str, tuple[str | None,
         )
 
 
+def passed_spiking(
+    network: nn.Module | None, source: nn.Module | None
+) -> tuple[tuple[str, bool], ...]:
+    """Whether the networks passed to the Python API spike, by the box each crafts for (the
+    target ``network`` the white box's rows, ``source`` the black box's; one not passed left
+    out), by the attacks' own rule (:func:`~snnattack.attacks.crafting.spiking`, which
+    :func:`~snnattack.attacks.crafting.ann_boxes` reads): what the config's notes of rows
+    crafted on an ANN read (:func:`snnattack.config.validation.notes`), so that an ANN under
+    the default ``train.kind=stbp`` is noted as the ANN the attacks differentiate (no note
+    that ``compile=true`` runs RGA eager where the copy is compiled), and a spiking network
+    labelled ``train.kind=ann`` as the spiking one. A tuple: part of :func:`_composed`'s key."""
+    crafters = {"white": network, "black": source}
+    return tuple((box, spiking(net)) for box, net in crafters.items() if net is not None)
+
+
 @functools.lru_cache(maxsize=COMPOSED)
 def _composed(
-    args: tuple[str, ...], overrides: tuple[str, ...], validated: bool, chooser: str
+    args: tuple[str, ...],
+    overrides: tuple[str, ...],
+    validated: bool,
+    chooser: str,
+    judged: tuple[tuple[str, bool], ...],
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The config of the command-line arguments ``args`` (``overrides`` among them, checked
     first), composed (:func:`~snnattack.config.compose.compose_config`) and, if ``validated``,
-    validated (on a copy of the unvalidated one, composed once for both): ~0.15 s, once per
+    validated (on a copy of the unvalidated one, composed once for both), its notes judging
+    the networks passed as ``judged`` says (:func:`passed_spiking`): ~0.15 s, once per
     distinct ``args``. A refusal raises, and is not kept, in the caller's words (``chooser``:
     its argument that names the methods). Kept, a config's notes are logged at its first call
     only, and what its validation reads outside the arguments (a model file, an environment
@@ -358,11 +384,11 @@ def _composed(
             named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
             raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
     # a copy: validation spells its numbers in the config it checks
-    cfg = copy.deepcopy(_composed(args, overrides, False, chooser)[0])
+    cfg = copy.deepcopy(_composed(args, overrides, False, chooser, ())[0])
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
     _as_given(f"overrides={as_python(list(overrides))}", check_keys, tree, CONF_DIR, LISTING)
-    return cfg, validate(cfg)
+    return cfg, validate(cfg, spiking=dict(judged))
 
 
 def _as_given(given: str, check: Callable[..., None], *args: Any) -> None:

@@ -25,7 +25,7 @@ from snnattack.interop.external import EXTERNAL
 from snnattack.models import MODELS
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
-from snnattack.settings import PASSED
+from snnattack.settings import PASSED, SPIKING_PASSED
 from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import INPUT_ENCODINGS
@@ -207,21 +207,19 @@ def _source_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     shows its rows under each value; a source the job does not train (:func:`trains_source`: a
     network of the user's) is crafted on as it is, and the note says no training. Not noted:
     the target's own value (what null gives) and a benchmark protocol's
-    (``benchmark.protocol``), neither the user's setting."""
-    kind = resolved.get("source_train") or resolved["train"]["kind"]
+    (``benchmark.protocol``), neither the user's setting. A source passed to the Python API
+    is judged itself (:func:`spiking_crafters`), not by the kind that labels it."""
     given = [
         f"{k}={resolved[k]}"
         for k, own in (("source_lambda", "lambda"), ("source_T", "T"))
         if resolved.get(k) is not None and resolved[k] != resolved.get(own)
     ]
     protocol = (resolved.get("benchmark") or {}).get("protocol")
-    if spikes(kind) or "black" not in resolved["boxes"] or protocol:
+    if spiking_crafters(resolved)["black"] or "black" not in resolved["boxes"] or protocol:
         return []
     made = " trained" if trains_source(resolved) else ""
     return _unread_neuron(
-        given,
-        f"the black-box source of train.kind={kind}",
-        f"its rows are crafted on the ANN{made} without",
+        given, _named(resolved, "black"), f"its rows are crafted on the ANN{made} without"
     )
 
 
@@ -235,11 +233,13 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
     ``reset`` have no source key: a spiking source always reads them), and not a benchmark
     protocol's. A target the job does not train (:func:`trains_target`: a ``checkpoint=`` file,
     the user's network, whose ``train.kind`` only labels how it was trained) is only attacked
-    without them, as the note says."""
+    without them, as the note says. A network passed to the Python API is judged itself
+    (:func:`spiking_crafters`), not by the kind that labels it."""
     kind = resolved["train"]["kind"]
-    if spikes(kind) or (resolved.get("benchmark") or {}).get("protocol"):
+    crafting = spiking_crafters(resolved)
+    if crafting["white"] or (resolved.get("benchmark") or {}).get("protocol"):
         return []
-    source_spiking = spikes(resolved.get("source_train") or kind)
+    source_spiking = crafting["black"]
     black = "black" in resolved["boxes"]
     default = {**shipped(), "reset": resolved["train"].get("resets", {}).get(kind)}
     given = [
@@ -250,7 +250,7 @@ def _target_neuron_unread(resolved: dict[str, Any]) -> list[str]:
         and not (black and source_spiking and resolved.get(f"source_{k}") is None)
     ]
     done = "is trained and attacked" if trains_target(resolved) else "is attacked"
-    return _unread_neuron(given, f"the target of train.kind={kind}", f"it {done} without")
+    return _unread_neuron(given, _named(resolved, "white"), f"it {done} without")
 
 
 @NOTES.register("ann_time_extension")
@@ -295,10 +295,8 @@ def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
     :func:`trains_source`): a ``checkpoint=`` or ``source_checkpoint=`` file and a network of
     the user's are attacked as they are."""
     width = resolved["train"]["surrogate_width"]
-    kind = resolved["train"]["kind"]
-    spiking = spikes(kind) or (
-        "black" in resolved["boxes"] and spikes(resolved.get("source_train") or kind)
-    )
+    crafting = spiking_crafters(resolved)
+    spiking = crafting["white"] or ("black" in resolved["boxes"] and crafting["black"])
     crafted = _on_anns(resolved)
     if width == SURROGATE_WIDTH or spiking or crafted is None:
         return []
@@ -363,7 +361,7 @@ def mode_read_by_no_method(resolved: dict[str, Any]) -> list[str]:
     probed = (
         f"; only the gradient-masking checks (checks.masking) probe the target with "
         f"{'it' if one else 'them'}"
-        if probes and spikes(resolved["train"]["kind"])
+        if probes and spiking_crafters(resolved)["white"]
         else ""
     )
     return [
@@ -410,35 +408,58 @@ def _ann_made(resolved: dict[str, Any]) -> str:
     return f"an ANN without it ({one} trained without it)"
 
 
-def ann_boxes_of(resolved: dict[str, Any]) -> frozenset[str]:
-    """The boxes of a resolved config whose rows craft on an ANN: the white box's where the
-    target's ``train.kind`` is an ANN's, the black box's where its source's (``source_train``,
-    else the target's kind) is; a box the job does not run (``boxes``) has no rows. Those rows
-    are differentiated by the ANN's own autograd (``ann-autograd``): the config's rule of
-    :func:`~snnattack.attacks.crafting.ann_boxes`, which judges the models themselves (and
-    leaves out a box without a model, as this one a box the job does not run)."""
+def spiking_crafters(resolved: dict[str, Any]) -> dict[str, bool]:
+    """Whether each box's crafting model spikes (the target for the white box, the black
+    box's source): a network passed to the Python API as the network itself says
+    (:data:`~snnattack.settings.SPIKING_PASSED`, which validation adds from
+    :func:`~snnattack.attacks.crafting.spiking`, the attacks' own rule), whatever
+    ``train.kind`` labels it; a model the job builds by its kind (the target's
+    ``train.kind``, the source's ``source_train``, else the target's kind), as it builds it."""
     kind = resolved["train"]["kind"]
-    crafting = {"white": kind, "black": resolved.get("source_train") or kind}
-    return frozenset(
-        box for box, made in crafting.items() if box in resolved["boxes"] and not spikes(made)
-    )
+    built = {"white": spikes(kind), "black": spikes(resolved.get("source_train") or kind)}
+    return built | dict(resolved.get(SPIKING_PASSED) or {})
+
+
+def _named(resolved: dict[str, Any], box: str) -> str:
+    """The crafting model of ``box`` as a note names it: a network passed to the Python API
+    as passed (:data:`~snnattack.settings.SPIKING_PASSED`), a model the job builds by its kind
+    (the target's ``train.kind``, the source's ``source_train``, else the target's)."""
+    role = {"white": "the target", "black": "the black-box source"}[box]
+    if box in (resolved.get(SPIKING_PASSED) or {}):
+        return f"{role} passed"
+    kind = resolved["train"]["kind"]
+    if box == "black":
+        kind = resolved.get("source_train") or kind
+    return f"{role} of train.kind={kind}"
+
+
+def ann_boxes_of(resolved: dict[str, Any]) -> frozenset[str]:
+    """The boxes of a resolved config whose rows craft on an ANN (:func:`spiking_crafters`:
+    a network passed judged itself, a model the job builds by its kind); a box the job does
+    not run (``boxes``) has no rows. Those rows are differentiated by the ANN's own autograd
+    (``ann-autograd``): the config's rule of :func:`~snnattack.attacks.crafting.ann_boxes`,
+    which judges the models the attacks run (and leaves out a box without a model, as this one
+    a box the job does not run), so the notes say what runs."""
+    crafting = spiking_crafters(resolved)
+    return frozenset(box for box in resolved["boxes"] if box in crafting and not crafting[box])
 
 
 def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
     """The ANNs that rows craft on (the white box's target, the black box's source:
-    :func:`ann_boxes_of`) and the rows crafted there, as a note names them; None where every
-    crafting model spikes."""
-    kind = resolved["train"]["kind"]
-    source = resolved.get("source_train") or kind
+    :func:`ann_boxes_of`) and the rows crafted there, as a note names them (:func:`_named`: a
+    network passed to the Python API as passed, an ANN whatever ``train.kind`` labels it; a
+    model the job builds by its kind); None where every crafting model spikes."""
     anns = ann_boxes_of(resolved)
-    white, black = "white" in anns, "black" in anns
-    if white and black:
-        return f"the target and the black-box source of train.kind={kind}", "every row is"
-    if white:
-        return f"the target of train.kind={kind}", "its white-box rows are"
-    if black:
-        return f"the black-box source of train.kind={source}", "its rows are"
-    return None
+    if not anns:
+        return None
+    if len(anns) == 1:
+        (box,) = anns
+        return _named(resolved, box), "its white-box rows are" if box == "white" else "its rows are"
+    target, source = _named(resolved, "white"), _named(resolved, "black")
+    whose = target.removeprefix("the target ")
+    if source.removeprefix("the black-box source ") == whose:  # one word for both
+        return f"the target and the black-box source {whose}", "every row is"
+    return f"{target} and {source}", "every row is"
 
 
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:

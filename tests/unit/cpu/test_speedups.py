@@ -9,9 +9,11 @@ from harness import compose, resolved
 from omegaconf import DictConfig
 from torch import nn
 
+import snnattack
 from snnattack.attacks.crafting import ann_boxes
 from snnattack.config.validation import notes
 from snnattack.cpu.guard import BACKENDS
+from snnattack.evaluation import attacked
 from snnattack.evaluation.attacked import attacked_models, compiles
 from snnattack.job import run
 from snnattack.models import build
@@ -221,3 +223,60 @@ def test_a_digits_job_gives_the_same_numbers_on_the_torch_backend(tmp_path) -> N
     assert weights["c"].keys() == weights["torch"].keys()
     for key, value in weights["c"].items():
         assert torch.equal(value, weights["torch"][key]), key
+
+
+@pytest.mark.parametrize(
+    ("target", "source", "boxes", "overrides", "compiled"),
+    [
+        # an ANN of this package's under the default train.kind=stbp: it crafts with its own
+        # autograd, so nothing needs the eager model (the note said RGA ran eager)
+        ("relu", None, ["white"], (), True),
+        # a spiking network labelled train.kind=ann: RGA differentiates it, eager (no note said)
+        ("lif", None, ["white"], ("train.kind=ann",), False),
+        # the black box's rows crafted on an ANN source beside a spiking target
+        ("lif", "relu", ["black"], (), True),
+        ("relu", "lif", ["black"], ("train.kind=ann",), False),
+    ],
+)
+def test_the_apis_compile_note_judges_the_networks_passed_as_the_attacks_do(
+    target: str,
+    source: str | None,
+    boxes: list[str],
+    overrides: tuple[str, ...],
+    compiled: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``snnattack.evaluate`` with ``compile=true`` and RGA: whether the attacked copies are
+    compiled follows the networks passed (:func:`~snnattack.attacks.crafting.ann_boxes`,
+    which looks for spiking layers), and the record's notes judged them by ``train.kind``,
+    which only labels a network passed: an ANN under the default ``stbp`` was noted as run
+    eager while its copy compiled, and a spiking network labelled ``ann`` compiled no copy
+    with no note. The notes now judge the networks as the attacks do (nothing is compiled
+    here: the copies are made as ``compile=false`` makes them)."""
+    made = []
+
+    def uncompiled(*args, fold_bn: bool, compiled: bool):
+        made.append(compiled)
+        return attacked_models(*args, fold_bn=fold_bn, compiled=False)
+
+    monkeypatch.setattr(attacked, "attacked_models", uncompiled)
+
+    def net(activation: str) -> nn.Module:
+        spiking = activation == "lif"
+        return build("digits_net", 10, in_channels=1, T=2 if spiking else 1, activation=activation)
+
+    torch.manual_seed(0)
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    record = snnattack.evaluate(
+        net(target), (x, y), eps=[8], methods=["fgsm"], grad_mode="rga", boxes=boxes,
+        source=None if source is None else net(source), masking=False, progress=False,
+        overrides=["compile=true", *overrides],
+    )  # fmt: skip
+    assert made == [compiled]
+    assert [r.grad_mode for r in record.results] == ["ann-autograd" if compiled else "rga"]
+    eager = [line for line in record.notes if line.startswith(EAGER)]
+    assert len(eager) == (0 if compiled else 1)
+    unread = [line.split(" (")[0] for line in record.notes if line.startswith("attack=rga is")]
+    # the ANN the rows craft on, named as passed (its train.kind only labels it)
+    box = "the target" if boxes == ["white"] else "the black-box source"
+    assert unread == ([f"attack=rga is not read by {box} passed"] if compiled else [])
