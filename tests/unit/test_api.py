@@ -319,6 +319,32 @@ def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
     assert [(n["lambda"], n["theta"]) for n in neurons] == lifs
 
 
+def test_a_passed_network_spikes_in_its_record_as_its_own_layers_say(digits) -> None:
+    """An ANN passed under the default ``train.kind=stbp`` (which only labels it) is recorded
+    as the ANN the attacks differentiate: not spiking, titled ``ANN``, its rows without the
+    config's λ and T; a spiking source beside it keeps its own."""
+    from snnattack.models import build
+
+    _, x, y = digits
+    ann = build("digits_net", num_classes=10, in_channels=1, T=1, activation="relu").eval()
+    source = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
+    record = snnattack.evaluate(
+        ann,
+        (x[:16], y[:16]),
+        eps=[16],
+        methods=["fgsm"],
+        boxes=["white", "black"],
+        source=source,
+        masking=False,
+    )
+    target, crafter = record.models["target"], record.models["source"]
+    assert (target["kind"], target["spiking"], crafter["spiking"]) == ("stbp", False, True)
+    assert "  ANN  " in record.title()
+    rows = {r.box: (r.grad_mode, r.source_lambda, r.source_T) for r in record.results}
+    assert rows["white"] == ("ann-autograd", None, None)
+    assert rows["black"][1:] == (1.0, 4)
+
+
 def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_steps(
     digits,
 ) -> None:

@@ -21,12 +21,13 @@ def with_kinds(
     (white box: the target's; black box: the source's). λ is the model's own where its record
     lists its neurons (``model=external``, a model passed to the API: the config's ``lambda``
     is unused there), and so are the architecture and T of a model passed to the API (a
-    black-box source may run at another T than the target, whose T the config holds)."""
+    black-box source may run at another T than the target, whose T the config holds). An ANN
+    (a record's ``spiking`` false: a network passed is judged itself) has neither."""
     out = []
     for r in rows:
         model = crafting[r.box]
         record = target if r.box == "white" else source
-        spiking = spikes(record["kind"])
+        spiking = record.get("spiking", spikes(record["kind"]))
         out.append(
             replace(
                 r,
@@ -45,10 +46,12 @@ def with_kinds(
 
 def with_spiking(models: dict[str, dict[str, Any] | None]) -> dict[str, dict[str, Any] | None]:
     """The records of the target and the source (each with its ``kind``), each with whether
-    its kind is an SNN (``spiking``): an ANN reads no ``T``, ``lambda``, ``theta`` or ``reset``
-    (its store key leaves them out), so the record's title names none for an ANN target
+    it spikes (``spiking``): a network passed to the Python API as its record says (its own
+    LIFs, whatever ``train.kind`` labels it), a model the job builds as its kind says. An ANN
+    reads no ``T``, ``lambda``, ``theta`` or ``reset`` (its store key leaves them out), so the
+    record's title names none for an ANN target
     (:meth:`~snnattack.records.results.JobRecord.title`), which reads no kind's rules."""
     return {
-        role: None if m is None else {**m, "spiking": spikes(m["kind"])}
+        role: None if m is None else {**m, "spiking": m.get("spiking", spikes(m["kind"]))}
         for role, m in models.items()
     }

@@ -130,10 +130,12 @@ def prepared_evaluation(
         "source": model_description(source, settings.source.kind, crafter),
     }
     # each LIF's λ, θ and reset (which the config's lambda and reset do not describe), read on
-    # the network the attacks run on the model: the adapted one for another library
-    described["target"] |= {"neurons": lif_settings(target), **about}
+    # the network the attacks run on the model: the adapted one for another library; whether
+    # it spikes is the network's own (an ANN passed under train.kind=stbp is one), as the
+    # attacks judge it, where a job's model spikes by its kind (evaluation.kinds)
+    described["target"] |= _neurons(target, about)
     if settings.store.black_box and source is not None and crafter is not None:
-        described["source"] |= {"neurons": lif_settings(crafter), **about_weights(crafter)}
+        described["source"] |= _neurons(crafter, about_weights(crafter))
     return PreparedEvaluation(
         None if target is model else target,
         None if crafter is source else crafter,
@@ -141,6 +143,14 @@ def prepared_evaluation(
         config,
         described,
     )
+
+
+def _neurons(net: SpikingNet, about: dict[str, Any]) -> dict[str, Any]:
+    """What the record adds of a network the attacks run: its LIFs' settings, its weights'
+    count and hash (``about``) and whether it spikes (it has LIFs: the attacks' own rule,
+    :func:`~snnattack.attacks.crafting.spiking`)."""
+    neurons = lif_settings(net)
+    return {"neurons": neurons, **about, "spiking": bool(neurons)}
 
 
 def run_evaluation(
