@@ -645,6 +645,47 @@ def without_adversary(adversary: dict[str, Any]) -> list[str]:
     ]
 
 
+@NOTES.register("kind_settings")
+def kind_settings_unread(resolved: dict[str, Any]) -> list[str]:
+    """A note per setting of a kind's own block of ``train`` (``train.conversion.*``,
+    ``train.hybrid.*``: a :class:`~snnattack.training.base.Strategy`'s ``blocks``) other than
+    its value in ``conf/train/_kinds.yaml``, where no model of the job is of a kind that reads
+    the block (:func:`trained_models`: the target's kind and the black box's source's).
+    ``train.hybrid.threshold_scale=0.7`` beside the default ``train.kind=stbp`` trains the
+    STBP model, whose store key leaves the block out, so a sweep over it repeats one model's
+    rows. Only where the job trains a model (:func:`models_trained`), as the other training
+    notes."""
+    if not models_trained(resolved):
+        return []
+    kinds = {kind for _, kind in trained_models(resolved)}
+    target = resolved["train"]["kind"]
+    models = f"train.kind={target}"
+    source = next((kind for _, kind in trained_models(resolved)[1:]), target)
+    if source != target:
+        models += f", source_train={source}"
+    out = []
+    for block, defaults in kinds_defaults().items():
+        readers = [name for name, kind in STRATEGIES.items() if block in kind.blocks]
+        if kinds & set(readers):
+            continue
+        out += [
+            f"train.{block}.{key}={value} is read by train.kind={' or '.join(readers)} only: "
+            f"the job's models ({models}) are trained and stored as without it"
+            for key, value in resolved["train"][block].items()
+            if defaults.get(key) != value
+        ]
+    return out
+
+
+@cache
+def kinds_defaults() -> dict[str, dict[str, Any]]:
+    """The blocks of ``train`` that only some kinds read (``Strategy.blocks``: ``conversion``,
+    ``hybrid``) at their values in ``conf/train/_kinds.yaml``."""
+    shipped_kinds = OmegaConf.to_container(loaded(CONF_DIR / "train" / "_kinds.yaml"))
+    blocks = dict.fromkeys(block for kind in STRATEGIES.values() for block in kind.blocks)
+    return {block: shipped_kinds[block] for block in blocks}
+
+
 @cache
 def adversary_defaults() -> dict[str, Any]:
     """``train.adversary``'s values in ``conf/train/_adversary.yaml``."""

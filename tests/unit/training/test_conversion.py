@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures_cifar import write_cifar10
-from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, replaced, run_job
+from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, replaced, resolved, run_job
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
-from snnattack.config.validation import validate
+from snnattack.config.validation import notes, validate
 from snnattack.data import datamodule
 from snnattack.errors import ConfigError
 from snnattack.models import build
@@ -344,3 +344,46 @@ def test_a_network_of_ones_own_is_not_asked_whether_it_converts(model: list[str]
     refused as "name='passed' is unknown", and ``model=external`` with a converting kind so,
     without its key, before check_external's line naming train.kind."""
     assert validate(composed(*model, "train.kind=conversion")) == ()
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (  # the hybrid's threshold scale set, the kind left at stbp: an STBP model, unsaid
+            ["train.hybrid.threshold_scale=0.7"],
+            "train.hybrid.threshold_scale=0.7 is read by train.kind=hybrid only: the job's "
+            "models (train.kind=stbp) are trained and stored as without it",
+        ),
+        (  # a conversion's percentile beside a plain ANN and its STBP black-box source
+            ["train.kind=ann", "source_train=stbp", "train.conversion.percentile=99.5"],
+            "train.conversion.percentile=99.5 is read by train.kind=conversion or hybrid only: "
+            "the job's models (train.kind=ann, source_train=stbp) are trained and stored as "
+            "without it",
+        ),
+        (  # a converted model is not fine-tuned: the hybrid's epochs train nothing
+            ["train.kind=conversion", "train.hybrid.epochs=3"],
+            "train.hybrid.epochs=3 is read by train.kind=hybrid only: the job's models "
+            "(train.kind=conversion) are trained and stored as without it",
+        ),
+    ],
+)
+def test_a_kinds_setting_no_model_of_the_job_reads_is_noted(given: list[str], said: str) -> None:
+    """``train.conversion.*`` and ``train.hybrid.*`` set where no model of the job is of a kind
+    that reads them trained the model as without them, and their store key leaves them out
+    (a sweep over them repeated one model's rows): a note says so."""
+    assert notes(resolved(compose(*given))) == [said]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["train.kind=hybrid", "train.hybrid.threshold_scale=0.7", "train.conversion.batches=3"],
+        ["train.kind=conversion", "train.conversion.percentile=99"],
+        # the black-box source reads it
+        ["train.kind=ann", "source_train=hybrid", "train.hybrid.epochs=3"],
+        # the settings at conf/train/_kinds.yaml's values
+        ["train.hybrid.epochs=5", "train.conversion.percentile=99.9"],
+    ],
+)
+def test_a_kinds_setting_a_model_of_the_job_reads_has_no_note(given: list[str]) -> None:
+    assert notes(resolved(compose(*given))) == []

@@ -18,7 +18,8 @@ gradient mode that needs time-invariant layers (``rga``, ``ann``: a train-mode B
 ``reg`` > 0 turns on the RAT regulariser (Ding et al., *SNN-RAT*, NeurIPS 2022): after every
 optimiser step each conv/linear weight is retracted towards a Parseval-tight frame
 (:func:`parseval_retraction`), as the reference applies it (its ``arsnn_reg`` loss term is
-never called); it also turns weight decay off then (``train.weight_decay=0``).
+never called). It leaves ``train.weight_decay`` as set: the reference's RAT runs without weight
+decay, which the RAT recipe sets itself (``experiments/defense/rat.yaml``).
 
 ``ramp_epochs`` > 0 grows ε linearly over the first epochs, ε · min(1, (epoch + 1) /
 ramp_epochs): a warm-up against the early collapse large-ε training can show; 0 = off.
