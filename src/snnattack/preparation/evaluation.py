@@ -133,9 +133,12 @@ def prepared_evaluation(
     # the network the attacks run on the model: the adapted one for another library; whether
     # it spikes is the network's own (an ANN passed under train.kind=stbp is one), as the
     # attacks judge it, where a job's model spikes by its kind (evaluation.kinds)
-    described["target"] |= _neurons(target, about)
+    neurons = lif_settings(target)
+    described["target"] |= {"neurons": neurons, **about, "spiking": bool(neurons)}
     if settings.store.black_box and source is not None and crafter is not None:
-        described["source"] |= _neurons(crafter, about_weights(crafter))
+        neurons = lif_settings(crafter)
+        about = about_weights(crafter)
+        described["source"] |= {"neurons": neurons, **about, "spiking": bool(neurons)}
     return PreparedEvaluation(
         None if target is model else target,
         None if crafter is source else crafter,
@@ -143,14 +146,6 @@ def prepared_evaluation(
         config,
         described,
     )
-
-
-def _neurons(net: SpikingNet, about: dict[str, Any]) -> dict[str, Any]:
-    """What the record adds of a network the attacks run: its LIFs' settings, its weights'
-    count and hash (``about``) and whether it spikes (it has LIFs: the attacks' own rule,
-    :func:`~snnattack.attacks.crafting.spiking`)."""
-    neurons = lif_settings(net)
-    return {"neurons": neurons, **about, "spiking": bool(neurons)}
 
 
 def run_evaluation(
