@@ -53,6 +53,7 @@ from snnattack.records.tracking import (
 )
 from snnattack.runtime.console import quiet_libraries
 from snnattack.runtime.lifecycle import run_results_complete, running_alone
+from snnattack.training.conversion import calibration_notes
 from snnattack.training.parse import model_settings
 from snnattack.training.source import check_not_target, check_stored, source_model
 from snnattack.training.trained import Built, Trained, built_models, target_model
@@ -99,6 +100,8 @@ def run(cfg: DictConfig, output_dir: Path) -> JobRecord:
             source, source_record = source_model(job, store, trainers, built)
             check_not_target(target_record, source_record)
             models = {"target": target_record, "source": source_record}
+            # a conversion's batches capped at the data's: only its record tells
+            job = replace(job, notes=job.notes + logged(calibration_notes(models)))
             loggers = attack_loggers(job.tracking, output_dir, resolved, models)
             keep = partial(_keep, output_dir / "metrics.json", loggers, started, _command())
             # the job's one datamodule: tuning, attacks, annotations

@@ -21,9 +21,9 @@ output scale with its input layer (one percentile over both layers' activations)
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,13 @@ from snnattack.training.base import Strategy, register
 from snnattack.training.classifier import COST_KEYS
 from snnattack.training.fit import TrainContext, Trained
 
-log = logging.getLogger(__name__)
-
 MAX_SAMPLES = 1 << 24  # activations per layer kept for the percentile (a random subsample)
 _PASS = (nn.Sequential, StepWise, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout)
 BLOCK_CHILDREN = ("residual", "shortcut", "spike")  # what a residual block converts by
+# a converted model's record: the training batches its thresholds were calibrated on (fewer
+# than train.conversion.batches where the training data hold fewer)
+CALIBRATION = "calibration_batches"
+ROLES = {"target": "the target", "source": "the black-box source"}  # a job's models, named
 
 
 def residual_block(m: nn.Module) -> bool:
@@ -200,23 +202,58 @@ class Conversion(Strategy):
         return {**spec, "neuron": neuron}
 
     def train(self, model: ModelSettings, workdir: Path, ctx: TrainContext) -> Trained:
-        reset = model.tree["reset"]
-        if reset != "soft":
-            log.warning("converting with reset=%s; soft reset converts best (reset=soft)", reset)
+        """Converts the ANN (``ctx.base``) on the first ``train.conversion.batches`` training
+        batches, or all of them where the data hold fewer: the record's
+        ``calibration_batches`` says how many were read (:func:`calibration_notes`). A
+        reset or leak that converts badly is a config note (``converted_neurons`` in
+        :mod:`snnattack.training.checks`), said by every job of the model, not only this one."""
         ann, ann_record = ctx.base
         settings = model.train["conversion"]
         data = datamodule(replace(model.data, seed=ctx.seed))
         data.setup("fit")
-        loader = data.train_dataloader()
-        images = (x for i, (x, _) in zip(range(settings["batches"]), loader, strict=False))
-        scales = activation_scales(ann, images, settings["percentile"])
+        read: list[int] = []  # the size of each batch the calibration reads
+
+        def images() -> Iterator[torch.Tensor]:
+            for x, _ in islice(data.train_dataloader(), settings["batches"]):
+                read.append(len(x))
+                yield x
+
+        scales = activation_scales(ann, images(), settings["percentile"])
         net = convert(ann, self.build(model), scales)
         return net, {
             "seed": ctx.seed,
             "ann_val_acc": ann_record.get("val_acc"),
             "ann_key": ann_record.get("key"),
             "scales": scales,
+            CALIBRATION: len(read),
             # its ANN's training is its cost (an adversary's too: train.adversary trains the
             # ANN); an ANN stored before the cost was recorded has none to carry
             **{k: ann_record[k] for k in COST_KEYS if k in ann_record},
         }
+
+
+def calibration_notes(models: Mapping[str, Mapping[str, Any] | None]) -> list[str]:
+    """A note where a model of the job (``models``: the records by role, ``target`` and
+    ``source``, None where there is none) was converted on fewer training batches than its
+    ``train.conversion.batches`` asked for (its record's ``calibration_batches``: a converted
+    model's, and a hybrid model's of the conversion it started from): the data held no more,
+    so every batch was read. The config says what the user set, the store key holds it (so
+    ``batches=1000`` and ``batches=19`` are two keys of one calibration), and only the data
+    tell how many batches there are, so the note comes from the record, once the model is
+    trained or loaded: every job of such a model says it, not only the one that converted it.
+    A record of before ``calibration_batches`` says nothing."""
+    capped: dict[tuple[int, int, str], list[str]] = {}
+    for role, record in models.items():
+        read = (record or {}).get(CALIBRATION)
+        spec = (record or {}).get("spec") or {}
+        asked = ((spec.get("train") or {}).get("conversion") or {}).get("batches")
+        if read is not None and asked is not None and read < asked:
+            capped.setdefault((asked, read, record.get("kind", "")), []).append(ROLES[role])
+    return [
+        f"train.conversion.batches={asked} is more than the {read} batches the training data "
+        f"hold: {' and '.join(whom)} (train.kind={kind}) {'was' if len(whom) == 1 else 'were'} "
+        f"converted with thresholds calibrated on all {read} (the record's {CALIBRATION}), as "
+        f"train.conversion.batches={read} calibrates them, though stored under "
+        f"{'a key of its own' if len(whom) == 1 else 'keys of their own'}"
+        for (asked, read, kind), whom in capped.items()
+    ]

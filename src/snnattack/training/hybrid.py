@@ -22,6 +22,7 @@ from torch import nn
 
 from snnattack.settings import ModelSettings
 from snnattack.training.base import Strategy, build_net, register
+from snnattack.training.conversion import CALIBRATION
 from snnattack.training.fit import TrainContext, Trained, fit
 from snnattack.values import NEURON_THETA
 
@@ -66,6 +67,8 @@ class Hybrid(Strategy):
             **fitted,
             "ann_val_acc": record.get("ann_val_acc"),
             "converted_key": record.get("key"),
+            # the conversion it started from read these batches (a note where they are fewer)
+            **{k: record[k] for k in (CALIBRATION,) if k in record},
         }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures_cifar import write_cifar10
-from harness import EXPERIMENTS, FIXTURE_RUN, QUIET, compose, replaced, resolved, run_job
+from harness import EXPERIMENTS, FIXTURE_RUN, QUICK, QUIET, compose, replaced, resolved, run_job
 from omegaconf import DictConfig, OmegaConf
 
 from snnattack.config.parse import data_settings
@@ -19,7 +19,12 @@ from snnattack.models.vgg import vgg_body
 from snnattack.records.store import ModelStore
 from snnattack.snn.encoding import Quantize, build_encoder
 from snnattack.snn.neurons import LIF
-from snnattack.training.conversion import activation_scales, convert, shared_scales
+from snnattack.training.conversion import (
+    activation_scales,
+    calibration_notes,
+    convert,
+    shared_scales,
+)
 from snnattack.training.parse import model_settings, source_config, with_train
 from snnattack.training.store_key import store_key
 from snnattack.training.trained import trained_model
@@ -387,3 +392,139 @@ def test_a_kinds_setting_no_model_of_the_job_reads_is_noted(given: list[str], sa
 )
 def test_a_kinds_setting_a_model_of_the_job_reads_has_no_note(given: list[str]) -> None:
     assert notes(resolved(compose(*given))) == []
+
+
+HARD_RESET = "a hard reset drops the charge above θ at each spike"
+LEAK = "a leak loses charge between spikes"
+
+
+def said(*overrides: str, experiment: str | None = None) -> list[str]:
+    """The notes a job of ``overrides`` gives before any work (its record's ``notes``)."""
+    return list(validate(compose(*CSV, *overrides, experiment=experiment)))
+
+
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (  # the target converted (the default boxes: the source is its kind, converted too)
+            ["train.kind=conversion", "reset=hard"],
+            "reset=hard with the target and the black-box source of train.kind=conversion: ",
+        ),
+        (["train.kind=conversion", "reset=hard", "boxes=[white]"], "reset=hard with the target "),
+        (  # the source's reset is its kind's default, set in train.resets
+            ["source_train=conversion", "train.resets.conversion=hard"],
+            "train.resets.conversion=hard with the black-box source of train.kind=conversion: ",
+        ),
+        (  # reset=hard set for an STBP target (its default) reaches the converted source
+            ["reset=hard", "source_train=conversion"],
+            "reset=hard with the black-box source ",
+        ),
+    ],
+)
+def test_a_hard_reset_of_a_converted_model_is_a_note_of_the_config(
+    given: list[str], line: str
+) -> None:
+    """A hard reset with a converted model was a warning logged when the model was converted,
+    never in the record, and a job that reused the stored model said nothing: a config note
+    says it in every job that converts or attacks one, the source's as its own config
+    resolves it (its kind's reset)."""
+    (note,) = [n for n in said(*given) if HARD_RESET in n]
+    assert note.startswith(line) and "loses accuracy" in note and "reset=soft" in note
+
+
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (["train.kind=conversion", "lambda=0.5"], "lambda=0.5 with the target and the black"),
+        (["train.kind=conversion", "lambda=0.9", "boxes=[white]"], "lambda=0.9 with the target "),
+        (  # the source's own leak
+            ["train.kind=ann", "source_train=conversion", "source_lambda=0.9"],
+            "source_lambda=0.9 with the black-box source of train.kind=conversion: ",
+        ),
+    ],
+)
+def test_a_leak_in_a_converted_model_is_a_note_of_the_config(given: list[str], line: str) -> None:
+    """λ < 1 with conversion (38.9 % clean at λ=0.5, T=32 on the digits against 99.1 % at
+    λ=1) was accepted without a word: conversion maps ReLUs to integrate-and-fire neurons,
+    and a leak makes their rates fall short. Noted, not refused."""
+    (note,) = [n for n in said(*given) if LEAK in n]
+    assert note.startswith(line) and "integrate-and-fire" in note and "hybrid" in note
+
+
+@pytest.mark.parametrize(
+    ("given", "experiment"),
+    [
+        (["train.kind=conversion"], None),  # the defaults: λ=1, the kind's soft reset
+        (["train.kind=conversion", "reset=soft", "lambda=1.0"], None),
+        # a hybrid model is fine-tuned at its leak and reset, which recovers the accuracy
+        (["train.kind=hybrid", "lambda=0.5", "reset=hard"], None),
+        (["reset=hard", "lambda=0.5"], None),  # STBP models, an STBP source
+        # the source is an ANN or STBP model: the target's leak is not a converted one's
+        (["train.kind=conversion", "source_train=stbp", "source_lambda=0.5"], None),
+        # an experiment's per-kind leak: the converted target at λ=1, the hybrid source at 0.99
+        (["train.kind=conversion", "source_train=hybrid"], "digits_eccv_kinds"),
+        (["train.kind=hybrid", "source_train=conversion"], "digits_eccv_kinds"),
+    ],
+)
+def test_no_leak_or_reset_note_where_no_converted_model_has_them(
+    given: list[str], experiment: str | None
+) -> None:
+    assert not [n for n in said(*given, experiment=experiment) if HARD_RESET in n or LEAK in n]
+
+
+def test_conversion_batches_beyond_the_data_are_recorded_as_read_and_noted(
+    tmp_path: Path,
+) -> None:
+    """``train.conversion.batches=1000`` on the digits' 19 training batches read the 19, and
+    the record said nothing of it: the record's ``calibration_batches`` holds the batches
+    read, and a note says the calibration read all the data held, where the model is
+    converted and where a later job reuses it (a hybrid model's record carries its
+    conversion's)."""
+    store = ModelStore(tmp_path)
+    cfg = composed("train.epochs=1", "train.conversion.batches=1000", "train.hybrid.epochs=1")
+    data = datamodule(data_settings(cfg, 0))
+    data.setup("fit")
+    held = len(data.train_dataloader())
+    line = (
+        f"train.conversion.batches=1000 is more than the {held} batches the training data hold: "
+        f"the target (train.kind=conversion) was converted with thresholds calibrated on all "
+        f"{held} (the record's calibration_batches), as train.conversion.batches={held} "
+        "calibrates them, though stored under a key of its own"
+    )
+    conversion = model_settings(with_train(cfg, kind="conversion"))
+    for cached in (False, True):
+        _, record = trained_model(conversion, 0, store, [])
+        assert record["cached"] is cached and record["calibration_batches"] == held
+        assert calibration_notes({"target": record, "source": None}) == [line]
+    _, hybrid = trained_model(model_settings(with_train(cfg, kind="hybrid")), 0, store, [])
+    assert hybrid["calibration_batches"] == held
+    source = line.replace("target (train.kind=conversion)", "black-box source (train.kind=hybrid)")
+    assert calibration_notes({"target": record, "source": hybrid}) == [line, source]
+    # as many as the data hold, or fewer: read as asked, no note
+    fewer = model_settings(with_train(composed("train.epochs=1"), kind="conversion"))
+    _, record = trained_model(fewer, 0, store, [])
+    assert record["calibration_batches"] == 10 and calibration_notes({"target": record}) == []
+
+
+def test_every_job_of_a_conversion_capped_at_the_data_records_the_note(tmp_path: Path) -> None:
+    """The job that converts the model and a later one that reuses it from the store both
+    keep the note of batches beyond the data's in ``metrics.json`` (with a hard reset's,
+    which was a warning logged by the first job only), and the record's
+    ``calibration_batches`` says the batches read, where only the config's 1000 was."""
+    for job, cached in (("first", False), ("again", True)):
+        metrics = run_job(
+            *QUICK,
+            "train.kind=conversion",
+            "train.conversion.batches=1000",
+            "reset=hard",
+            "boxes=[white]",
+            "T=8",
+            "trainer.limit_test_batches=1",
+            output_dir=tmp_path / job,
+            store=tmp_path / "models",
+        )
+        target = metrics["models"]["target"]
+        assert target["cached"] is cached and target["calibration_batches"] < 1000
+        notes = metrics["notes"]
+        assert any(n.startswith("train.conversion.batches=1000 is more than the") for n in notes)
+        assert any(n.startswith("reset=hard with the target") for n in notes)
