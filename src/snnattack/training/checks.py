@@ -731,10 +731,6 @@ def unread_gradient(resolved: dict[str, Any]) -> list[str]:
     ]
 
 
-# what a kind's reset resolves to where it follows train.kind (conf/config.yaml's reset)
-FOLLOWS_KIND = "${oc.select:train.resets.${train.kind},hard}"
-
-
 def converted_neurons(
     resolved: dict[str, Any], written: dict[str, Any]
 ) -> dict[str, dict[str, tuple[str, Any]]]:
@@ -780,8 +776,9 @@ def converted_neurons(
 
 def _reset_key(written: dict[str, Any], kind: str) -> str:
     """The setting that gives a model of ``kind`` its reset: ``reset`` where it is set, else
-    the kind's default in ``train.resets`` (``train.resets.conversion=hard``)."""
-    if str(written.get("reset")).replace(" ", "") == FOLLOWS_KIND:
+    the kind's default in ``train.resets`` (``train.resets.conversion=hard``), which
+    ``conf/config.yaml``'s ``reset`` reads by interpolation."""
+    if "train.resets" in str(written.get("reset")):
         return f"train.resets.{kind}"
     return "reset"
 
