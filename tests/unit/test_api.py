@@ -343,6 +343,25 @@ def test_a_passed_network_spikes_in_its_record_as_its_own_layers_say(digits) -> 
     rows = {r.box: (r.grad_mode, r.source_lambda, r.source_T) for r in record.results}
     assert rows["white"] == ("ann-autograd", None, None)
     assert rows["black"][1:] == (1.0, 4)
+    # the label that misnames it is noted; the source, a spiking network of stbp, is not
+    labelled = [n for n in record.notes if " labels " in n]
+    assert labelled == [
+        "train.kind=stbp labels the target passed, which has no spiking neurons (an ANN): its "
+        "rows are crafted on the network as it is, and the results' target_kind says stbp "
+        "(train.kind=ann names it)"
+    ]
+    named = snnattack.evaluate(
+        ann,
+        (x[:16], y[:16]),
+        eps=[16],
+        methods=["fgsm"],
+        boxes=["white", "black"],
+        source=source,
+        masking=False,
+        overrides=["train.kind=ann", "source_train=stbp"],
+    )
+    assert not [n for n in named.notes if " labels " in n]
+    assert [r.target_kind for r in named.results] == ["ann", "ann"]
 
 
 def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_steps(

@@ -435,6 +435,39 @@ def _named(resolved: dict[str, Any], box: str) -> str:
     return f"{role} of train.kind={kind}"
 
 
+@NOTES.register("passed_kind")
+def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
+    """A note where the kind that labels a network passed to the Python API (the target's
+    ``train.kind``, a black-box source's ``source_train``, else the target's kind) is of the
+    other family than the network (:data:`~snnattack.settings.SPIKING_PASSED`): an SNN's kind
+    on a network without spiking neurons, or ``ann`` on one with them. The attacks, the notes
+    and the record's ``spiking`` judge the network itself, so the label changes no row; it is
+    only the results' ``target_kind`` and ``source_kind``, which would misname the network.
+    Not noted for a benchmark protocol's kind, which the user does not set."""
+    if (resolved.get("benchmark") or {}).get("protocol"):
+        return []
+    kind, source = resolved["train"]["kind"], resolved.get("source_train")
+    labels = {
+        "white": ("train.kind", kind, "target_kind"),
+        "black": ("source_train", source, "source_kind")
+        if source
+        else ("train.kind", kind, "source_kind"),
+    }
+    out = []
+    for box, spiking in (resolved.get(SPIKING_PASSED) or {}).items():
+        key, label, column = labels[box]
+        if spikes(label) == spiking:
+            continue
+        has = "has spiking neurons" if spiking else "has no spiking neurons (an ANN)"
+        fits = "the kind that trained it (e.g. stbp)" if spiking else "ann"
+        out.append(
+            f"{key}={label} labels {_named(resolved, box)}, which {has}: its rows are crafted "
+            f"on the network as it is, and the results' {column} says {label} "
+            f"({key}={fits} names it)"
+        )
+    return out
+
+
 def ann_boxes_of(resolved: dict[str, Any]) -> frozenset[str]:
     """The boxes of a resolved config whose rows craft on an ANN (:func:`spiking_crafters`:
     a network passed judged itself, a model the job builds by its kind); a box the job does
