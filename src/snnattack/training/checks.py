@@ -29,7 +29,7 @@ from snnattack.package import CONF_DIR
 from snnattack.settings import PASSED, SPIKING_PASSED
 from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training.adversaries import ADVERSARIES
-from snnattack.training.ann import INPUT_ENCODINGS
+from snnattack.training.ann import ANN, INPUT_ENCODINGS
 from snnattack.training.base import STRATEGIES, spikes
 from snnattack.training.conversion import Conversion, shared_scales, unconvertible
 from snnattack.training.parse import source_config
@@ -459,7 +459,7 @@ def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
         if spikes(label) == spiking:
             continue
         has = "has spiking neurons" if spiking else "has no spiking neurons (an ANN)"
-        fits = "the kind that trained it (e.g. stbp)" if spiking else "ann"
+        fits = "the kind that trained it (e.g. stbp)" if spiking else ANN.name
         out.append(
             f"{key}={label} labels {_named(resolved, box)}, which {has}: its rows are crafted "
             f"on the network as it is, and the results' {column} says {label} "
