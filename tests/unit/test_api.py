@@ -362,6 +362,22 @@ def test_a_passed_network_spikes_in_its_record_as_its_own_layers_say(digits) -> 
     )
     assert not [n for n in named.notes if " labels " in n]
     assert [r.target_kind for r in named.results] == ["ann", "ann"]
+    # a spiking source under the ANN's kind: its own key names it, the target keeps its label
+    mislabelled = snnattack.evaluate(
+        ann,
+        (x[:16], y[:16]),
+        eps=[16],
+        methods=["fgsm"],
+        boxes=["white", "black"],
+        source=source,
+        masking=False,
+        overrides=["train.kind=ann"],
+    )
+    assert [n for n in mislabelled.notes if " labels " in n] == [
+        "train.kind=ann labels the black-box source passed, which has spiking neurons: its rows "
+        "are crafted on the network as it is, and the results' source_kind says ann "
+        "(source_train=the kind that trained it (e.g. stbp) names it)"
+    ]
 
 
 def test_evaluate_transfers_between_a_spikingnet_and_a_foreign_network_of_other_steps(

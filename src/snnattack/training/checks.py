@@ -447,15 +447,16 @@ def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
     if (resolved.get("benchmark") or {}).get("protocol"):
         return []
     kind, source = resolved["train"]["kind"], resolved.get("source_train")
+    # each box's label (a source without its own follows the target's) and the key that
+    # names the network alone: a source's own, so that the target keeps its label
     labels = {
-        "white": ("train.kind", kind, "target_kind"),
-        "black": ("source_train", source, "source_kind")
-        if source
-        else ("train.kind", kind, "source_kind"),
+        "white": ("train.kind", kind, "target_kind", "train.kind"),
+        "black": ("source_train" if source else "train.kind", source or kind, "source_kind")
+        + ("source_train",),
     }
     out = []
     for box, spiking in (resolved.get(SPIKING_PASSED) or {}).items():
-        key, label, column = labels[box]
+        key, label, column, own = labels[box]
         if spikes(label) == spiking:
             continue
         has = "has spiking neurons" if spiking else "has no spiking neurons (an ANN)"
@@ -463,7 +464,7 @@ def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
         out.append(
             f"{key}={label} labels {_named(resolved, box)}, which {has}: its rows are crafted "
             f"on the network as it is, and the results' {column} says {label} "
-            f"({key}={fits} names it)"
+            f"({own}={fits} names it)"
         )
     return out
 
