@@ -280,20 +280,28 @@ def test_evaluate_tunes_on_the_validation_data_given(digits) -> None:
     assert record.masking == {}
 
 
-def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
-    model, x, y = digits
-    from snnattack.models import build
-
-    source = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
-    record = snnattack.evaluate(
+def _white_and_black(
+    model: torch.nn.Module, source: torch.nn.Module, data: tuple, overrides: tuple[str, ...] = ()
+) -> JobRecord:
+    """FGSM at 16/255 on ``model``, white box and transferred from ``source``."""
+    return snnattack.evaluate(
         model,
-        (x[:32], y[:32]),
+        data,
         eps=[16],
         methods=["fgsm"],
         boxes=["white", "black"],
         source=source,
         masking=False,
+        overrides=overrides,
     )
+
+
+def test_evaluate_black_box_transfers_from_the_source(digits) -> None:
+    model, x, y = digits
+    from snnattack.models import build
+
+    source = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
+    record = _white_and_black(model, source, (x[:32], y[:32]))
     assert [r.box for r in record.results] == ["white", "black"]
     assert record.source_clean_acc is not None
     # each model passed in is described as the record's models are, with the LIFs it runs
@@ -328,15 +336,7 @@ def test_a_passed_network_spikes_in_its_record_as_its_own_layers_say(digits) -> 
     _, x, y = digits
     ann = build("digits_net", num_classes=10, in_channels=1, T=1, activation="relu").eval()
     source = build("digits_net", num_classes=10, in_channels=1, T=4).eval()
-    record = snnattack.evaluate(
-        ann,
-        (x[:16], y[:16]),
-        eps=[16],
-        methods=["fgsm"],
-        boxes=["white", "black"],
-        source=source,
-        masking=False,
-    )
+    record = _white_and_black(ann, source, (x[:16], y[:16]))
     target, crafter = record.models["target"], record.models["source"]
     assert (target["kind"], target["spiking"], crafter["spiking"]) == ("stbp", False, True)
     assert "  ANN  " in record.title()
@@ -350,29 +350,11 @@ def test_a_passed_network_spikes_in_its_record_as_its_own_layers_say(digits) -> 
         "rows are crafted on the network as it is, and the results' target_kind says stbp "
         "(train.kind=ann names it)"
     ]
-    named = snnattack.evaluate(
-        ann,
-        (x[:16], y[:16]),
-        eps=[16],
-        methods=["fgsm"],
-        boxes=["white", "black"],
-        source=source,
-        masking=False,
-        overrides=["train.kind=ann", "source_train=stbp"],
-    )
+    named = _white_and_black(ann, source, (x[:16], y[:16]), ("train.kind=ann", "source_train=stbp"))
     assert not [n for n in named.notes if " labels " in n]
     assert [r.target_kind for r in named.results] == ["ann", "ann"]
     # a spiking source under the ANN's kind: its own key names it, the target keeps its label
-    mislabelled = snnattack.evaluate(
-        ann,
-        (x[:16], y[:16]),
-        eps=[16],
-        methods=["fgsm"],
-        boxes=["white", "black"],
-        source=source,
-        masking=False,
-        overrides=["train.kind=ann"],
-    )
+    mislabelled = _white_and_black(ann, source, (x[:16], y[:16]), ("train.kind=ann",))
     assert [n for n in mislabelled.notes if " labels " in n] == [
         "train.kind=ann labels the black-box source passed, which has spiking neurons: its rows "
         "are crafted on the network as it is, and the results' source_kind says ann "
