@@ -130,8 +130,9 @@ def _backward(
                     ds = ds - g_u * drop
         v = h - theta
         if SURROGATE < 2:  # ds max(0, w - |v|) / w^2 (triangle), ds 1[|v| < w] / (2 w)
-            if SURROGATE == 0:
-                slope = ds * tl.maximum(c1 - tl.abs(v), 0.0)
+            if SURROGATE == 0:  # the max as a select: a NaN h keeps its NaN, as clamp's
+                tri = c1 - tl.abs(v)  # (a GPU's tl.maximum, IEEE maxNum, gave 0 there)
+                slope = ds * tl.where(tri < 0.0, 0.0, tri)
             else:
                 slope = ds * (tl.abs(v) < c1).to(tl.float32)
             if RECIPROCAL:  # as ATen divides by a scalar on CUDA

@@ -1,11 +1,12 @@
 """The fused LIF's Triton kernels (``snnattack.cuda``) on Triton's interpreter, against the
 torch ops: the same spikes, the same input gradients (bit for bit here, the sigmoid surrogate
 within 1e-6 relative: its ``exp`` is numpy's), in every combination of surrogate, reset,
-detach setting, λ and T; the batch-norm recompute path; the inputs the kernels do not take
-(other dtypes, an unknown surrogate) on the torch ops; the custom ops' registrations and
-``torch.compile``; a PGD attack on digits giving the same examples with either backend. Tiny
-tensors: the interpreter is slow. The environment variable is set per test and read at each
-call, so the rest of the suite runs without it."""
+detach setting, λ and T; a NaN membrane's gradient as a GPU computes it; the batch-norm
+recompute path; the inputs the kernels do not take (other dtypes, an unknown surrogate) on
+the torch ops; the custom ops' registrations and ``torch.compile``; a PGD attack on digits
+giving the same examples with either backend. Tiny tensors: the interpreter is slow. The
+environment variable is set per test and read at each call, so the rest of the suite runs
+without it."""
 
 from __future__ import annotations
 
@@ -319,6 +320,46 @@ def test_infinite_membranes_give_the_torch_loops_spikes_and_gradients_and_no_nan
         dx = ops.lif_backward(h, grad, *settings)
         assert dx.isfinite().all()
         assert_same(dx, _bptt(h, grad, neuron, [None] * 4), exact=surrogate != "sigmoid")
+
+
+@pytest.fixture
+def gpu_maxnum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tl.maximum`` as a GPU computes it: its default lowers to IEEE maxNum (``maxnumf``,
+    ``max.f32``), which returns the number of a NaN and a number, where the interpreter's
+    ``np.maximum`` returns the NaN (and so hid the difference on the CPU)."""
+    import numpy as np
+    from triton.runtime.interpreter import InterpreterBuilder
+
+    monkeypatch.setattr(
+        InterpreterBuilder,
+        "create_maxnumf",
+        lambda self, lhs, rhs: self.binary_op(lhs, rhs, np.fmax),
+        raising=True,
+    )
+
+
+@pytest.mark.parametrize("reset", list(RESETS))
+def test_a_nan_membrane_gets_the_torch_loops_nan_gradient_as_a_gpu_computes_it(
+    reset: str, gpu_maxnum: None
+) -> None:
+    """A NaN current (a NaN pixel, or +inf and -inf summed by a layer before the LIF) gives
+    the torch ops' spikes and their NaN input gradients in every surrogate: the triangle's
+    ``max(0, w - |v|)`` was ``tl.maximum``, which on a GPU returns 0 at a NaN membrane where
+    the torch ops' ``clamp`` (and the C kernel's select) keep the NaN, so the default
+    surrogate's gradient there was a silent 0 on the GPU alone."""
+    kind, reset_by = RESETS[reset]
+    x = currents(4, 2, 3)
+    x[1, 0, :2] = torch.nan
+    backends = ("triton", "torch")
+    for surrogate in guard.SURROGATES:
+        slope = make_surrogate(surrogate, width=0.7, alpha=3.0)
+        lifs = {b: LIF(0.8, THETA, kind, slope, reset_by=reset_by, backend=b) for b in backends}
+        kernel, reference = spikes_and_grad(lifs["triton"], x), spikes_and_grad(lifs["torch"], x)
+        assert not reference[1].isnan().all()
+        assert reference[1].isnan().any() != (surrogate == "rectangle")  # its 1[|v| < w]: 0
+        for a, b in zip(kernel, reference, strict=True):
+            assert torch.equal(a.isnan(), b.isnan()), surrogate
+            assert_same(a.nan_to_num(0.0), b.nan_to_num(0.0), exact=surrogate != "sigmoid")
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
