@@ -49,10 +49,20 @@ def trained_models(resolved: dict[str, Any]) -> list[tuple[str, str]]:
     name, kind = resolved["model"]["name"], resolved["train"]["kind"]
     if "black" not in resolved.get("boxes", ()):
         return [(name, kind)]
-    return [
-        (name, kind),
-        (resolved.get("source_model") or name, resolved.get("source_train") or kind),
-    ]
+    return [(name, kind), (resolved.get("source_model") or name, source_kind(resolved))]
+
+
+def source_kind(resolved: dict[str, Any]) -> str:
+    """The black-box source's kind of training: its own ``source_train``, else the target's
+    ``train.kind``, which a source without its own follows. Read only where a row is black-box:
+    without one, ``source_train`` trains nothing."""
+    return resolved.get("source_train") or resolved["train"]["kind"]
+
+
+def box_kinds(resolved: dict[str, Any]) -> dict[str, str]:
+    """The kind of training of each box's crafting model, as the job builds it: ``white`` the
+    target's ``train.kind``, ``black`` the source's (:func:`source_kind`)."""
+    return {"white": resolved["train"]["kind"], "black": source_kind(resolved)}
 
 
 def trains_target(resolved: dict[str, Any]) -> bool:
@@ -417,22 +427,29 @@ def spiking_crafters(resolved: dict[str, Any]) -> dict[str, bool]:
     :func:`~snnattack.attacks.crafting.spiking`, the attacks' own rule), whatever
     ``train.kind`` labels it; a model the job builds by its kind (the target's
     ``train.kind``, the source's ``source_train``, else the target's kind), as it builds it."""
-    kind = resolved["train"]["kind"]
-    built = {"white": spikes(kind), "black": spikes(resolved.get("source_train") or kind)}
+    built = {box: spikes(kind) for box, kind in box_kinds(resolved).items()}
     return built | dict(resolved.get(SPIKING_PASSED) or {})
 
 
-def _named(resolved: dict[str, Any], box: str) -> str:
-    """The crafting model of ``box`` as a note names it: a network passed to the Python API
-    as passed (:data:`~snnattack.settings.SPIKING_PASSED`), a model the job builds by its kind
-    (the target's ``train.kind``, the source's ``source_train``, else the target's)."""
-    role = {"white": "the target", "black": "the black-box source"}[box]
-    if box in (resolved.get(SPIKING_PASSED) or {}):
-        return f"{role} passed"
-    kind = resolved["train"]["kind"]
-    if box == "black":
-        kind = resolved.get("source_train") or kind
-    return f"{role} of train.kind={kind}"
+# each box's crafting model as the notes name it, in the order they name two
+ROLES = {"white": "the target", "black": "the black-box source"}
+# each box's key of its own kind, which names its network alone (a source's, so that the
+# target keeps its label), and the results' column of that kind
+KIND_KEYS = {"white": ("train.kind", "target_kind"), "black": ("source_train", "source_kind")}
+
+
+def _named(resolved: dict[str, Any], *boxes: str) -> str:
+    """The crafting models of ``boxes`` as a note names them: a network passed to the Python
+    API as passed (:data:`~snnattack.settings.SPIKING_PASSED`), a model the job builds by its
+    kind (:func:`box_kinds`): ``the target of train.kind=ann``. Two named alike share one
+    phrase, ``the target and the black-box source of train.kind=ann``; else each has its own,
+    ``the target passed and the black-box source of train.kind=ann``."""
+    passed, kinds = resolved.get(SPIKING_PASSED) or {}, box_kinds(resolved)
+    how = {box: f"of train.kind={kind}" for box, kind in kinds.items() if box in boxes}
+    how |= {box: "passed" for box in how if box in passed}
+    if len(set(how.values())) == 1:  # one phrase for both
+        return f"{' and '.join(ROLES[box] for box in how)} {how[boxes[0]]}"
+    return " and ".join(f"{ROLES[box]} {named}" for box, named in how.items())
 
 
 @NOTES.register("passed_kind")
@@ -446,19 +463,14 @@ def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
     Not noted for a benchmark protocol's kind, which the user does not set."""
     if (resolved.get("benchmark") or {}).get("protocol"):
         return []
-    kind, source = resolved["train"]["kind"], resolved.get("source_train")
-    # each box's label (a source without its own follows the target's) and the key that
-    # names the network alone: a source's own, so that the target keeps its label
-    labels = {
-        "white": ("train.kind", kind, "target_kind", "train.kind"),
-        "black": ("source_train" if source else "train.kind", source or kind, "source_kind")
-        + ("source_train",),
-    }
+    labels = box_kinds(resolved)
     out = []
     for box, spiking in (resolved.get(SPIKING_PASSED) or {}).items():
-        key, label, column, own = labels[box]
+        label, (own, column) = labels[box], KIND_KEYS[box]
         if spikes(label) == spiking:
             continue
+        # the key that set the label: a source without its own follows the target's
+        key = "source_train" if box == "black" and resolved.get("source_train") else "train.kind"
         has = "has spiking neurons" if spiking else "has no spiking neurons (an ANN)"
         fits = "the kind that trained it (e.g. stbp)" if spiking else ANN.name
         out.append(
@@ -488,14 +500,9 @@ def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
     anns = ann_boxes_of(resolved)
     if not anns:
         return None
-    if len(anns) == 1:
-        (box,) = anns
-        return _named(resolved, box), "its white-box rows are" if box == "white" else "its rows are"
-    target, source = _named(resolved, "white"), _named(resolved, "black")
-    whose = target.removeprefix("the target ")
-    if source.removeprefix("the black-box source ") == whose:  # one word for both
-        return f"the target and the black-box source {whose}", "every row is"
-    return f"{target} and {source}", "every row is"
+    if len(anns) > 1:
+        return _named(resolved, *anns), "every row is"
+    return _named(resolved, *anns), "its white-box rows are" if "white" in anns else "its rows are"
 
 
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:
@@ -619,7 +626,7 @@ def _ramp_unfinished(resolved: dict[str, Any], written: dict[str, Any]) -> list[
     if trains_target(resolved):
         models[adversary_epochs(kind, resolved, written)] = "the training"
     if trains_source(resolved):
-        source = resolved.get("source_train") or kind
+        source = source_kind(resolved)
         models.setdefault(
             adversary_epochs(source, resolved, written),
             f"the black-box source's training (source_train={source})",
@@ -693,16 +700,15 @@ def kind_settings_unread(resolved: dict[str, Any]) -> list[str]:
     notes."""
     if not models_trained(resolved):
         return []
-    kinds = {kind for _, kind in trained_models(resolved)}
-    target = resolved["train"]["kind"]
+    kinds = [kind for _, kind in trained_models(resolved)]
+    target, source = kinds[0], kinds[-1]  # the source's the target's without a black box
     models = f"train.kind={target}"
-    source = next((kind for _, kind in trained_models(resolved)[1:]), target)
     if source != target:
         models += f", source_train={source}"
     out = []
     for block, defaults in kinds_defaults().items():
         readers = [name for name, kind in STRATEGIES.items() if block in kind.blocks]
-        if kinds & set(readers):
+        if set(kinds) & set(readers):
             continue
         out += [
             f"train.{block}.{key}={value} is read by train.kind={' or '.join(readers)} only: "
@@ -787,23 +793,22 @@ def converted_neurons(
             "lambda": ("lambda", resolved["lambda"]),
             "reset": (_reset_key(written, kind), resolved["reset"]),
         }
-    source_kind = resolved.get("source_train") or kind
-    source_name = resolved.get("source_model") or name
+    source_name, source_built = resolved.get("source_model") or name, source_kind(resolved)
     passed = "black" in (resolved.get(SPIKING_PASSED) or {})
     if (
         "black" in resolved.get("boxes", ())
-        and source_kind == Conversion.name
+        and source_built == Conversion.name
         and source_name not in own
         and not passed
     ):
         # the target's config where the source is of its kind, else resolved anew
-        source = resolved if source_kind == kind else source_config(OmegaConf.create(written))
+        source = resolved if source_built == kind else source_config(OmegaConf.create(written))
         lam = ("lambda", source["lambda"])
         if resolved.get("source_lambda") is not None:
             lam = ("source_lambda", resolved["source_lambda"])
         found["black"] = {
             "lambda": lam,
-            "reset": (_reset_key(written, source_kind), source["reset"]),
+            "reset": (_reset_key(written, source_built), source["reset"]),
         }
     return found
 
@@ -837,7 +842,7 @@ def _converted_neurons_lose(resolved: dict[str, Any], written: dict[str, Any]) -
         if value == "hard":
             lines.setdefault(f"{key}=hard", []).append(box)
     out = [
-        f"{setting} with {_whom(resolved, boxes)}: a hard reset drops the charge above θ at "
+        f"{setting} with {_named(resolved, *boxes)}: a hard reset drops the charge above θ at "
         "each spike, so the converted integrate-and-fire neurons fire less than the ANN's "
         "ReLUs they stand for and the converted model loses accuracy; a soft reset "
         "(reset=soft, the kind's default) subtracts θ, keeps the residual charge and "
@@ -850,7 +855,7 @@ def _converted_neurons_lose(resolved: dict[str, Any], written: dict[str, Any]) -
         if value < 1:
             lines.setdefault(f"{key}={value}", []).append(box)
     out += [
-        f"{setting} with {_whom(resolved, boxes)}: conversion maps each ReLU to an "
+        f"{setting} with {_named(resolved, *boxes)}: conversion maps each ReLU to an "
         "integrate-and-fire neuron (λ=1), whose firing rate stands for the ReLU's activation; "
         "a leak loses charge between spikes, so the rates fall short of the activations and "
         "the converted model loses accuracy (train.kind=hybrid fine-tunes it at the leak and "
@@ -858,11 +863,3 @@ def _converted_neurons_lose(resolved: dict[str, Any], written: dict[str, Any]) -
         for setting, boxes in lines.items()
     ]
     return out
-
-
-def _whom(resolved: dict[str, Any], boxes: list[str]) -> str:
-    """The converted models of ``boxes`` as a note names them: ``the target of
-    train.kind=conversion``, ``the target and the black-box source of ...``."""
-    if len(boxes) == 1:
-        return _named(resolved, boxes[0])
-    return f"the target and the black-box source of train.kind={Conversion.name}"

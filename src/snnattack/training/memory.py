@@ -22,6 +22,7 @@ from snnattack.models import MODELS
 from snnattack.models.shapes import outputs_per_step
 from snnattack.process.distributed import local_rank
 from snnattack.training.base import STRATEGIES, spikes
+from snnattack.training.checks import source_kind
 from snnattack.values import CHECKS
 
 
@@ -67,7 +68,7 @@ def _source_batches(resolved: dict[str, Any]) -> list[tuple[str, int, int]]:
     (its own kind's rule) and the attacks crafted on it at T times ``attack.time_extension``.
     ``source_T=1000000000000`` passed the target's check and failed at its first forward
     with torch's "can't allocate memory" traceback, after the job's folders were made."""
-    kind = resolved.get("source_train") or resolved["train"]["kind"]
+    kind = source_kind(resolved)
     if "black" not in resolved["boxes"] or not spikes(kind):
         return []
     return _trained_and_attacked(resolved, kind)
