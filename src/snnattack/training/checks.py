@@ -438,6 +438,13 @@ ROLES = {"white": "the target", "black": "the black-box source"}
 KIND_KEYS = {"white": ("train.kind", "target_kind"), "black": ("source_train", "source_kind")}
 
 
+def _kind_key(resolved: dict[str, Any], box: str) -> str:
+    """The key that set the kind of ``box``'s model (:func:`box_kinds`): ``source_train``
+    for a black-box source where it is set, else ``train.kind`` (a source without its own
+    follows the target's)."""
+    return "source_train" if box == "black" and resolved.get("source_train") else "train.kind"
+
+
 def _named(resolved: dict[str, Any], *boxes: str) -> str:
     """The crafting models of ``boxes`` as a note names them: a network passed to the Python
     API as passed (:data:`~snnattack.settings.SPIKING_PASSED`), a model the job builds by its
@@ -445,7 +452,9 @@ def _named(resolved: dict[str, Any], *boxes: str) -> str:
     phrase, ``the target and the black-box source of train.kind=ann``; else each has its own,
     ``the target passed and the black-box source of train.kind=ann``."""
     passed, kinds = resolved.get(SPIKING_PASSED) or {}, box_kinds(resolved)
-    how = {box: f"of train.kind={kind}" for box, kind in kinds.items() if box in boxes}
+    how = {
+        box: f"of {_kind_key(resolved, box)}={kind}" for box, kind in kinds.items() if box in boxes
+    }
     how |= {box: "passed" for box in how if box in passed}
     if len(set(how.values())) == 1:  # one phrase for both
         return f"{' and '.join(ROLES[box] for box in how)} {how[boxes[0]]}"
@@ -469,8 +478,7 @@ def passed_kind_label(resolved: dict[str, Any]) -> list[str]:
         label, (own, column) = labels[box], KIND_KEYS[box]
         if spikes(label) == spiking:
             continue
-        # the key that set the label: a source without its own follows the target's
-        key = "source_train" if box == "black" and resolved.get("source_train") else "train.kind"
+        key = _kind_key(resolved, box)
         has = "has spiking neurons" if spiking else "has no spiking neurons (an ANN)"
         fits = "the kind that trained it (e.g. stbp)" if spiking else ANN.name
         out.append(

@@ -1262,7 +1262,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         (  # an ANN source's leak and steps: a sweep over them repeated one ANN's rows
             "source_train=ann source_lambda=0.5 source_T=2",
             "source_lambda=0.5, source_T=2 are not read by the black-box source of "
-            "train.kind=ann (an ANN has no leak and no time steps): its rows are crafted on the "
+            "source_train=ann (an ANN has no leak and no time steps): its rows are crafted on the "
             "ANN trained without them",
         ),
         (  # an ANN target's source is an ANN too
@@ -1305,7 +1305,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         ),
         (  # an ANN source crafted on one pass; its rows stated the extension
             "source_train=ann attack.time_extension=2",
-            "attack.time_extension=2 is not read by the black-box source of train.kind=ann (an "
+            "attack.time_extension=2 is not read by the black-box source of source_train=ann (an "
             "ANN has no time steps to extend): its rows are crafted on one pass of the ANN",
         ),
         (  # an ANN target: its white-box rows, not the spiking source's
@@ -1333,7 +1333,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         ),
         (
             "source_train=ann boxes=[black] attack=ann",
-            "attack=ann is not read by the black-box source of train.kind=ann (an ANN is "
+            "attack=ann is not read by the black-box source of source_train=ann (an ANN is "
             "differentiated as it is, ann-autograd): its rows are crafted with its own gradient",
         ),
         (  # an integer given to a real key: the logged note said alpha=2, notes() of the
@@ -1386,7 +1386,7 @@ def test_a_grid_range_holds_its_ends_and_no_point_beyond_its_stop() -> None:
         ),
         (  # an ANN source's N draws under a Poisson target were N passes of one forward
             "source_train=ann encoding=poisson attack.eot_samples=4",
-            "attack.eot_samples=4 is averaged on the black-box source of train.kind=ann, which "
+            "attack.eot_samples=4 is averaged on the black-box source of source_train=ann, which "
             "reads its images as they are (encoding=poisson draws only the spiking models' "
             "inputs): its rows are crafted on 4 identical passes per gradient, at 4 times the "
             "cost of one",

@@ -413,7 +413,7 @@ def said(*overrides: str, experiment: str | None = None) -> list[str]:
         (["train.kind=conversion", "reset=hard", "boxes=[white]"], "reset=hard with the target "),
         (  # the source's reset is its kind's default, set in train.resets
             ["source_train=conversion", "train.resets.conversion=hard"],
-            "train.resets.conversion=hard with the black-box source of train.kind=conversion: ",
+            "train.resets.conversion=hard with the black-box source of source_train=conversion: ",
         ),
         (  # reset=hard set for an STBP target (its default) reaches the converted source
             ["reset=hard", "source_train=conversion"],
@@ -439,7 +439,7 @@ def test_a_hard_reset_of_a_converted_model_is_a_note_of_the_config(
         (["train.kind=conversion", "lambda=0.9", "boxes=[white]"], "lambda=0.9 with the target "),
         (  # the source's own leak
             ["train.kind=ann", "source_train=conversion", "source_lambda=0.9"],
-            "source_lambda=0.9 with the black-box source of train.kind=conversion: ",
+            "source_lambda=0.9 with the black-box source of source_train=conversion: ",
         ),
     ],
 )
