@@ -271,14 +271,10 @@ def _time_extension_unread(resolved: dict[str, Any]) -> list[str]:
     the black box's on the source): an ANN has no time steps to extend, so they craft on one
     pass of it (their records state none)."""
     extension = resolved["attack"].get("time_extension", 1)
-    crafted = _on_anns(resolved)
-    if extension == 1 or crafted is None:
+    if extension == 1:
         return []
-    reader, rows = crafted
-    return [
-        f"attack.time_extension={extension} is not read by {reader} (an ANN has no time steps "
-        f"to extend): {rows} crafted on one pass of the ANN"
-    ]
+    given, why = [f"attack.time_extension={extension}"], "an ANN has no time steps to extend"
+    return _unread_on_anns(resolved, given, why, "on one pass of the ANN")
 
 
 @NOTES.register("ann_eot")
@@ -309,14 +305,10 @@ def _surrogate_unread(resolved: dict[str, Any]) -> list[str]:
     width = resolved["train"]["surrogate_width"]
     crafting = spiking_crafters(resolved)
     spiking = crafting["white"] or ("black" in resolved["boxes"] and crafting["black"])
-    crafted = _on_anns(resolved)
-    if width == SURROGATE_WIDTH or spiking or crafted is None:
+    if width == SURROGATE_WIDTH or spiking:
         return []
-    reader, rows = crafted
-    return [
-        f"train.surrogate_width={width} is not read by {reader} (an ANN has no surrogate "
-        f"gradient): {rows} crafted on {_ann_made(resolved)}"
-    ]
+    given, why = [f"train.surrogate_width={width}"], "an ANN has no surrogate gradient"
+    return _unread_on_anns(resolved, given, why, f"on {_ann_made(resolved)}")
 
 
 @NOTES.register("ann_grad_mode")
@@ -329,18 +321,10 @@ def _grad_mode_unread(resolved: dict[str, Any]) -> list[str]:
     does (an ensemble's components name their own, a gradient-free method reads none), the
     note of a mode no method reads speaks for every row
     (:func:`mode_read_by_no_method`)."""
-    crafted = _on_anns(resolved)
-    reading = any(reads_job_mode(m["name"]) for m in resolved["method"].values())
-    if crafted is None or not reading:
+    if not any(reads_job_mode(m["name"]) for m in resolved["method"].values()):
         return []
-    given = mode_given(resolved["attack"])
-    if not given:
-        return []
-    reader, rows = crafted
-    return [
-        f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not read by {reader} (an "
-        f"ANN is differentiated as it is, ann-autograd): {rows} crafted with its own gradient"
-    ]
+    why = "an ANN is differentiated as it is, ann-autograd"
+    return _unread_on_anns(resolved, mode_given(resolved["attack"]), why, "with its own gradient")
 
 
 @NOTES.register("mode_read_by_no_method")
@@ -511,6 +495,19 @@ def _on_anns(resolved: dict[str, Any]) -> tuple[str, str] | None:
     if len(anns) > 1:
         return _named(resolved, *anns), "every row is"
     return _named(resolved, *anns), "its white-box rows are" if "white" in anns else "its rows are"
+
+
+def _unread_on_anns(resolved: dict[str, Any], given: list[str], why: str, how: str) -> list[str]:
+    """The note of settings ``given`` (``attack.time_extension=2``) that the ANNs rows craft
+    on (:func:`_on_anns`) do not read, ``why`` in brackets, and ``how`` those rows are crafted
+    instead: one line shared by the ANN notes, none where none is given or every crafting
+    model spikes."""
+    crafted = _on_anns(resolved)
+    if not given or crafted is None:
+        return []
+    reader, rows = crafted
+    verb = "is" if len(given) == 1 else "are"
+    return [f"{', '.join(given)} {verb} not read by {reader} ({why}): {rows} crafted {how}"]
 
 
 def _unread_neuron(given: list[str], reader: str, outcome: str) -> list[str]:
