@@ -5,6 +5,13 @@ On Ampere and later GPUs cuDNN runs float32 convolutions in TF32 (a 10-bit manti
 told otherwise: a membrane potential near the threshold may then spike where float32 would not,
 and the numbers of a GPU job would differ from the CPU's by more than rounding. A job sets
 both of torch's TF32 flags (matmuls and cuDNN) from ``tf32``. The CPU never uses TF32.
+From PyTorch 2.9 torch also has per-operation settings (``torch.backends.fp32_precision``,
+``torch.backends.cuda.matmul.fp32_precision``, ``torch.backends.cudnn.conv.fp32_precision``,
+...), which a process may have set instead of the two flags; the legacy flags then no longer
+say what holds: reading one raises where the two APIs disagree (PyTorch's "mix of the legacy
+and new APIs"), and setting cuDNN's to false leaves a convolution's own setting to its
+parent's, TF32 if the user's global setting says so. :func:`set_tf32` therefore sets both
+APIs, each operation's setting explicitly, and :func:`held` puts back what each read before.
 
 On a GPU, some kernels sum in an order that changes from run to run (atomic adds in a
 convolution's backward, cuBLAS's split reductions, the algorithm cuDNN's benchmarking picks),
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy
@@ -43,11 +50,66 @@ CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
 
 
+def _precision_settings() -> tuple[object, ...]:
+    """The owners of torch's per-operation fp32 precision settings (PyTorch 2.9 and later;
+    none before), each parent before its children: the global one, CUDA's, cuBLAS's matmuls,
+    cuDNN's convolutions and RNNs, oneDNN's and its matmuls (which
+    ``torch.set_float32_matmul_precision`` sets too)."""
+    if not hasattr(torch.backends, "fp32_precision"):
+        return ()
+    cudnn, mkldnn = torch.backends.cudnn, torch.backends.mkldnn
+    return (
+        torch.backends,
+        cudnn,
+        torch.backends.cuda.matmul,
+        cudnn.conv,
+        cudnn.rnn,
+        mkldnn,
+        mkldnn.matmul,
+    )
+
+
+def _cuda_settings() -> tuple[object, ...]:
+    """The per-operation settings of the CUDA operations that TF32 may run: cuBLAS's matmuls,
+    cuDNN's convolutions and RNNs."""
+    return torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn
+
+
+def _legacy(read: Callable[[], object], default: object) -> object:
+    """``read()``, a legacy TF32 setting, or where torch refuses to read it (the process set
+    the per-operation settings to a state the legacy one cannot express) torch's ``default``:
+    the legacy setting a process holds that set only the per-operation ones."""
+    try:
+        return read()
+    except RuntimeError:
+        return default
+
+
+def _tf32_settings() -> dict[str, object]:
+    """torch's TF32 settings as they read now: the legacy matmul precision and cuDNN flag
+    (:func:`_legacy`) and each per-operation setting as it resolves."""
+    return {
+        "matmul_precision": _legacy(torch.get_float32_matmul_precision, "highest"),
+        "cudnn_tf32": _legacy(lambda: torch.backends.cudnn.allow_tf32, True),
+        "precisions": tuple(owner.fp32_precision for owner in _precision_settings()),
+    }
+
+
+def _set_tf32_settings(settings: dict[str, object]) -> None:
+    """torch's TF32 settings put back as :func:`_tf32_settings` read them: the legacy ones
+    first (each also sets the per-operation settings below it), then each per-operation
+    setting, parents first, to the value it resolved to (explicitly: torch reads no setting
+    left to its parent back as such). A mix of both APIs is put back as it was."""
+    torch.set_float32_matmul_precision(settings["matmul_precision"])
+    torch.backends.cudnn.allow_tf32 = settings["cudnn_tf32"]
+    for owner, value in zip(_precision_settings(), settings["precisions"], strict=True):
+        owner.fp32_precision = value
+
+
 def _flags() -> dict[str, object]:
     """Every torch flag that :func:`set_tf32` and :func:`set_determinism` set, by name."""
     return {
-        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
-        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+        "tf32": _tf32_settings(),
         "algorithms": torch.are_deterministic_algorithms_enabled(),
         "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
         "fill": torch.utils.deterministic.fill_uninitialized_memory,
@@ -57,20 +119,34 @@ def _flags() -> dict[str, object]:
 
 def _set(flags: dict[str, object]) -> None:
     """Sets the torch flags of :func:`_flags` to ``flags``."""
-    torch.backends.cuda.matmul.allow_tf32 = flags["matmul_tf32"]
-    torch.backends.cudnn.allow_tf32 = flags["cudnn_tf32"]
+    _set_tf32_settings(flags["tf32"])
     torch.use_deterministic_algorithms(flags["algorithms"], warn_only=flags["warn_only"])
     torch.utils.deterministic.fill_uninitialized_memory = flags["fill"]
     torch.backends.cudnn.benchmark = flags["benchmark"]
 
 
 def set_tf32(allowed: bool) -> None:
-    """Allows (or forbids) TF32 in this process's CUDA float32 matmuls and convolutions."""
-    _set(_flags() | {"matmul_tf32": allowed, "cudnn_tf32": allowed})
+    """Allows (or forbids) TF32 in this process's CUDA float32 matmuls and convolutions,
+    through both of torch's APIs, so that either reads it back and neither refuses to: the
+    legacy matmul precision (``high`` or ``highest``) and cuDNN flag, then (PyTorch 2.9 and
+    later) cuBLAS's, cuDNN's convolutions' and RNNs' own settings (``tf32`` or ``ieee``), which
+    a user's global setting no longer overrides, and oneDNN's matmuls in float32 (``ieee``),
+    as ``torch.set_float32_matmul_precision`` at ``high`` and ``highest`` leaves them unless
+    the global setting says otherwise (torch then refuses to read the legacy precision, which
+    Lightning reads on a GPU)."""
+    torch.set_float32_matmul_precision("high" if allowed else "highest")
+    torch.backends.cudnn.allow_tf32 = allowed
+    if _precision_settings():
+        for owner in _cuda_settings():
+            owner.fp32_precision = "tf32" if allowed else "ieee"
+        torch.backends.mkldnn.matmul.fp32_precision = "ieee"
 
 
 def tf32_allowed() -> bool:
-    """Whether this process's CUDA float32 matmuls or convolutions may run in TF32."""
+    """Whether this process's CUDA float32 matmuls or convolutions may run in TF32: their
+    per-operation settings as they resolve (PyTorch 2.9 and later), else the legacy flags."""
+    if _precision_settings():
+        return any(owner.fp32_precision == "tf32" for owner in _cuda_settings())
     return bool(torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.allow_tf32)
 
 

@@ -104,3 +104,86 @@ def test_held_numerics_hold_in_the_block_and_the_processs_own_after_it_even_on_a
         False,
     )
     assert torch.is_deterministic_algorithms_warn_only_enabled() is warn_only
+
+
+# a process's TF32 as PyTorch 2.9 and later let a user allow it: the precision Lightning's own
+# message on an Ampere GPU recommends, the global per-operation setting, cuBLAS's own
+USERS_TF32 = {
+    "medium": lambda: torch.set_float32_matmul_precision("medium"),
+    "global": lambda: setattr(torch.backends, "fp32_precision", "tf32"),
+    "matmul": lambda: setattr(torch.backends.cuda.matmul, "fp32_precision", "tf32"),
+}
+# every per-operation setting, parents first
+PRECISIONS = (
+    torch.backends,
+    torch.backends.cudnn,
+    torch.backends.cuda.matmul,
+    torch.backends.cudnn.conv,
+    torch.backends.cudnn.rnn,
+    torch.backends.mkldnn,
+    torch.backends.mkldnn.matmul,
+)
+CUDA_PRECISIONS = PRECISIONS[2:5]  # cuBLAS's matmuls, cuDNN's convolutions and RNNs
+
+
+def legacy_precision() -> str:
+    """``torch.get_float32_matmul_precision()``, or ``unreadable`` where torch refuses it (a
+    mix of its two APIs)."""
+    try:
+        return torch.get_float32_matmul_precision()
+    except RuntimeError:
+        return "unreadable"
+
+
+@pytest.fixture
+def precisions_restored() -> Iterator[None]:
+    """torch's legacy TF32 settings as before the test after it, and the parents of the
+    per-operation ones to torch's default (each legacy setter sets the children)."""
+    matmul, cudnn = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    yield
+    for parent in (torch.backends, torch.backends.cudnn, torch.backends.mkldnn):
+        parent.fp32_precision = "none"
+    torch.set_float32_matmul_precision(matmul)
+    torch.backends.cudnn.allow_tf32 = cudnn
+
+
+@pytest.mark.parametrize("user", list(USERS_TF32))
+def test_held_numerics_forbid_tf32_a_user_allowed_through_torchs_newer_settings(
+    precisions_restored: None, determinism: Callable[[bool], None], user: str
+) -> None:
+    """A call (``held``) in a process that allowed TF32 through PyTorch's per-operation
+    settings: torch refused to read the legacy flags there ("mix of the legacy and new APIs"),
+    so the call failed, or (``medium``) left ``torch.get_float32_matmul_precision()``
+    unreadable within the call, where Lightning reads it on a GPU, and after it. Now TF32 is off
+    for every CUDA operation within, both APIs read it, and the user's settings are back."""
+    USERS_TF32[user]()
+    before = [owner.fp32_precision for owner in PRECISIONS], legacy_precision()
+    with held(False, True):
+        assert [owner.fp32_precision for owner in CUDA_PRECISIONS] == ["ieee"] * 3
+        assert tf32_allowed() is False
+        assert torch.get_float32_matmul_precision() == "highest"
+        assert torch.backends.cudnn.allow_tf32 is False
+    assert ([owner.fp32_precision for owner in PRECISIONS], legacy_precision()) == before
+    with held(True, True):
+        assert [owner.fp32_precision for owner in CUDA_PRECISIONS] == ["tf32"] * 3
+        assert tf32_allowed() is True
+        assert torch.get_float32_matmul_precision() == "high"
+    assert ([owner.fp32_precision for owner in PRECISIONS], legacy_precision()) == before
+
+
+def test_lightnings_check_of_an_ampere_gpu_reads_a_calls_numerics(
+    precisions_restored: None, determinism: Callable[[bool], None], monkeypatch
+) -> None:
+    """The GPU path this guards, imitated: Lightning's CUDA accelerator reads the legacy
+    matmul precision when it sets up an Ampere or later device. A user who had followed its
+    advice (``medium``) got a RuntimeError there from ``snnattack.evaluate`` on a GPU."""
+    from lightning.fabric.accelerators import cuda
+
+    torch.set_float32_matmul_precision("medium")
+    with held(False, True), monkeypatch.context() as gpu:
+        gpu.setattr(torch.cuda, "is_available", lambda: True)
+        gpu.setattr(torch.cuda, "get_device_name", lambda device=None: "an Ampere GPU")
+        gpu.setattr(cuda, "_is_ampere_or_later", lambda device=None: True)
+        cuda._check_cuda_matmul_precision(torch.device("cuda", 0))  # reads "highest"
+        assert torch.get_float32_matmul_precision() == "highest"
+    assert torch.get_float32_matmul_precision() == "medium"
