@@ -31,7 +31,7 @@ class Strategy:
     trains_ann = False  # whether it trains an ANN on the analog image (or starts from one)
     spiking = True  # whether the model it trains is an SNN (``snnattack.load`` builds one)
     # the ``train`` keys that make the model this kind starts from out of its own config
-    # (the config validation derives it: ``ModelSettings.base``); None: it starts from scratch
+    # (training/parse.py derives it: ``ModelSettings.base``); None: it starts from scratch
     base_train: dict[str, Any] | None = None
 
     def fine_tuning(self, train: Mapping[str, Any]) -> dict[str, Any] | None:
