@@ -4,7 +4,9 @@
 On Ampere and later GPUs cuDNN runs float32 convolutions in TF32 (a 10-bit mantissa) unless
 told otherwise: a membrane potential near the threshold may then spike where float32 would not,
 and the numbers of a GPU job would differ from the CPU's by more than rounding. A job sets
-both of torch's TF32 flags (matmuls and cuDNN) from ``tf32``. The CPU never uses TF32.
+both of torch's TF32 flags (matmuls and cuDNN) from ``tf32``. The CPU computes in float32
+whatever ``tf32`` says: a process's own reduced precision for oneDNN (``bf16``, which a CPU
+with bfloat16 units runs convolutions and matmuls in) is set aside for the job as TF32 is.
 From PyTorch 2.9 torch also has per-operation settings (``torch.backends.fp32_precision``,
 ``torch.backends.cuda.matmul.fp32_precision``, ``torch.backends.cudnn.conv.fp32_precision``,
 ...), which a process may have set instead of the two flags; the legacy flags then no longer
@@ -54,7 +56,7 @@ def _precision_settings() -> tuple[object, ...]:
     """The owners of torch's per-operation fp32 precision settings (PyTorch 2.9 and later;
     none before), each parent before its children: the global one, CUDA's, cuBLAS's matmuls,
     cuDNN's convolutions and RNNs, oneDNN's and its matmuls (which
-    ``torch.set_float32_matmul_precision`` sets too)."""
+    ``torch.set_float32_matmul_precision`` sets too), convolutions and RNNs."""
     if not hasattr(torch.backends, "fp32_precision"):
         return ()
     cudnn, mkldnn = torch.backends.cudnn, torch.backends.mkldnn
@@ -66,6 +68,8 @@ def _precision_settings() -> tuple[object, ...]:
         cudnn.rnn,
         mkldnn,
         mkldnn.matmul,
+        mkldnn.conv,
+        mkldnn.rnn,
     )
 
 
@@ -73,6 +77,13 @@ def _cuda_settings() -> tuple[object, ...]:
     """The per-operation settings of the CUDA operations that TF32 may run: cuBLAS's matmuls,
     cuDNN's convolutions and RNNs."""
     return torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn
+
+
+def _cpu_settings() -> tuple[object, ...]:
+    """The per-operation settings of oneDNN's CPU matmuls, convolutions and RNNs, which a
+    process may have set to ``bf16``."""
+    mkldnn = torch.backends.mkldnn
+    return mkldnn.matmul, mkldnn.conv, mkldnn.rnn
 
 
 def _legacy(read: Callable[[], object], default: object) -> object:
@@ -130,16 +141,17 @@ def set_tf32(allowed: bool) -> None:
     through both of torch's APIs, so that either reads it back and neither refuses to: the
     legacy matmul precision (``high`` or ``highest``) and cuDNN flag, then (PyTorch 2.9 and
     later) cuBLAS's, cuDNN's convolutions' and RNNs' own settings (``tf32`` or ``ieee``), which
-    a user's global setting no longer overrides, and oneDNN's matmuls in float32 (``ieee``),
-    as ``torch.set_float32_matmul_precision`` at ``high`` and ``highest`` leaves them unless
-    the global setting says otherwise (torch then refuses to read the legacy precision, which
-    Lightning reads on a GPU)."""
+    a user's global setting no longer overrides, and oneDNN's CPU matmuls, convolutions and
+    RNNs in float32 (``ieee``) whatever a process set (a global ``bf16``; a matmul left at
+    ``bf16`` also makes torch refuse to read the legacy precision, which Lightning reads on a
+    GPU)."""
     torch.set_float32_matmul_precision("high" if allowed else "highest")
     torch.backends.cudnn.allow_tf32 = allowed
     if _precision_settings():
         for owner in _cuda_settings():
             owner.fp32_precision = "tf32" if allowed else "ieee"
-        torch.backends.mkldnn.matmul.fp32_precision = "ieee"
+        for owner in _cpu_settings():
+            owner.fp32_precision = "ieee"
 
 
 def tf32_allowed() -> bool:

@@ -122,8 +122,11 @@ PRECISIONS = (
     torch.backends.cudnn.rnn,
     torch.backends.mkldnn,
     torch.backends.mkldnn.matmul,
+    torch.backends.mkldnn.conv,
+    torch.backends.mkldnn.rnn,
 )
 CUDA_PRECISIONS = PRECISIONS[2:5]  # cuBLAS's matmuls, cuDNN's convolutions and RNNs
+CPU_PRECISIONS = PRECISIONS[6:]  # oneDNN's matmuls, convolutions and RNNs
 
 
 def legacy_precision() -> str:
@@ -169,6 +172,21 @@ def test_held_numerics_forbid_tf32_a_user_allowed_through_torchs_newer_settings(
         assert tf32_allowed() is True
         assert torch.get_float32_matmul_precision() == "high"
     assert ([owner.fp32_precision for owner in PRECISIONS], legacy_precision()) == before
+
+
+@pytest.mark.parametrize("tf32", [False, True])
+def test_held_numerics_compute_the_cpus_float32_in_float32_where_a_process_chose_bf16(
+    precisions_restored: None, determinism: Callable[[bool], None], tf32: bool
+) -> None:
+    """A process that set ``torch.backends.fp32_precision = "bf16"`` (oneDNN then runs CPU
+    convolutions and matmuls in bfloat16 where the CPU has the units for it) ran a job's
+    attacks and training in that precision, whatever ``tf32`` said: within the call oneDNN
+    computes in float32, and the process's setting is back after it."""
+    torch.backends.fp32_precision = "bf16"
+    before = [owner.fp32_precision for owner in PRECISIONS]
+    with held(tf32, True):
+        assert [owner.fp32_precision for owner in CPU_PRECISIONS] == ["ieee"] * 3
+    assert [owner.fp32_precision for owner in PRECISIONS] == before
 
 
 def test_lightnings_check_of_an_ampere_gpu_reads_a_calls_numerics(
