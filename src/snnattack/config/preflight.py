@@ -61,7 +61,9 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
             f"trainer.devices={devices} is more than twice this machine's {have} cores, and as "
             f"many DDP processes would wait for each other; accepted: an integer in [1, {most}]"
         )
-    if accelerator in ("gpu", "cuda"):
+    # accelerator=auto takes the GPUs where there are any (Lightning's choice): the default
+    # trainer with trainer.devices=2 on a machine of one GPU asks for two GPUs
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and not on_cpu):
         have = torch.cuda.device_count()
         if have == 0:
             raise ConfigError(
@@ -69,9 +71,10 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
                 "no GPU; accepted: trainer=cpu or trainer=default (auto)"
             )
         if is_int(devices) and devices > have:
+            taken = " (trainer.accelerator=auto takes the GPUs)" if accelerator == "auto" else ""
             raise ConfigError(
                 f"trainer.devices={devices} is more than this machine's {have} "
-                f"GPUs; accepted: an integer in [1, {have}] (or trainer=cpu)"
+                f"GPUs{taken}; accepted: an integer in [1, {have}] (or trainer=cpu)"
             )
 
 

@@ -950,6 +950,37 @@ def test_an_accelerator_or_nodes_this_machine_lacks_are_refused_in_one_line(
     assert str(err.value).startswith(start) and "accepted: " in str(err.value)
 
 
+# (the overrides, this machine's GPUs, the line: None where the job goes on)
+GPU_COUNTS = [
+    (["trainer.accelerator=gpu"], 0, "trainer.accelerator=gpu but this machine has no GPU; "),
+    (["trainer.accelerator=gpu", "trainer.devices=2"], 1, "trainer.devices=2 is more than "),
+    # the default trainer (accelerator=auto) takes the GPU: Lightning raised its own two-line
+    # MisconfigurationException ("You requested gpu: [0, 1]") when the training began
+    (["trainer.devices=2"], 1, "trainer.devices=2 is more than this machine's 1 GPUs (trainer"),
+    (["trainer.devices=2"], 0, None),  # two CPU processes
+    (["trainer.devices=2"], 2, None),
+]
+
+
+@pytest.mark.parametrize(("overrides", "gpus", "start"), GPU_COUNTS)
+def test_more_gpus_than_this_machine_has_are_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, overrides: list[str], gpus: int, start: str | None
+) -> None:
+    """The GPUs a job asks for, checked against the machine's (imitated: this one may have
+    none) before any work, whatever the accelerator that picks them."""
+    from snnattack.config.preflight import _devices_exist
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    trainer = resolved(compose(*overrides))["trainer"]
+    if start is None:
+        _devices_exist({"trainer": trainer})
+        return
+    with pytest.raises(ConfigError) as err:
+        _devices_exist({"trainer": trainer})
+    assert str(err.value).startswith(start) and "accepted: " in str(err.value)
+
+
 @pytest.mark.parametrize("group", ["model", "experiment", "analysis"])
 def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
     """Hydra would raise its ValueError: a group override must be a string or a list."""
