@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+import torch
 from torch import nn
 
 from snnattack.config.plain_rules import MAX_SEED
@@ -243,16 +244,28 @@ def _batch_splits(resolved: dict[str, Any]) -> None:
     trainer = resolved["trainer"]
     devices, nodes = trainer.get("devices"), trainer.get("num_nodes") or 1
     batch = resolved["train"].get("batch_size")
+    named = f"trainer.devices={devices}"
+    if devices == "auto":  # trainer=ddp's: this machine's GPUs (a machine check, order 18.1)
+        devices = auto_devices(trainer.get("accelerator"))
+        named += f": {devices} here"
     if not (is_int(devices) and is_int(nodes) and is_int(batch)):
-        return  # devices=auto (all GPUs) is known when the processes start
+        return
     world = devices * nodes
     if world > 1 and batch % world:
         raise ConfigError(
             f"train.batch_size={batch} does not split over the {world} processes "
-            f"(trainer.devices={devices} x trainer.num_nodes={nodes}): each would train on "
+            f"({named} x trainer.num_nodes={nodes}): each would train on "
             f"{max(batch // world, 1)} images a step, another recipe stored as this one; "
             f"accepted: a multiple of {world}"
         )
+
+
+def auto_devices(accelerator: str | None) -> int:
+    """The devices Lightning takes for ``trainer.devices=auto`` on this machine: every GPU
+    where the accelerator is ``gpu`` or ``cuda``, or ``auto`` with a GPU present; one process
+    elsewhere (Lightning's CPU, MPS)."""
+    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    return torch.cuda.device_count() if gpu else 1
 
 
 @CHECKS.register("source_seed_in_range", order=12)

@@ -981,6 +981,40 @@ def test_more_gpus_than_this_machine_has_are_refused_in_one_line(
     assert str(err.value).startswith(start) and "accepted: " in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "gpus", "start"),
+    [
+        # trainer=ddp (devices=auto) on three GPUs: each process took 21 of a batch of 64, another
+        # recipe stored under the key of 64; the check skipped devices=auto
+        (
+            ["trainer=ddp", "train.batch_size=64"],
+            3,
+            "train.batch_size=64 does not split over the 3 "
+            "processes (trainer.devices=auto: 3 here x trainer.num_nodes=1)",
+        ),
+        (["trainer=ddp", "train.batch_size=64"], 4, None),
+        (["trainer.devices=auto", "train.batch_size=64"], 3, "train.batch_size=64 does not split"),
+        (["trainer=cpu", "trainer.devices=auto", "train.batch_size=63"], 3, None),  # one process
+    ],
+)
+def test_a_batch_that_all_of_this_machines_gpus_do_not_split_is_refused(
+    monkeypatch: pytest.MonkeyPatch, overrides: list[str], gpus: int, start: str | None
+) -> None:
+    """``trainer.devices=auto`` takes this machine's GPUs (imitated: it may have none), which
+    share ``train.batch_size`` as any count of devices does."""
+    from snnattack.config.combinations import _batch_splits
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    tree = resolved(compose(*overrides))
+    if start is None:
+        _batch_splits(tree)
+        return
+    with pytest.raises(ConfigError) as err:
+        _batch_splits(tree)
+    assert str(err.value).startswith(start) and "accepted: a multiple of" in str(err.value)
+
+
 @pytest.mark.parametrize("group", ["model", "experiment", "analysis"])
 def test_a_null_group_choice_is_refused_in_one_line(group: str) -> None:
     """Hydra would raise its ValueError: a group override must be a string or a list."""
