@@ -22,7 +22,7 @@ model is read without taking the lock, so a read-only store holding the needed m
 record (``record.json``, and inside ``model.pt``) holds the digest of the weights written, which a
 load compares with the weights read: a file whose tensors changed on disk is refused. Under
 DDP only the writer process (rank 0) takes the lock and writes; the other processes train
-alongside it and then read what it wrote.
+alongside it, once it has set the work folder up, and then read what it wrote.
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ class ModelStore:
             return self._cached(folder, build)
         if not is_writer():  # train alongside rank 0, then read what it stored
             if not agree(False):  # rank 0's finding under the lock (below)
+                # rank 0 has set its work folder up: a corrupt resume file set aside, a stale
+                # folder removed (else this rank could read the file rank 0 is moving away)
+                barrier()
                 train(self.workdir(spec))
                 barrier()
             return self._cached(folder, build)
@@ -113,7 +116,7 @@ class ModelStore:
             # waits at a barrier that rank 0 would not reach
             if agree((folder / CHECKPOINT).exists()):
                 return self._cached(folder, build)
-            model, record = self._train(spec, folder, train)
+            model, record = self._train(spec, folder, train, ready=barrier)
         barrier()
         return model, {**record, "cached": False}
 
@@ -132,14 +135,22 @@ class ModelStore:
                 self.load(self.path(spec), build())
 
     def _train(
-        self, spec: dict[str, Any], folder: Path, train: Callable
+        self,
+        spec: dict[str, Any],
+        folder: Path,
+        train: Callable,
+        ready: Callable[[], None] = lambda: None,
     ) -> tuple[nn.Module, dict[str, Any]]:
+        """Trains ``spec``'s model into its work folder and stores it in ``folder``;
+        ``ready()`` runs once the work folder is set up, before the training reads it (under
+        DDP the barrier the other ranks wait at before they read it)."""
         workdir = self.workdir(spec)
         if not self._resumable(folder, workdir):
             shutil.rmtree(workdir, ignore_errors=True)
         self._clear_abandoned()
         try:
             workdir.mkdir(parents=True, exist_ok=True)
+            ready()
             model, record = train(workdir)
         except OSError as err:
             self._cleared(workdir)

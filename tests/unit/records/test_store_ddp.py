@@ -8,12 +8,15 @@ breaks it after a timeout instead of hanging."""
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from torch import nn
 
 from snnattack.records import store as store_module
@@ -85,3 +88,48 @@ def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
         t.join(timeout=30)
     assert not errors and not trained
     assert records[0]["cached"] and records[1]["cached"]
+
+
+def test_the_other_ranks_read_the_work_folder_once_rank_0_has_set_it_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corrupt resume file in a model's work folder, trained once the process group is up
+    (a job's second model): rank 0 sets it aside under the lock while rank 1 went on to
+    train, and read it (``fit`` reads a resume file first) as rank 0 moved it: a traceback on
+    rank 1, or a resume that rank 0 does not make."""
+    group, store = Group(), ModelStore(tmp_path)
+    for name in ("is_writer", "agree", "barrier"):
+        monkeypatch.setattr(store_module, name, getattr(group, name))
+    workdir = store.workdir(SPEC)
+    workdir.mkdir(parents=True)
+    whole = io.BytesIO()
+    torch.save({"epoch": 3}, whole)
+    (workdir / store_module.RESUME_FILE).write_bytes(whole.getvalue()[:40])  # a copy cut short
+    read = store_module.load_tensors
+
+    def slow_read(path: Path) -> Any:
+        time.sleep(0.5)  # rank 0's read of the corrupt file, before it is set aside
+        return read(path)
+
+    monkeypatch.setattr(store_module, "load_tensors", slow_read)
+    seen, errors = {}, []
+
+    def train(workdir: Path) -> tuple[nn.Module, dict]:
+        seen[group.local.rank] = (workdir / store_module.RESUME_FILE).exists()
+        group.barrier()  # DDP training: a collective with the other rank
+        return nn.Linear(3, 2), {}
+
+    def rank(r: int) -> None:
+        group.local.rank = r
+        try:
+            store.get_or_train(SPEC, lambda: nn.Linear(3, 2), train)
+        except threading.BrokenBarrierError as err:
+            errors.append((r, err))
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert seen == {0: False, 1: False}
