@@ -403,6 +403,25 @@ def test_the_backends_and_devices_the_kernels_take(monkeypatch: pytest.MonkeyPat
     assert not guard.applies("triton", x)  # the CPU needs the interpreter
 
 
+@pytest.mark.parametrize(
+    ("capabilities", "runs"),
+    [([(9, 0)], True), ([(7, 0), (8, 6)], True), ([(8, 0), (6, 0)], False)],
+)
+def test_a_gpu_older_than_triton_compiles_for_runs_the_torch_ops(
+    monkeypatch: pytest.MonkeyPatch, capabilities: list[tuple[int, int]], runs: bool
+) -> None:
+    """On a Pascal GPU (compute capability 6.0) the default backend launched the kernels,
+    which Triton cannot compile there: the first LIF failed (torch's GPUTooOldForTriton).
+    A machine with such a GPU runs the torch ops on every GPU, as without Triton."""
+    monkeypatch.delenv("TRITON_INTERPRET")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: len(capabilities))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i: capabilities[i])
+    monkeypatch.setattr(guard, "GPUS", {})  # read afresh, and the process's after the test
+    # the two attributes the guard reads of a CUDA float32 tensor (none can be made here)
+    on_a_gpu = type("OnAGPU", (), {"dtype": torch.float32, "device": torch.device("cuda", 0)})
+    assert [guard.applies(b, on_a_gpu()) for b in ("c", "triton")] == [runs, runs]
+
+
 def test_the_custom_ops_pass_opcheck_and_run_on_the_meta_device() -> None:
     x = currents(3, 2, 4).requires_grad_(True)
     settings = (0.8, THETA, THETA, True, False, False, guard.SURROGATES.index("atan"), 2.0, 0.5)
