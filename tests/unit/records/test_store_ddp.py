@@ -11,7 +11,7 @@ import contextlib
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +60,12 @@ def stored_by_another_job(store: ModelStore) -> Any:
     return lock
 
 
-def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    group, store = Group(), ModelStore(tmp_path)
-    for name in ("is_writer", "agree", "barrier"):
-        monkeypatch.setattr(store_module, name, getattr(group, name))
-    monkeypatch.setattr(store_module, "held_lock", stored_by_another_job(store))
-    trained, records, errors = [], {}, []
-
-    def train(workdir: Path) -> tuple[nn.Module, dict]:
-        trained.append(group.local.rank)
-        group.barrier()  # DDP training: a collective with the other rank
-        return nn.Linear(3, 2), {}
+def on_two_ranks(
+    group: Group, store: ModelStore, train: Callable
+) -> tuple[dict[int, dict], list[tuple[int, Exception]]]:
+    """``store.get_or_train(SPEC)`` on ranks 0 and 1 of ``group`` at once (a thread each):
+    each rank's record, and the ranks whose barrier broke."""
+    records, errors = {}, []
 
     def rank(r: int) -> None:
         group.local.rank = r
@@ -86,6 +79,24 @@ def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
         t.start()
     for t in threads:
         t.join(timeout=30)
+    return records, errors
+
+
+def test_a_model_stored_concurrently_is_read_by_every_rank_without_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group, store = Group(), ModelStore(tmp_path)
+    for name in ("is_writer", "agree", "barrier"):
+        monkeypatch.setattr(store_module, name, getattr(group, name))
+    monkeypatch.setattr(store_module, "held_lock", stored_by_another_job(store))
+    trained = []
+
+    def train(workdir: Path) -> tuple[nn.Module, dict]:
+        trained.append(group.local.rank)
+        group.barrier()  # DDP training: a collective with the other rank
+        return nn.Linear(3, 2), {}
+
+    records, errors = on_two_ranks(group, store, train)
     assert not errors and not trained
     assert records[0]["cached"] and records[1]["cached"]
 
@@ -112,24 +123,12 @@ def test_the_other_ranks_read_the_work_folder_once_rank_0_has_set_it_up(
         return read(path)
 
     monkeypatch.setattr(store_module, "load_tensors", slow_read)
-    seen, errors = {}, []
+    seen = {}
 
     def train(workdir: Path) -> tuple[nn.Module, dict]:
         seen[group.local.rank] = (workdir / store_module.RESUME_FILE).exists()
         group.barrier()  # DDP training: a collective with the other rank
         return nn.Linear(3, 2), {}
 
-    def rank(r: int) -> None:
-        group.local.rank = r
-        try:
-            store.get_or_train(SPEC, lambda: nn.Linear(3, 2), train)
-        except threading.BrokenBarrierError as err:
-            errors.append((r, err))
-
-    threads = [threading.Thread(target=rank, args=(r,)) for r in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    assert not on_two_ranks(group, store, train)[1]
     assert seen == {0: False, 1: False}
