@@ -22,6 +22,7 @@ from lightning.fabric.plugins import environments as env
 
 from snnattack.config.folders import writable
 from snnattack.config.keys import shipped
+from snnattack.cuda.guard import OLDEST_GPU, compiled_for
 from snnattack.data import build_datamodule
 from snnattack.errors import ConfigError, UserError
 from snnattack.process.distributed import cores
@@ -76,6 +77,29 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
                 f"trainer.devices={devices} is more than this machine's {have} "
                 f"GPUs{taken}; accepted: an integer in [1, {have}] (or trainer=cpu)"
             )
+
+
+@CHECKS.register("compiled_for_the_gpus", order=18.2)  # after the devices exist
+def _compiled_for_the_gpus(resolved: dict[str, Any]) -> None:
+    """``compile=true`` on a machine whose GPU Triton does not compile for (compute
+    capability below 7.0, a Pascal P100): torch.compile writes Triton kernels for the GPU, and
+    the first compiled step failed in torch's ``GPUTooOldForTriton``, after the training data
+    were read. The neurons' own kernels step aside there (:mod:`snnattack.cuda.guard`); the
+    compiler cannot."""
+    accelerator = resolved["trainer"].get("accelerator")
+    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if not resolved.get("compile") or not gpu or compiled_for():
+        return
+    old = [
+        f"{torch.cuda.get_device_name(i)} ({'.'.join(map(str, capability))})"
+        for i in range(torch.cuda.device_count())
+        if (capability := torch.cuda.get_device_capability(i)) < OLDEST_GPU
+    ]
+    raise ConfigError(
+        f"compile=true compiles with Triton, which needs a GPU of compute capability "
+        f"{'.'.join(map(str, OLDEST_GPU))} or later, and this machine has {', '.join(old)}; "
+        "accepted: compile=false (or trainer=cpu)"
+    )
 
 
 @NOTES.register("threads")

@@ -982,6 +982,44 @@ def test_more_gpus_than_this_machine_has_are_refused_in_one_line(
 
 
 @pytest.mark.parametrize(
+    ("overrides", "capability", "refused"),
+    [
+        (["compile=true"], (6, 0), True),
+        (["compile=true", "trainer=cpu"], (6, 0), False),  # the CPU compiles C++
+        (["compile=true"], (7, 0), False),
+        (["compile=false"], (6, 0), False),
+    ],
+)
+def test_compile_on_a_gpu_older_than_triton_compiles_for_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    overrides: list[str],
+    capability: tuple[int, int],
+    refused: bool,
+) -> None:
+    """``compile=true`` on a Pascal GPU (imitated): the first compiled step failed in torch's
+    GPUTooOldForTriton, after the training data were read; now one line before any work."""
+    from snnattack.config.preflight import _compiled_for_the_gpus
+    from snnattack.cuda import guard
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i: capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Tesla P100-PCIE-16GB")
+    monkeypatch.setattr(guard, "GPUS", {})  # read afresh, and the process's after the test
+    config = resolved(compose(*overrides))
+    if not refused:
+        _compiled_for_the_gpus(config)
+        return
+    with pytest.raises(ConfigError) as err:
+        _compiled_for_the_gpus(config)
+    assert str(err.value) == (
+        "compile=true compiles with Triton, which needs a GPU of compute capability 7.0 or "
+        "later, and this machine has Tesla P100-PCIE-16GB (6.0); accepted: compile=false (or "
+        "trainer=cpu)"
+    )
+
+
+@pytest.mark.parametrize(
     ("overrides", "gpus", "start"),
     [
         # trainer=ddp (devices=auto) on three GPUs: each process took 21 of a batch of 64, another
