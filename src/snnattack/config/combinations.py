@@ -262,10 +262,15 @@ def _batch_splits(resolved: dict[str, Any]) -> None:
 
 def auto_devices(accelerator: str | None) -> int:
     """The devices Lightning takes for ``trainer.devices=auto`` on this machine: every GPU
-    where the accelerator is ``gpu`` or ``cuda``, or ``auto`` with a GPU present; one process
-    elsewhere (Lightning's CPU, MPS)."""
-    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-    return torch.cuda.device_count() if gpu else 1
+    where the job takes GPUs (:func:`takes_gpus`); one process elsewhere (Lightning's CPU,
+    MPS)."""
+    return torch.cuda.device_count() if takes_gpus(accelerator) else 1
+
+
+def takes_gpus(accelerator: str | None) -> bool:
+    """Whether a job of ``trainer.accelerator`` runs on this machine's CUDA GPUs: ``gpu`` or
+    ``cuda``, or ``auto`` where a GPU is present (Lightning's choice)."""
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 @CHECKS.register("source_seed_in_range", order=12)

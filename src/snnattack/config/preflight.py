@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins import environments as env
 
+from snnattack.config.combinations import takes_gpus
 from snnattack.config.folders import writable
 from snnattack.config.keys import shipped
 from snnattack.cuda.guard import OLDEST_GPU, compiled_for
@@ -64,7 +65,7 @@ def _devices_exist(resolved: dict[str, Any]) -> None:
         )
     # accelerator=auto takes the GPUs where there are any (Lightning's choice): the default
     # trainer with trainer.devices=2 on a machine of one GPU asks for two GPUs
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and not on_cpu):
+    if takes_gpus(accelerator):
         have = torch.cuda.device_count()
         if have == 0:
             raise ConfigError(
@@ -86,8 +87,7 @@ def _compiled_for_the_gpus(resolved: dict[str, Any]) -> None:
     the first compiled step failed in torch's ``GPUTooOldForTriton``, after the training data
     were read. The neurons' own kernels step aside there (:mod:`snnattack.cuda.guard`); the
     compiler cannot."""
-    accelerator = resolved["trainer"].get("accelerator")
-    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    gpu = takes_gpus(resolved["trainer"].get("accelerator"))
     if not resolved.get("compile") or not gpu or compiled_for():
         return
     old = [
