@@ -8,6 +8,7 @@ those on a converted model's neurons that cost it accuracy (a hard reset, a leak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -841,30 +842,36 @@ def _converted_neurons_lose(resolved: dict[str, Any], written: dict[str, Any]) -
     the leak and reset recovers the accuracy. A written note: the black-box source's leak and
     reset are its own config's (:func:`converted_neurons`)."""
     models = converted_neurons(resolved, written)
-    lines: dict[str, list[str]] = {}
-    for box, neurons in models.items():
-        key, value = neurons["reset"]
-        if value == "hard":
-            lines.setdefault(f"{key}=hard", []).append(box)
+    hard = _set_alike(models, "reset", lambda reset: reset == "hard")
     out = [
         f"{setting} with {_named(resolved, *boxes)}: a hard reset drops the charge above θ at "
         "each spike, so the converted integrate-and-fire neurons fire less than the ANN's "
         "ReLUs they stand for and the converted model loses accuracy; a soft reset "
         "(reset=soft, the kind's default) subtracts θ, keeps the residual charge and "
         "converts best"
-        for setting, boxes in lines.items()
+        for setting, boxes in hard.items()
     ]
-    lines = {}
-    for box, neurons in models.items():
-        key, value = neurons["lambda"]
-        if value < 1:
-            lines.setdefault(f"{key}={value}", []).append(box)
+    leaky = _set_alike(models, "lambda", lambda lam: lam < 1)
     out += [
         f"{setting} with {_named(resolved, *boxes)}: conversion maps each ReLU to an "
         "integrate-and-fire neuron (λ=1), whose firing rate stands for the ReLU's activation; "
         "a leak loses charge between spikes, so the rates fall short of the activations and "
         "the converted model loses accuracy (train.kind=hybrid fine-tunes it at the leak and "
         "recovers it)"
-        for setting, boxes in lines.items()
+        for setting, boxes in leaky.items()
     ]
     return out
+
+
+def _set_alike(
+    models: dict[str, dict[str, tuple[str, Any]]], neuron: str, costs: Callable[[Any], bool]
+) -> dict[str, list[str]]:
+    """The boxes of ``models`` (:func:`converted_neurons`) whose ``neuron`` setting (``reset``,
+    ``lambda``) ``costs`` accuracy, by the setting that gives it (``reset=hard``: one note
+    names every box it gives)."""
+    found: dict[str, list[str]] = {}
+    for box, neurons in models.items():
+        key, value = neurons[neuron]
+        if costs(value):
+            found.setdefault(f"{key}={value}", []).append(box)
+    return found
