@@ -23,6 +23,8 @@ PASSED = "passed"
 # key of a config (validation adds it to the tree its notes read)
 SPIKING_PASSED = "spiking_passed"
 BOXES = ("white", "black")  # where an attack is crafted: on the target, or on a source
+CRAFTING = {"white": "target", "black": "source"}  # the model each box crafts on, by its role
+ROLES = {"target": "the target", "source": "the black-box source"}  # a job's models, named
 LOSSES = ("ce", "dlr")  # what the adaptive PGD attacks (apgd, sapgd) ascend: method.*.loss
 WANDB_MODES = ("online", "offline", "disabled")  # how W&B logs a run: logger.wandb.mode
 # how an image enters a network's T steps (the encoders of snnattack.snn.encoding)

@@ -27,7 +27,7 @@ from snnattack.interop.external import EXTERNAL
 from snnattack.models import MODELS
 from snnattack.models.shapes import meta_model
 from snnattack.package import CONF_DIR
-from snnattack.settings import PASSED, SPIKING_PASSED
+from snnattack.settings import CRAFTING, PASSED, ROLES, SPIKING_PASSED
 from snnattack.snn.encoding import RANDOM_ENCODINGS
 from snnattack.training.adversaries import ADVERSARIES
 from snnattack.training.ann import ANN, INPUT_ENCODINGS
@@ -394,9 +394,9 @@ def _ann_made(resolved: dict[str, Any]) -> str:
     user's network: no training of the job's), and which one was trained where only one is."""
     boxes, trained = resolved["boxes"], {}
     if "white" in boxes:
-        trained["the target"] = trains_target(resolved)
+        trained[ROLES["target"]] = trains_target(resolved)
     if "black" in boxes:
-        trained["the black-box source"] = trains_source(resolved)
+        trained[ROLES["source"]] = trains_source(resolved)
     if all(trained.values()):
         return "the ANN trained without it"
     if not any(trained.values()):
@@ -416,8 +416,6 @@ def spiking_crafters(resolved: dict[str, Any]) -> dict[str, bool]:
     return built | dict(resolved.get(SPIKING_PASSED) or {})
 
 
-# each box's crafting model as the notes name it, in the order they name two
-ROLES = {"white": "the target", "black": "the black-box source"}
 # each box's key of its own kind, which names its network alone (a source's, so that the
 # target keeps its label), and the results' column of that kind
 KIND_KEYS = {"white": ("train.kind", "target_kind"), "black": ("source_train", "source_kind")}
@@ -442,8 +440,8 @@ def _named(resolved: dict[str, Any], *boxes: str) -> str:
     }
     how |= {box: "passed" for box in how if box in passed}
     if len(set(how.values())) == 1:  # one phrase for both
-        return f"{' and '.join(ROLES[box] for box in how)} {how[boxes[0]]}"
-    return " and ".join(f"{ROLES[box]} {named}" for box, named in how.items())
+        return f"{' and '.join(ROLES[CRAFTING[box]] for box in how)} {how[boxes[0]]}"
+    return " and ".join(f"{ROLES[CRAFTING[box]]} {named}" for box, named in how.items())
 
 
 @NOTES.register("passed_kind")

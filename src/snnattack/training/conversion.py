@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from snnattack.data import datamodule
-from snnattack.settings import ModelSettings
+from snnattack.settings import ROLES, ModelSettings
 from snnattack.snn.neurons import LIF
 from snnattack.snn.temporal import StepWise
 from snnattack.training.base import Strategy, register
@@ -44,7 +44,6 @@ BLOCK_CHILDREN = ("residual", "shortcut", "spike")  # what a residual block conv
 # a converted model's record: the training batches its thresholds were calibrated on (fewer
 # than train.conversion.batches where the training data hold fewer)
 CALIBRATION = "calibration_batches"
-ROLES = {"target": "the target", "source": "the black-box source"}  # a job's models, named
 
 
 def residual_block(m: nn.Module) -> bool:
@@ -211,11 +210,12 @@ class Conversion(Strategy):
         settings = model.train["conversion"]
         data = datamodule(replace(model.data, seed=ctx.seed))
         data.setup("fit")
-        read: list[int] = []  # the size of each batch the calibration reads
+        read = 0  # the batches the calibration reads
 
         def images() -> Iterator[torch.Tensor]:
+            nonlocal read
             for x, _ in islice(data.train_dataloader(), settings["batches"]):
-                read.append(len(x))
+                read += 1
                 yield x
 
         scales = activation_scales(ann, images(), settings["percentile"])
@@ -225,7 +225,7 @@ class Conversion(Strategy):
             "ann_val_acc": ann_record.get("val_acc"),
             "ann_key": ann_record.get("key"),
             "scales": scales,
-            CALIBRATION: len(read),
+            CALIBRATION: read,
             # its ANN's training is its cost (an adversary's too: train.adversary trains the
             # ANN); an ANN stored before the cost was recorded has none to carry
             **{k: ann_record[k] for k in COST_KEYS if k in ann_record},
