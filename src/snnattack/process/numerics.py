@@ -52,38 +52,64 @@ CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
 
 
-def _precision_settings() -> tuple[object, ...]:
-    """The owners of torch's per-operation fp32 precision settings (PyTorch 2.9 and later;
-    none before), each parent before its children: the global one, CUDA's, cuBLAS's matmuls,
-    cuDNN's convolutions and RNNs, oneDNN's and its matmuls (which
-    ``torch.set_float32_matmul_precision`` sets too), convolutions and RNNs."""
-    if not hasattr(torch.backends, "fp32_precision"):
-        return ()
-    cudnn, mkldnn = torch.backends.cudnn, torch.backends.mkldnn
-    return (
-        torch.backends,
-        cudnn,
-        torch.backends.cuda.matmul,
-        cudnn.conv,
-        cudnn.rnn,
-        mkldnn,
-        mkldnn.matmul,
-        mkldnn.conv,
-        mkldnn.rnn,
-    )
+# torch's per-operation fp32 precision settings (PyTorch 2.9 and later) by backend and
+# operation, each parent before its children: the global one, CUDA's and its cuBLAS matmuls,
+# cuDNN convolutions and RNNs, oneDNN's and its matmuls (which
+# torch.set_float32_matmul_precision sets too), convolutions and RNNs; read and set by pair,
+# as torch.backends.mkldnn.fp32_precision sets the global one (torch 2.11)
+PRECISIONS = (
+    *(("generic", "all"), ("cuda", "all"), ("cuda", "matmul"), ("cuda", "conv"), ("cuda", "rnn")),
+    *(("mkldnn", "all"), ("mkldnn", "matmul"), ("mkldnn", "conv"), ("mkldnn", "rnn")),
+)
+# two values each backend's settings take, to tell a setting left to its parent apart
+TRIED = {"generic": ("ieee", "tf32"), "cuda": ("ieee", "tf32"), "mkldnn": ("ieee", "bf16")}
 
 
-def _cuda_settings() -> tuple[object, ...]:
-    """The per-operation settings of the CUDA operations that TF32 may run: cuBLAS's matmuls,
-    cuDNN's convolutions and RNNs."""
-    return torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn
+def _precision_settings() -> tuple[tuple[str, str], ...]:
+    """The (backend, operation) pairs of :data:`PRECISIONS` where this torch has them (none
+    before PyTorch 2.9)."""
+    return PRECISIONS if hasattr(torch._C, "_get_fp32_precision_getter") else ()
 
 
-def _cpu_settings() -> tuple[object, ...]:
-    """The per-operation settings of oneDNN's CPU matmuls, convolutions and RNNs, which a
-    process may have set to ``bf16``."""
-    mkldnn = torch.backends.mkldnn
-    return mkldnn.matmul, mkldnn.conv, mkldnn.rnn
+def _precision(pair: tuple[str, str]) -> str:
+    """The per-operation setting ``pair`` as it resolves (its parent's where it has none)."""
+    return torch._C._get_fp32_precision_getter(*pair)
+
+
+def _set_precision(pair: tuple[str, str], value: str) -> None:
+    """Sets the per-operation setting ``pair`` to ``value`` (``none``: left to its parent)."""
+    torch._C._set_fp32_precision_setter(*pair, value)
+
+
+def _parent(pair: tuple[str, str]) -> tuple[str, str]:
+    """The setting that ``pair`` reads where it has none of its own."""
+    backend, op = pair
+    return (backend, "all") if op != "all" else ("generic", "all")
+
+
+def _own_precisions() -> tuple[str, ...]:
+    """Each per-operation setting as it was set (:func:`_precision_settings`' order):
+    ``none`` where it is left to its parent, which torch reads back as the parent's value and
+    whose later change must still reach it. Told apart by setting the parent to another value
+    for a moment: a setting that follows it is left to it."""
+    own: dict[tuple[str, str], str] = {}
+    for pair in _precision_settings():
+        value = _precision(pair)
+        if pair == ("generic", "all"):
+            own[pair] = value
+            continue
+        parent = _parent(pair)
+        other = next(v for v in TRIED[pair[0]] if v != value)
+        _set_precision(parent, other)
+        own[pair] = "none" if _precision(pair) == other else value
+        _set_precision(parent, own[parent])
+    return tuple(own.values())
+
+
+def _ops(backend: str) -> tuple[tuple[str, str], ...]:
+    """The per-operation settings of ``backend``'s matmuls, convolutions and RNNs: CUDA's,
+    which TF32 may run, or oneDNN's on the CPU, which a process may have set to ``bf16``."""
+    return tuple((backend, op) for op in ("matmul", "conv", "rnn"))
 
 
 def _legacy(read: Callable[[], object], default: object) -> object:
@@ -102,19 +128,19 @@ def _tf32_settings() -> dict[str, object]:
     return {
         "matmul_precision": _legacy(torch.get_float32_matmul_precision, "highest"),
         "cudnn_tf32": _legacy(lambda: torch.backends.cudnn.allow_tf32, True),
-        "precisions": tuple(owner.fp32_precision for owner in _precision_settings()),
+        "precisions": _own_precisions(),
     }
 
 
 def _set_tf32_settings(settings: dict[str, object]) -> None:
     """torch's TF32 settings put back as :func:`_tf32_settings` read them: the legacy ones
     first (each also sets the per-operation settings below it), then each per-operation
-    setting, parents first, to the value it resolved to (explicitly: torch reads no setting
-    left to its parent back as such). A mix of both APIs is put back as it was."""
+    setting, parents first, as it was set (:func:`_own_precisions`: one left to its parent
+    left to it again). A mix of both APIs is put back as it was."""
     torch.set_float32_matmul_precision(settings["matmul_precision"])
     torch.backends.cudnn.allow_tf32 = settings["cudnn_tf32"]
-    for owner, value in zip(_precision_settings(), settings["precisions"], strict=True):
-        owner.fp32_precision = value
+    for pair, value in zip(_precision_settings(), settings["precisions"], strict=True):
+        _set_precision(pair, value)
 
 
 def _flags() -> dict[str, object]:
@@ -148,17 +174,17 @@ def set_tf32(allowed: bool) -> None:
     torch.set_float32_matmul_precision("high" if allowed else "highest")
     torch.backends.cudnn.allow_tf32 = allowed
     if _precision_settings():
-        for owner in _cuda_settings():
-            owner.fp32_precision = "tf32" if allowed else "ieee"
-        for owner in _cpu_settings():
-            owner.fp32_precision = "ieee"
+        for pair in _ops("cuda"):
+            _set_precision(pair, "tf32" if allowed else "ieee")
+        for pair in _ops("mkldnn"):
+            _set_precision(pair, "ieee")
 
 
 def tf32_allowed() -> bool:
     """Whether this process's CUDA float32 matmuls or convolutions may run in TF32: their
     per-operation settings as they resolve (PyTorch 2.9 and later), else the legacy flags."""
     if _precision_settings():
-        return any(owner.fp32_precision == "tf32" for owner in _cuda_settings())
+        return any(_precision(pair) == "tf32" for pair in _ops("cuda"))
     return bool(torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.allow_tf32)
 
 

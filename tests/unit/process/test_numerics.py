@@ -138,14 +138,27 @@ def legacy_precision() -> str:
         return "unreadable"
 
 
+def torchs_start() -> None:
+    """torch's TF32 settings as a process starts: the legacy ones (``highest``; cuDNN's flag
+    on), and each per-operation setting left to its parent but cuDNN's convolutions and RNNs
+    (``tf32``); set by (backend, operation), as ``torch.backends.mkldnn.fp32_precision`` sets
+    the global one."""
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cudnn.allow_tf32 = True
+    for pair in (("generic", "all"), ("cuda", "all"), ("mkldnn", "all")):
+        torch._C._set_fp32_precision_setter(*pair, "none")
+    for op in ("matmul", "conv", "rnn"):
+        torch._C._set_fp32_precision_setter("cuda", op, "tf32" if op != "matmul" else "none")
+        torch._C._set_fp32_precision_setter("mkldnn", op, "none")
+
+
 @pytest.fixture
 def precisions_restored() -> Iterator[None]:
-    """torch's legacy TF32 settings as before the test after it, and the parents of the
-    per-operation ones to torch's default (each legacy setter sets the children)."""
+    """torch's legacy TF32 settings as before the test after it, and the per-operation ones
+    as torch starts but those each legacy setter sets."""
     matmul, cudnn = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
     yield
-    for parent in (torch.backends, torch.backends.cudnn, torch.backends.mkldnn):
-        parent.fp32_precision = "none"
+    torchs_start()
     torch.set_float32_matmul_precision(matmul)
     torch.backends.cudnn.allow_tf32 = cudnn
 
@@ -187,6 +200,41 @@ def test_held_numerics_compute_the_cpus_float32_in_float32_where_a_process_chose
     with held(tf32, True):
         assert [owner.fp32_precision for owner in CPU_PRECISIONS] == ["ieee"] * 3
     assert [owner.fp32_precision for owner in PRECISIONS] == before
+
+
+# a process's per-operation settings, then a later change of a parent: the global bf16 a user
+# turns off again, the global TF32 turned off, oneDNN's matmuls set apart from the global one
+LATER = {
+    "bf16 then ieee": (("generic", "bf16"), ("generic", "ieee")),
+    "tf32 then ieee": (("generic", "tf32"), ("generic", "ieee")),
+    "oneDNN's matmuls bf16, then tf32": (("mkldnn.matmul", "bf16"), ("generic", "tf32")),
+    "cuDNN ieee, then its convolutions none": (("cudnn", "ieee"), ("cudnn.conv", "none")),
+}
+
+
+@pytest.mark.parametrize("case", list(LATER))
+def test_held_numerics_leave_each_setting_to_its_parent_as_they_found_it(
+    precisions_restored: None, determinism: Callable[[bool], None], case: str
+) -> None:
+    """torch reads a per-operation setting left to its parent (as most are when a process
+    starts) back as the parent's value. A call set it to that value, so a later change of the
+    parent no longer reached it: after one ``snnattack.evaluate`` in a process that had chosen
+    ``bf16``, ``torch.backends.fp32_precision = "ieee"`` left oneDNN's matmuls, convolutions
+    and RNNs in bfloat16. Now each is put back as it was set: the same later change gives the
+    same settings with a call between as without."""
+    owners = {"generic": torch.backends, "mkldnn.matmul": torch.backends.mkldnn.matmul}
+    owners |= {"cudnn": torch.backends.cudnn, "cudnn.conv": torch.backends.cudnn.conv}
+
+    def settings_after(call: bool) -> tuple[list[str], str]:
+        torchs_start()
+        for name, value in LATER[case]:
+            if call and name == LATER[case][1][0]:
+                with held(False, True):
+                    pass
+            owners[name].fp32_precision = value
+        return [owner.fp32_precision for owner in PRECISIONS], legacy_precision()
+
+    assert settings_after(call=True) == settings_after(call=False)
 
 
 def test_lightnings_check_of_an_ampere_gpu_reads_a_calls_numerics(
