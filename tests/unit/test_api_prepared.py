@@ -897,6 +897,29 @@ def test_a_repeated_evaluate_prepares_once(preparations) -> None:
     assert preparations == ["call_evaluation"] * 2
 
 
+def test_a_repeated_evaluate_records_the_weights_changed_through_data(preparations) -> None:
+    """A change through ``.data`` bumps no version counter: the kept preparation serves, and
+    its record names the weights as they are now (before, by the hash of the first call's)."""
+    net, source = spikingjelly_plif().eval(), spikingjelly_plif(seed=1).eval()
+    x, y = batch()
+
+    def record(target: nn.Module, black: nn.Module) -> dict:
+        settings = {"eps": [16], "methods": ["fgsm"], "T": T, "masking": False}
+        boxes = {"boxes": ["white", "black"], "source": black}
+        return snnattack.evaluate(target, (x, y), progress=False, **settings, **boxes).models
+
+    first = record(net, source)
+    with torch.no_grad():
+        net[0].weight.data.mul_(2.0)
+        source[0].weight.data.mul_(2.0)
+    again = record(net, source)
+    assert preparations == ["call_evaluation"]  # kept: no version counter moved
+    PREPARED.clear()
+    fresh = record(net, source)
+    for box in ("target", "source"):
+        assert again[box]["weights"] == fresh[box]["weights"] != first[box]["weights"]
+
+
 def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/attack_in_a_loop.py (docs/performance.md, "A repeated call") on a tiny batch:
     its times and their intercept, no absolute time asserted."""
