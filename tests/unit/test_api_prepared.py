@@ -972,3 +972,25 @@ def test_the_loop_measurement_refuses_a_bad_option_in_one_line(
     assert stop.value.code == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: ") and named in line
+
+
+def test_a_repeated_call_reads_the_attacked_copys_state_once(
+    preparations, copies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept attacked copy's state was read twice per repeated call: to check it, then
+    again after the model's weights were copied into it (the copies bump its versions). The
+    versions of the tensors copied into are not compared now: one read per call, one copy made,
+    and a weight the attack changed in the copy in place is overwritten by the next call's
+    copy, which attacks what a fresh model's copy would."""
+    net = spikingjelly_plif().eval()
+    first = attack(net)
+    reads: list[int] = []
+    state_of = attacked.state_of
+    monkeypatch.setattr(attacked, "state_of", lambda *a, **k: reads.append(1) or state_of(*a, **k))
+    again = [attack(net) for _ in range(3)]
+    assert len(reads) == 3 and len(copies) == 1 and preparations == ["_prepare_attack"]
+    assert all(torch.equal(a, first) for a in again)
+    kept = [v[2][0] for d in PREPARED._kept.values() for k, v in d.items() if "attacked copy" in k]
+    with torch.no_grad():
+        next(kept[0].parameters()).mul_(2.0)  # in the copy, as an attack's own change would
+    assert torch.equal(attack(net), first) and len(copies) == 1

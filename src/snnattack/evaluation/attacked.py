@@ -138,7 +138,9 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     attacks restore what else they set on the copy as they leave), its parameters and buffers
     copied from ``model`` at each call, so that a change made through ``.data``, which no
     version counter sees, is attacked too: a loop of ``snnattack.attack`` calls copies the
-    model's tree once and its weights once per batch. A copy with folded BNs (``fold_bn``)
+    model's tree once and its weights once per batch (the versions of the tensors copied into,
+    which the copies bump, are not compared, so the copy's state is read once per call: what
+    the copy held in them is overwritten anyway). A copy with folded BNs (``fold_bn``)
     holds other tensors than ``model``: the values of ``model``'s floating tensors are compared
     at every call instead (:func:`~snnattack.interop.prepared.noted`). The copy's own
     attributes are compared too (:func:`~snnattack.interop.prepared.attributes_of`): a
@@ -156,20 +158,24 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
                     noted(tensor)
         theirs = {id(held) for held in lists_of(model)}  # one a deep copy shared: not cut
         lengths = [(held, len(held)) for held in lists_of(copied) if id(held) not in theirs]
-        return [copied, state_of(copied, attributes=False), attributes_of(copied), lengths]
+        # the tensors copied into at every call: their versions, which the copies bump, are
+        # not compared, so the copy's state is read once per call, not again after the copies
+        copied_into = frozenset() if fold_bn else frozenset(map(id, _tensors(copied)))
+        tensors = state_of(copied, attributes=False, unversioned=copied_into)
+        return [copied, tensors, attributes_of(copied), lengths, copied_into]
 
     def unchanged(kept: list) -> bool:
-        copied, tensors, attributes, lengths = kept
+        copied, tensors, attributes, lengths, copied_into = kept
         for held, length in lengths:
             del held[length:]  # what the last attack appended: a fresh copy holds none of it
-        return state_of(copied, attributes=False) == tensors and attributes_of(copied) == attributes
+        now = state_of(copied, attributes=False, unversioned=copied_into)
+        return now == tensors and attributes_of(copied) == attributes
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
     if not fold_bn:
         with torch.no_grad():
             for mine, theirs in zip(_tensors(kept[0]), _tensors(model), strict=True):
                 mine.copy_(theirs)
-        kept[1] = state_of(kept[0], attributes=False)  # the copies bumped its versions
     return kept[0]
 
 

@@ -69,7 +69,7 @@ import dataclasses
 import functools
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from numbers import Number
 from types import MethodType, SimpleNamespace
@@ -110,13 +110,18 @@ def noted(value: Any) -> Any:
     return value
 
 
-def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
+def state_of(
+    model: nn.Module, attributes: bool = True, unversioned: Container[int] = frozenset()
+) -> list[Any]:
     """``model``'s state as the module docstring lists it, objects by ``id``: two states
     compare equal only if nothing that a preparation reads has changed in between, provided
     the objects of the first are all still alive (an id is unique among living objects only:
     :class:`Preparations` holds weak references to them). One pass over the modules, at
     every call: a few microseconds per module. ``attributes=False``: the modules' plain
-    attributes left out (the tensors and the tree only)."""
+    attributes left out (the tensors and the tree only). ``unversioned``: the ids of tensors
+    whose version counter is left out (their identity, memory, device, dtype and shape are
+    compared), as the caller writes their values before each use: the kept attacked copy's
+    weights, copied from the model at every call, which the copy bumps."""
     state: list[Any] = []
     modules = list(model.modules())
     registered = {id(m) for m in modules}  # compared as they are, wherever else held
@@ -127,7 +132,7 @@ def state_of(model: nn.Module, attributes: bool = True) -> list[Any]:
             state.append(_attributes(m, registered))
         for t in (*m._parameters.values(), *_buffers(m)):
             if t is not None:
-                state.append(_tensor(t))
+                state.append(_tensor(t, id(t) not in unversioned))
     return state
 
 
@@ -391,14 +396,15 @@ def _array(a: np.ndarray) -> tuple[Any, ...]:
     return ("ndarray", a.dtype.str, a.shape, a.tobytes())
 
 
-def _tensor(t: torch.Tensor) -> tuple[Any, ...]:
-    """A tensor's identity, version counter, memory, device, dtype and shape. An inference
+def _tensor(t: torch.Tensor, versioned: bool = True) -> tuple[Any, ...]:
+    """A tensor's identity, version counter (None where not ``versioned``), memory, device,
+    dtype and shape. An inference
     tensor (a pruned layer's weight computed in a ``torch.inference_mode()`` forward) tracks
     no version: it counts as changed at every call, and so does a sparse one, whose memory is
     no one pointer nor one flat tensor to compare by value (:func:`_held_tensors`)."""
     if t.is_inference() or t.layout != torch.strided:
         return (id(t), object(), t.device, t.dtype, t.shape)
-    return (id(t), t._version, t.data_ptr(), t.device, t.dtype, t.shape)
+    return (id(t), t._version if versioned else None, t.data_ptr(), t.device, t.dtype, t.shape)
 
 
 def _held(model: nn.Module) -> Iterator[Any]:

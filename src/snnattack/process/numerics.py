@@ -50,6 +50,12 @@ COMPILE_OPTIONS = {"fallback_random": True}
 CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 # the variables by which Lightning's seed_everything hands its seed on to later Trainers
 SEED_VARIABLES = ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")
+# what can change torch's answer to "is CUDA available" before CUDA starts: the GPUs shown
+# to the process, and the way torch counts them (NVML's count, which importing Lightning
+# switches on, or the CUDA runtime's)
+CUDA_VARIABLES = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "PYTORCH_NVML_BASED_CUDA_CHECK")
+# the last answer of torch.cuda.is_available, by the function asked and the variables above
+_CUDA: dict[tuple[object, ...], bool] = {}
 
 
 # torch's per-operation fp32 precision settings (PyTorch 2.9 and later) by backend and
@@ -247,7 +253,7 @@ def kept_generators() -> Iterator[None]:
         numpy.random.set_state(saved[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
-        elif torch.cuda.is_available():  # started within, or a seed queued for its start
+        elif cuda_available():  # started within, or a seed queued for its start
             torch.cuda.manual_seed_all(seed)
         if mps is not None:
             torch.mps.set_rng_state(mps)
@@ -274,9 +280,27 @@ def manual_seed(seed: int) -> None:
     machine has (CUDA, MPS, XPU), without queueing seeds for accelerators it has not: that
     records the caller's stack at each call (~0.2 ms, which an attack seeding each batch pays)."""
     torch.random.default_generator.manual_seed(seed)
-    if torch.cuda.is_available():
+    if cuda_available():
         torch.cuda.manual_seed_all(seed)
     if torch.backends.mps.is_available():
         torch.mps.manual_seed(seed)
     if torch.xpu.is_available():
         torch.xpu.manual_seed_all(seed)
+
+
+def cuda_available() -> bool:
+    """``torch.cuda.is_available()``, asked once while the answer cannot change: an attack
+    seeds and keeps the generators at every call (:func:`manual_seed`,
+    :func:`kept_generators`), and before CUDA starts torch asks the driver each time (where
+    Lightning is imported, NVML: a library loaded at each ask, about 40 µs on a CPU-only
+    machine, a repeated ``snnattack.attack``'s fixed cost). Asked again where the GPUs shown
+    to the process or torch's way of counting them changed (:data:`CUDA_VARIABLES`, read at
+    each call: before CUDA starts they change the count) or ``torch.cuda.is_available`` is
+    another function (a test's stand-in). A plain dict, not ``functools.lru_cache``, as the
+    package's other memos (:data:`snnattack.cuda.guard.GPUS`)."""
+    ask = torch.cuda.is_available
+    key = (ask, *(os.environ.get(name) for name in CUDA_VARIABLES))
+    if key not in _CUDA:
+        _CUDA.clear()  # one answer kept: the process's current one
+        _CUDA[key] = ask()
+    return _CUDA[key]
