@@ -241,9 +241,9 @@ def evaluate(
         return call_evaluation(model, source, example, named, overrides)
 
     def afresh() -> PreparedEvaluation:
-        return prepared_once(model, key, build, source, fresh=True)[0]
+        return prepared_once(model, key, build, source, fresh=True, weighed=True)[0]
 
-    prepared, checks = prepared_once(model, key, build, source)
+    prepared, checks = prepared_once(model, key, build, source, weighed=True)
 
     def settle() -> None:
         settled(model, key, source)

@@ -898,8 +898,10 @@ def test_a_repeated_evaluate_prepares_once(preparations) -> None:
 
 
 def test_a_repeated_evaluate_records_the_weights_changed_through_data(preparations) -> None:
-    """A change through ``.data`` bumps no version counter: the kept preparation serves, and
-    its record names the weights as they are now (before, by the hash of the first call's)."""
+    """A change through ``.data`` bumps no version counter: the kept preparation served, and
+    its record named the weights by the first call's hash. A repeated ``evaluate`` compares
+    the weights' values in its one read of the checks and prepares afresh: its record names
+    the weights as they are now."""
     net, source = spikingjelly_plif().eval(), spikingjelly_plif(seed=1).eval()
     x, y = batch()
 
@@ -913,7 +915,7 @@ def test_a_repeated_evaluate_records_the_weights_changed_through_data(preparatio
         net[0].weight.data.mul_(2.0)
         source[0].weight.data.mul_(2.0)
     again = record(net, source)
-    assert preparations == ["call_evaluation"]  # kept: no version counter moved
+    assert preparations == ["call_evaluation"] * 2  # afresh: the values compared
     PREPARED.clear()
     fresh = record(net, source)
     for box in ("target", "source"):

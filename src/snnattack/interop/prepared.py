@@ -433,6 +433,22 @@ def _held_tensors(models: list[nn.Module]) -> list[torch.Tensor]:
     return [t for t in held if not t.is_inference() and t.layout == torch.strided]
 
 
+def _weights(models: list[nn.Module]) -> list[torch.Tensor]:
+    """The parameters and buffers of ``models`` that their states hold (:func:`_buffers`),
+    whose values a preparation that describes them (a record's hash of the weights) compares:
+    a change through ``.data`` bumps no version (an inference or sparse tensor, which the
+    state counts as changed at every call, left out)."""
+    every = (
+        t
+        for m in models
+        for mod in m.modules()
+        for t in (*mod._parameters.values(), *_buffers(mod))
+    )
+    return [
+        t for t in every if t is not None and not t.is_inference() and t.layout == torch.strided
+    ]
+
+
 def _objects(model: nn.Module) -> list[weakref.ref]:
     """Weak references to ``model``'s modules, parameters, buffers, other tensors and
     functions: those whose identity its state holds (a built-in function, which cannot be
@@ -473,6 +489,7 @@ class Preparations:
         *others: nn.Module | None,
         valid: Valid = lambda _: True,
         finite: bool = False,
+        weighed: bool = False,
     ) -> tuple[Built, list[torch.Tensor]]:
         """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
         state is compared too) under ``settings``: kept from an earlier call if no model's
@@ -490,7 +507,7 @@ class Preparations:
             fresh = state == _state(models) and all(ref() is not None for ref in alive)
             if fresh and valid(built):
                 return built, _checks(numbers, models if finite else [])
-        return self.rebuilt(model, settings, build, *others), []
+        return self.rebuilt(model, settings, build, *others, weighed=weighed), []
 
     def rebuilt(
         self,
@@ -498,6 +515,7 @@ class Preparations:
         settings: Hashable,
         build: Callable[[], Built],
         *others: nn.Module | None,
+        weighed: bool = False,
     ) -> Built:
         """What ``build`` prepares of ``model`` (and ``others``) under ``settings``, built now
         and kept, replacing a kept one (stale: its checks read false)."""
@@ -508,7 +526,8 @@ class Preparations:
         token = _READ.set([])
         try:
             built = build()
-            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models)])
+            weights = _weights(models) if weighed else []
+            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models), *weights])
         finally:
             _READ.reset(token)
         # the state after the build, which the next call compares; its objects held weakly,
@@ -670,15 +689,22 @@ def sample_form(x: Any) -> tuple[Any, ...] | None:
 
 
 def prepared_once(
-    model: Any, key: str | None, build: Callable[[], Any], source: Any = None, fresh: bool = False
+    model: Any,
+    key: str | None,
+    build: Callable[[], Any],
+    source: Any = None,
+    fresh: bool = False,
+    weighed: bool = False,
 ) -> tuple[Any, list[torch.Tensor]]:
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
     ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`,
-    its weights' finiteness among them), which the caller reads and, where one is false,
-    calls again with ``fresh`` (built now, replacing it): the one place where
-    :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a preparation."""
+    its weights' finiteness among them, and with ``weighed`` their values: a preparation
+    that describes them, :func:`snnattack.evaluate`'s record of their hash), which the caller
+    reads and, where one is false, calls again with ``fresh`` (built now, replacing it): the
+    one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
+    preparation."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
-        return PREPARED.rebuilt(model, key, build, source), []
-    return PREPARED.deferred(model, key, build, source, finite=True)
+        return PREPARED.rebuilt(model, key, build, source, weighed=weighed), []
+    return PREPARED.deferred(model, key, build, source, finite=True, weighed=weighed)

@@ -178,22 +178,8 @@ def run_evaluation(
         assert checked is not None  # without kept checks, every check is read and holds
         if fresh:
             settle()  # what the checks' forwards changed is no change at the next call
-        else:
-            _weights_now(prepared, model, source)
         framed, val, recordings, prepared.classes = checked
         return _recorded(prepared, model, source, framed, val, recordings, progress)
-
-
-def _weights_now(prepared: PreparedEvaluation, model: nn.Module, source: nn.Module | None) -> None:
-    """The record's description of the weights of a kept ``prepared`` (their count and hash,
-    :func:`~snnattack.evaluation.reuse.about_weights`) taken again of the networks as they are
-    now: a change through ``.data`` bumps no version counter, so the kept preparation serves
-    (the attacked copy takes the weights again at every call), but the hash its build took
-    names the weights as they were then (a record of the new weights named by the old)."""
-    target, crafter = prepared.networks(model, source)
-    prepared.described["target"] |= about_weights(target)
-    if prepared.settings.store.black_box and source is not None and crafter is not None:
-        prepared.described["source"] |= about_weights(crafter)
 
 
 def _checked(
