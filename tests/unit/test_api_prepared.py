@@ -922,6 +922,24 @@ def test_a_repeated_evaluate_records_the_weights_changed_through_data(preparatio
         assert again[box]["weights"] == fresh[box]["weights"] != first[box]["weights"]
 
 
+def test_repeated_evaluates_under_many_settings_keep_one_copy_of_the_weights(
+    preparations,
+) -> None:
+    """Each kept preparation of a repeated ``evaluate`` compares the weights' values, against
+    a copy of them: the preparations of one model under several settings (up to
+    ``KEPT``) share that copy, not one each (a large network's weights many times over)."""
+    net = spikingjelly_plif().eval()
+    x, y = batch()
+    for eps in (4, 8, 16):
+        snnattack.evaluate(net, (x, y), eps=[eps], methods=["fgsm"], T=T, masking=False)
+    kept = PREPARED._kept[net]
+    copies = [numbers.devices for (*_, numbers) in kept.values()]
+    assert len(kept) == 3 and len(preparations) == 3
+    assert len(copies[0]) >= 1 and all(c.keys() == copies[0].keys() for c in copies)
+    for group in copies[0]:
+        assert len({c[group][1].data_ptr() for c in copies}) == 1  # one copy of each group
+
+
 def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/attack_in_a_loop.py (docs/performance.md, "A repeated call") on a tiny batch:
     its times and their intercept, no absolute time asserted."""

@@ -585,12 +585,33 @@ def _state(models: list[nn.Module]) -> list[Any]:
 
 
 class _Numbers:
-    """The tensors a build read as numbers (:func:`noted`) or a model holds besides its
-    parameters and buffers (:func:`_held_tensors`), and their values then, flattened into one
-    tensor per device and dtype (an integer mask compared exactly)."""
+    """The tensors a build read as numbers (:func:`noted`), a model holds besides its
+    parameters and buffers (:func:`_held_tensors`) or, weighed, its weights (:func:`_weights`),
+    and their values then, flattened into one tensor per device and dtype (an integer mask
+    compared exactly; one copy shared by the preparations of the same values:
+    :func:`_snapshot`)."""
 
     def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.devices = {key: (group, _flat(group)) for key, group in _by(tensors).items()}
+        self.devices = {key: (group, _snapshot(group)) for key, group in _by(tensors).items()}
+
+
+# the values of groups of tensors (:func:`_snapshot`), by the tensors' identities, versions
+# and memory, while a kept preparation holds them
+_SNAPSHOTS: weakref.WeakValueDictionary[tuple[Any, ...], torch.Tensor]
+_SNAPSHOTS = weakref.WeakValueDictionary()
+
+
+def _snapshot(group: list[torch.Tensor]) -> torch.Tensor:
+    """The values of ``group`` in one flat tensor: the one an earlier preparation keeps of
+    the same tensors where it holds the same values (compared here, as a preparation is
+    built), so that the preparations of a model under many settings (:data:`KEPT`) keep one
+    copy of its weights, not one each."""
+    flat, key = _flat(group), tuple(_tensor(t) for t in group)
+    kept = _SNAPSHOTS.get(key)
+    if kept is not None and torch.equal(kept, flat):
+        return kept
+    _SNAPSHOTS[key] = flat
+    return flat
 
 
 def _keyed(model: nn.Module) -> bool:
