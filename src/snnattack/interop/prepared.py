@@ -398,10 +398,10 @@ def _array(a: np.ndarray) -> tuple[Any, ...]:
 
 def _tensor(t: torch.Tensor, versioned: bool = True) -> tuple[Any, ...]:
     """A tensor's identity, version counter (None where not ``versioned``), memory, device,
-    dtype and shape. An inference
-    tensor (a pruned layer's weight computed in a ``torch.inference_mode()`` forward) tracks
-    no version: it counts as changed at every call, and so does a sparse one, whose memory is
-    no one pointer nor one flat tensor to compare by value (:func:`_held_tensors`)."""
+    dtype and shape. An inference tensor (a pruned layer's weight computed in a
+    ``torch.inference_mode()`` forward) tracks no version: it counts as changed at every
+    call, and so does a sparse one, whose memory is no one pointer nor one flat tensor to
+    compare by value (:func:`_held_tensors`)."""
     if t.is_inference() or t.layout != torch.strided:
         return (id(t), object(), t.device, t.dtype, t.shape)
     return (id(t), t._version if versioned else None, t.data_ptr(), t.device, t.dtype, t.shape)
