@@ -163,6 +163,11 @@ def _flags() -> dict[str, object]:
 def _set(flags: dict[str, object]) -> None:
     """Sets the torch flags of :func:`_flags` to ``flags``."""
     _set_tf32_settings(flags["tf32"])
+    _set_kernel_flags(flags)
+
+
+def _set_kernel_flags(flags: dict[str, object]) -> None:
+    """Sets the flags of :func:`_flags` that choose the kernels (all but ``tf32``)."""
     torch.use_deterministic_algorithms(flags["algorithms"], warn_only=flags["warn_only"])
     torch.utils.deterministic.fill_uninitialized_memory = flags["fill"]
     torch.backends.cudnn.benchmark = flags["benchmark"]
@@ -210,7 +215,7 @@ def set_determinism(on: bool) -> None:
     """
     if on:
         os.environ.setdefault(*CUBLAS_WORKSPACE)
-    _set(_flags() | {"algorithms": on, "warn_only": True, "fill": False, "benchmark": not on})
+    _set_kernel_flags({"algorithms": on, "warn_only": True, "fill": False, "benchmark": not on})
 
 
 @contextmanager
