@@ -63,10 +63,8 @@ _CUDA: dict[tuple[object, ...], bool] = {}
 # cuDNN convolutions and RNNs, oneDNN's and its matmuls (which
 # torch.set_float32_matmul_precision sets too), convolutions and RNNs; read and set by pair,
 # as torch.backends.mkldnn.fp32_precision sets the global one (torch 2.11)
-PRECISIONS = (
-    *(("generic", "all"), ("cuda", "all"), ("cuda", "matmul"), ("cuda", "conv"), ("cuda", "rnn")),
-    *(("mkldnn", "all"), ("mkldnn", "matmul"), ("mkldnn", "conv"), ("mkldnn", "rnn")),
-)
+OPS = ("matmul", "conv", "rnn")  # the operations each backend sets apart
+PRECISIONS = (("generic", "all"), *((b, op) for b in ("cuda", "mkldnn") for op in ("all", *OPS)))
 # two values each backend's settings take, to tell a setting left to its parent apart
 TRIED = {"generic": ("ieee", "tf32"), "cuda": ("ieee", "tf32"), "mkldnn": ("ieee", "bf16")}
 
@@ -115,7 +113,7 @@ def _own_precisions() -> tuple[str, ...]:
 def _ops(backend: str) -> tuple[tuple[str, str], ...]:
     """The per-operation settings of ``backend``'s matmuls, convolutions and RNNs: CUDA's,
     which TF32 may run, or oneDNN's on the CPU, which a process may have set to ``bf16``."""
-    return tuple((backend, op) for op in ("matmul", "conv", "rnn"))
+    return tuple((backend, op) for op in OPS)
 
 
 def _legacy(read: Callable[[], object], default: object) -> object:
