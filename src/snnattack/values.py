@@ -456,13 +456,27 @@ SET_ELSEWHERE = {
 def accepted_params(func: Callable, skip: int) -> list[str]:
     """The parameters of ``func`` after its first ``skip``; a class whose ``__init__`` passes
     ``**kwargs`` on to its base class's also takes the base's."""
+    try:
+        return list(_kept_params(func, skip))
+    except TypeError:  # an unhashable callable object (its class defines __eq__): read afresh
+        return list(_params(func, skip))
+
+
+@functools.cache  # a signature is read once: a repeated attack checks its gradient mode per call
+def _kept_params(func: Callable, skip: int) -> tuple[str, ...]:
+    """:func:`_params`, kept per function."""
+    return _params(func, skip)
+
+
+def _params(func: Callable, skip: int) -> tuple[str, ...]:
+    """:func:`accepted_params` as a tuple."""
     params = inspect.signature(func).parameters
     named = [n for n, p in params.items() if p.kind is not p.VAR_KEYWORD][skip:]
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())
     if passes_on and isinstance(func, type):
         base = next(b for b in func.__mro__[1:] if "__init__" in vars(b))
-        named += [n for n in accepted_params(base, skip) if n not in named]
-    return named
+        named += [n for n in _params(base, skip) if n not in named]
+    return tuple(named)
 
 
 def near(name: str, names: Collection[str]) -> str:

@@ -314,6 +314,8 @@ CHANGES: dict[str, Callable[[nn.Module], object]] = {
     "threshold": lambda net: setattr(net[6], "v_threshold", 0.4),
     "dtype": lambda net: net.double(),
     "class_swapped": lambda net: setattr(net[9], "__class__", Negated),
+    # a layer's sizes, tuples of plain values (the same output shape, other values)
+    "layer_sizes": lambda net: net[4].__dict__.update(padding=(2, 2), dilation=(2, 2)),
 }
 
 
@@ -1014,3 +1016,19 @@ def test_a_repeated_call_reads_the_attacked_copys_state_once(
     with torch.no_grad():
         next(kept[0].parameters()).mul_(2.0)  # in the copy, as an attack's own change would
     assert torch.equal(attack(net), first) and len(copies) == 1
+
+
+def test_the_kept_copys_tensors_are_the_models_in_tree_order_but_learned_neurons() -> None:
+    """The tensors copied into the kept attacked copy at each call, read in one walk of the
+    tree: ``parameters()`` then ``buffers()``, each once (a tied weight too), without the
+    learned neuron parameters that the preparation compares by value."""
+    x, _ = batch()
+    net = snnattack.interop.adapt(spikingjelly_plif(), T=T, example=x)
+    net.tied = nn.Linear(4, 4)
+    net.again = nn.Linear(4, 4)
+    net.again.weight = net.tied.weight
+    net.again.register_buffer("absent", None)
+    learned = {id(p) for m in net.modules() if isinstance(m, Learned) for p in m.parameters()}
+    expected = [t for t in (*net.parameters(), *net.buffers()) if id(t) not in learned]
+    assert learned and len(expected) < len(list(net.parameters())) + len(list(net.buffers()))
+    assert list(map(id, attacked._tensors(net))) == list(map(id, expected))

@@ -147,8 +147,9 @@ def crafting_on(algorithm: str, crafter: nn.Module, recipe: Recipe) -> Iterator[
     """Within the block ``crafter`` is simulated for the recipe's time extension and
     differentiated by its gradient mode (neither for an ANN; no mode for a gradient-free
     ``algorithm``): how every attack, and a universal attack's fitting, crafts on it."""
-    extension = time_extended(crafter, recipe.time_extension) if spiking(crafter) else nullcontext()
-    uses_mode = algorithm not in GRADIENT_FREE and spiking(crafter)
+    snn = spiking(crafter)  # a walk of its modules, once
+    extension = time_extended(crafter, recipe.time_extension) if snn else nullcontext()
+    uses_mode = algorithm not in GRADIENT_FREE and snn
     differentiation = (
         gradient_mode(crafter, recipe.grad_mode, **recipe.grad_params)
         if uses_mode

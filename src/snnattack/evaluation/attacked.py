@@ -29,7 +29,13 @@ from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
-from snnattack.interop.prepared import PREPARED, attributes_of, lists_of, noted, state_of
+from snnattack.interop.prepared import (
+    PREPARED,
+    attributes_of,
+    lists_of,
+    noted,
+    state_of,
+)
 from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
@@ -160,22 +166,22 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
         lengths = [(held, len(held)) for held in lists_of(copied) if id(held) not in theirs]
         # the tensors copied into at every call: their versions, which the copies bump, are
         # not compared, so the copy's state is read once per call, not again after the copies
-        copied_into = frozenset() if fold_bn else frozenset(map(id, _tensors(copied)))
+        into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
+        copied_into = frozenset(map(id, into))
         tensors = state_of(copied, attributes=False, unversioned=copied_into)
-        return [copied, tensors, attributes_of(copied), lengths, copied_into]
+        return [copied, tensors, attributes_of(copied), lengths, copied_into, into]
 
     def unchanged(kept: list) -> bool:
-        copied, tensors, attributes, lengths, copied_into = kept
+        copied, tensors, attributes, lengths, copied_into, _ = kept
         for held, length in lengths:
             del held[length:]  # what the last attack appended: a fresh copy holds none of it
         now = state_of(copied, attributes=False, unversioned=copied_into)
         return now == tensors and attributes_of(copied) == attributes
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
-    if not fold_bn:
+    if not fold_bn:  # one multi-tensor copy: on a GPU, a few kernels, not one per tensor
         with torch.no_grad():
-            for mine, theirs in zip(_tensors(kept[0]), _tensors(model), strict=True):
-                mine.copy_(theirs)
+            torch._foreach_copy_(kept[-1], _tensors(model))
     return kept[0]
 
 
@@ -183,9 +189,19 @@ def _tensors(model: nn.Module) -> list[torch.Tensor]:
     """``model``'s parameters and buffers, in the order of its tree, but a foreign neuron's
     learned parameters (:class:`~snnattack.snn.learned.Learned`): the preparation compares
     their values at every call and makes a new copy where they changed, and a copy into them
-    would make the LIF read them again (a host sync per such layer and call)."""
-    learned = {id(p) for m in model.modules() if isinstance(m, Learned) for p in m.parameters()}
-    return [t for t in (*model.parameters(), *model.buffers()) if id(t) not in learned]
+    would make the LIF read them again (a host sync per such layer and call). Each tensor
+    once (a tied weight too), as ``parameters()`` and ``buffers()`` give them, read in one
+    walk of the tree: a repeated call reads the model's at every call."""
+    modules = list(model.modules())
+    seen = {id(p) for m in modules if isinstance(m, Learned) for p in m.parameters()}
+    out = []
+    for registry in ("_parameters", "_buffers"):
+        for m in modules:
+            for t in getattr(m, registry).values():
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    out.append(t)
+    return out
 
 
 def probed_model(target: nn.Module) -> nn.Module:

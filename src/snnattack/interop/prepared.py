@@ -211,6 +211,8 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
                 out.append((k, _modules_held(v.items(), registered), _settings(v)))
             elif k[0] != "_" and _scalar_set(v):  # the user's: self.skip = {2, 3}
                 out.append((k, _value(v)))
+        elif kind in (tuple, list) and PLAIN.issuperset(map(type, v)):
+            out.append((k, (kind, *v)))  # most: a layer's sizes, as :func:`_value` holds them
         elif _compared(v):
             out.append((k, _value(v)))
         elif kind in (tuple, list) and (held := _modules_held(enumerate(v), registered)):
@@ -337,6 +339,8 @@ def _element(value: Any, depth: int = 0) -> bool:
     """Whether ``value``, held in a tuple or list, is compared: a plain value, a tensor, or
     a tuple or list of them (a namedtuple too) to :data:`NESTED` levels (``[[1.0, 2.0]]``,
     which the attacked copy, a deep copy, copies as it is then)."""
+    if type(value) in PLAIN:
+        return True
     if isinstance(value, (tuple, list)) and depth < NESTED:
         return all(_element(v, depth + 1) for v in value)
     return _scalar(value) or isinstance(value, torch.Tensor)
@@ -362,6 +366,8 @@ def _function(value: Any) -> bool:
 def _value(value: Any) -> Any:
     """A compared attribute as its state holds it: a tensor as :func:`_tensor`, a function by
     its identity, a list as a tuple of its values."""
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, torch.Tensor):
         return _tensor(value)
     if isinstance(value, np.ndarray):

@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 
 from snnattack.errors import ConfigError
-from snnattack.values import annotated, params_known
+from snnattack.values import accepted_params, annotated, params_known
 
 
 def noise(
@@ -77,3 +77,28 @@ def test_a_declared_rule_is_the_one_that_checks_its_key() -> None:
         """A parameter annotated otherwise than its name's rule."""
 
     params_known("method.stepped", {"steps": 3}, stepped, skip=2)
+
+
+class Maker:
+    """A method's maker as a callable object whose class compares by value (``__eq__``
+    without ``__hash__``): unhashable, so its parameters are read afresh, not kept."""
+
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Maker) and other.gain == self.gain
+
+    def __call__(self, model: object, eps: float, scale: float = 1.0, **rest: object) -> None:
+        """Its parameters after the model and radius: ``scale``."""
+
+
+def test_the_parameters_of_an_unhashable_callable_object_are_read() -> None:
+    """The parameters read from a signature are kept per function (a repeated attack checks
+    its gradient mode at each call); a callable object that cannot key them is read afresh."""
+    maker = Maker(1.0)
+    with pytest.raises(TypeError):
+        hash(maker)
+    assert accepted_params(maker, skip=2) == ["scale"]
+    assert accepted_params(noise, skip=2)[:2] == ["scale", "repeats"]
+    assert accepted_params(noise, skip=2) is not accepted_params(noise, skip=2)  # the caller's
