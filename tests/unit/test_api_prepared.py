@@ -1032,3 +1032,27 @@ def test_the_kept_copys_tensors_are_the_models_in_tree_order_but_learned_neurons
     expected = [t for t in (*net.parameters(), *net.buffers()) if id(t) not in learned]
     assert learned and len(expected) < len(list(net.parameters())) + len(list(net.buffers()))
     assert list(map(id, attacked._tensors(net))) == list(map(id, expected))
+
+
+def weightless(learned: bool) -> nn.Module:
+    """A multi-step spikingjelly network with no tensor to copy into the kept attacked copy:
+    pooling and IF neurons, or a parametric LIF whose learned decay, compared by value, is
+    its only parameter (``learned``)."""
+    from spikingjelly.activation_based import layer, neuron
+
+    node = neuron.ParametricLIFNode(v_threshold=0.1) if learned else neuron.IFNode(v_threshold=0.1)
+    net = nn.Sequential(layer.AvgPool2d(2), layer.Flatten(), node)
+    functional.set_step_mode(net, "m")
+    return net.eval()
+
+
+@pytest.mark.parametrize("learned", [False, True], ids=["no_tensors", "learned_decay_only"])
+def test_a_network_with_no_tensor_to_copy_is_attacked_again(preparations, learned: bool) -> None:
+    """The kept copy's tensors are copied from the model in one multi-tensor copy, which
+    torch refuses on empty lists ("Tensor list must have at least one tensor"): a network
+    with nothing to copy raised at every call, the first included."""
+    net = weightless(learned)
+    first = attack(net)
+    assert torch.equal(attack(net), first)
+    assert preparations == ["_prepare_attack"]
+    assert torch.equal(first, attack(copy.deepcopy(net)))  # a fresh model's examples

@@ -179,7 +179,9 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
         return now == tensors and attributes_of(copied) == attributes
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
-    if not fold_bn:  # one multi-tensor copy: on a GPU, a few kernels, not one per tensor
+    # one multi-tensor copy: on a GPU, a few kernels, not one per tensor; none where there is
+    # nothing to copy (a network of pooling and neurons alone), which torch refuses
+    if not fold_bn and kept[-1]:
         with torch.no_grad():
             torch._foreach_copy_(kept[-1], _tensors(model))
     return kept[0]
