@@ -31,7 +31,6 @@ from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
 from snnattack.interop.prepared import (
     PREPARED,
-    attributes_of,
     lists_of,
     noted,
     state_of,
@@ -149,7 +148,7 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     the copy held in them is overwritten anyway). A copy with folded BNs (``fold_bn``)
     holds other tensors than ``model``: the values of ``model``'s floating tensors are compared
     at every call instead (:func:`~snnattack.interop.prepared.noted`). The copy's own
-    attributes are compared too (:func:`~snnattack.interop.prepared.attributes_of`): a
+    public attributes are compared too (:func:`~snnattack.interop.prepared.state_of`): a
     forward or hook that changed a plain attribute on the copy (a running statistic,
     ``m.max = max(m.max, ...)``) makes it again, as a fresh copy would not hold it; a list of
     the copy's own that the attack appended to (a recording hook's ``outputs``) is first cut
@@ -168,15 +167,14 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
         # not compared, so the copy's state is read once per call, not again after the copies
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
         copied_into = frozenset(map(id, into))
-        tensors = state_of(copied, attributes=False, unversioned=copied_into)
-        return [copied, tensors, attributes_of(copied), lengths, copied_into, into]
+        state = state_of(copied, public=True, unversioned=copied_into)
+        return [copied, state, lengths, copied_into, into]
 
     def unchanged(kept: list) -> bool:
-        copied, tensors, attributes, lengths, copied_into, _ = kept
+        copied, state, lengths, copied_into, _ = kept
         for held, length in lengths:
             del held[length:]  # what the last attack appended: a fresh copy holds none of it
-        now = state_of(copied, attributes=False, unversioned=copied_into)
-        return now == tensors and attributes_of(copied) == attributes
+        return state_of(copied, public=True, unversioned=copied_into) == state
 
     kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
     # one multi-tensor copy: on a GPU, a few kernels, not one per tensor; none where there is

@@ -111,47 +111,40 @@ def noted(value: Any) -> Any:
 
 
 def state_of(
-    model: nn.Module, attributes: bool = True, unversioned: Container[int] = frozenset()
+    model: nn.Module, public: bool = False, unversioned: Container[int] = frozenset()
 ) -> list[Any]:
     """``model``'s state as the module docstring lists it, objects by ``id``: two states
     compare equal only if nothing that a preparation reads has changed in between, provided
     the objects of the first are all still alive (an id is unique among living objects only:
     :class:`Preparations` holds weak references to them). One pass over the modules, at
-    every call: a few microseconds per module. ``attributes=False``: the modules' plain
-    attributes left out (the tensors and the tree only). ``unversioned``: the ids of tensors
-    whose version counter is left out (their identity, memory, device, dtype and shape are
-    compared), as the caller writes their values before each use: the kept attacked copy's
-    weights, copied from the model at every call, which the copy bumps."""
+    every call: a few microseconds per module. ``public``: of the modules' attributes, the
+    public ones and their hooks only (the kept attacked copy's: what a forward changed of it
+    without touching a tensor, a count or running statistic kept as an attribute, a hook
+    object's records); a private one (its name starts with an underscore) is a module's memo
+    of what it read (a learned neuron's ``_seen``), which its first forward fills and which
+    changes no output. ``unversioned``: the ids of tensors whose version counter is left out
+    (their identity, memory, device, dtype and shape are compared), as the caller writes
+    their values before each use: the kept attacked copy's weights, copied from the model at
+    every call, which the copy bumps."""
     state: list[Any] = []
     modules = list(model.modules())
     registered = {id(m) for m in modules}  # compared as they are, wherever else held
     for m in modules:
         state.append(id(m))
         state.append(type(m))  # its class swapped (``m.__class__ = ...``): another forward
-        if attributes:
-            state.append(_attributes(m, registered))
+        attributes = _attributes(m, registered)
+        state.append([a for a in attributes if _public(a[0])] if public else attributes)
         for t in (*m._parameters.values(), *_buffers(m)):
             if t is not None:
                 state.append(_tensor(t, id(t) not in unversioned))
     return state
 
 
-def attributes_of(model: nn.Module) -> list[Any]:
-    """The part of ``model``'s state (:func:`state_of`) that its modules' public attributes
-    and hooks make: what a forward changes of the model without touching a tensor (a count or
-    running statistic kept as an attribute, a hook object's records). A private one (its name
-    starts with an underscore) is left out: a module's memo of what it read (a learned
-    neuron's ``_seen``), which its first forward fills and which changes no output."""
-    modules = list(model.modules())
-    registered = {id(m) for m in modules}
-    return [[a for a in _attributes(m, registered) if _public(a[0])] for m in modules]
-
-
 def lists_of(model: nn.Module) -> list[list[Any]]:
     """The lists that ``model``'s modules hold as public attributes and that the objects of
     their hooks hold (``recorder.outputs``, a bound method's or a callable object's), and
     those in a dict either holds (``self.records["conv"]``): where a forward records by
-    appending (:func:`attributes_of` compares them)."""
+    appending (:func:`state_of` compares them)."""
     held: list[Any] = []
     for m in model.modules():
         for k, v in m.__dict__.items():
