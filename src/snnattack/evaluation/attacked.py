@@ -29,12 +29,7 @@ from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
-from snnattack.interop.prepared import (
-    PREPARED,
-    lists_of,
-    noted,
-    state_of,
-)
+from snnattack.interop.prepared import PREPARED, lists_of, noted, state_of
 from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
