@@ -159,6 +159,7 @@ def _prepare_attack(
         overrides=overrides,
         names=ATTACK_NAMES,
         network=net,
+        shared=True,  # read into the preparation's settings
     )
     (spec,) = attack_specs(cfg)
     if reads_recordings(spec.algorithm):

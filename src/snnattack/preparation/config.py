@@ -105,6 +105,7 @@ def job_config(
     held: Mapping[str, Any] | None = None,
     network: nn.Module | None = None,
     source: nn.Module | None = None,
+    shared: bool = False,
 ) -> tuple[DictConfig, tuple[str, ...]]:
     """The job config (``conf/``) these arguments stand for, validated like a job's, and the
     notes its validation returned (:func:`snnattack.config.validation.validate`);
@@ -127,7 +128,10 @@ def job_config(
     attacks do (:func:`passed_spiking`: an ANN passed crafts with its own autograd whatever
     ``train.kind`` labels it). The
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
-    the command line: an unknown key's refusal names it (:data:`LISTING`)."""
+    the command line: an unknown key's refusal names it (:data:`LISTING`). ``shared``: the
+    kept config itself, read-only, for a caller that only reads it (a preparation, remade
+    after every optimiser step of a training loop that attacks each batch), not a copy of its
+    own (about 4 ms)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))
@@ -213,7 +217,13 @@ def job_config(
             fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
-    return copy.deepcopy(cfg), notes  # a copy: the cached config is never changed
+    return (cfg if shared else _writable(copy.deepcopy(cfg))), notes  # the kept one unchanged
+
+
+def _writable(cfg: DictConfig) -> DictConfig:
+    """``cfg`` (a copy of a kept config, :func:`_composed`) without its read-only flag."""
+    OmegaConf.set_readonly(cfg, None)
+    return cfg
 
 
 def _check_method_params(
@@ -369,7 +379,8 @@ def _composed(
     validated (on a copy of the unvalidated one, composed once for both), its notes judging
     the networks passed as ``judged`` says (:func:`passed_spiking`): ~0.15 s, once per
     distinct ``args``. A refusal raises, and is not kept, in the caller's words (``chooser``:
-    its argument that names the methods). Kept, a config's notes are logged at its first call
+    its argument that names the methods). Kept read-only (:func:`job_config` hands out copies,
+    or the kept one to a caller that only reads it), a config's notes are logged at its first call
     only, and what its validation reads outside the arguments (a model file, an environment
     variable) is read then."""
     if not validated:
@@ -379,16 +390,20 @@ def _composed(
                 f"overrides=[{as_python(item)}]", check_override_keys, [item], CONF_DIR, LISTING
             )
         try:
-            return compose_config(args), ()
+            composed = compose_config(args)
         except HydraException as err:
             named = {"method": f"{chooser}=[...]"}  # the caller's argument that chooses them
             raise UserError(hydra_line(err, CONF_DIR, named, SHOWN_BY)) from None
+        OmegaConf.set_readonly(composed, True)  # kept: shared with its callers
+        return composed, ()
     # a copy: validation spells its numbers in the config it checks
-    cfg = copy.deepcopy(_composed(args, overrides, False, chooser, ())[0])
+    cfg = _writable(copy.deepcopy(_composed(args, overrides, False, chooser, ())[0]))
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
     _as_given(f"overrides={as_python(list(overrides))}", check_keys, tree, CONF_DIR, LISTING)
-    return cfg, validate(cfg, spiking=dict(judged))
+    notes = validate(cfg, spiking=dict(judged))
+    OmegaConf.set_readonly(cfg, True)
+    return cfg, notes
 
 
 def _as_given(given: str, check: Callable[..., None], *args: Any) -> None:

@@ -96,11 +96,11 @@ def call_evaluation(
     target = as_spiking_net(model, T, example=example, beside=source)
     crafter = None if source is None else as_spiking_net(source, T, "source", example, model)
     named = dict(arguments, T=target.T, overrides=overrides, names={a: a for a in arguments})
-    composed, _ = job_config(**named, validated=False)
+    composed, _ = job_config(**named, validated=False, shared=True)  # both read only
     held = encoding_held(target, composed.encoding == "frames")
     # only what the config does not say already: a direct model's config is the one composed
     held = {k: v for k, v in held.items() if composed.get(k) != v}
-    cfg, notes = job_config(**named, held=held, network=target, source=crafter)
+    cfg, notes = job_config(**named, held=held, network=target, source=crafter, shared=True)
     settings, config = job_settings(cfg, notes), spelt(cfg)
     return prepared_evaluation(settings, config, model, target, source, crafter)
 
