@@ -204,7 +204,7 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
                 out.append((k, _modules_held(v.items(), registered), _settings(v)))
             elif k[0] != "_" and _scalar_set(v):  # the user's: self.skip = {2, 3}
                 out.append((k, _value(v)))
-        elif kind in (tuple, list) and PLAIN.issuperset(map(type, v)):
+        elif _sizes(kind, v):
             out.append((k, (kind, *v)))  # most: a layer's sizes, as :func:`_value` holds them
         elif _compared(v):
             out.append((k, _value(v)))
@@ -220,6 +220,12 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
         elif not (k[0] == "_" and kind in REGISTRIES):
             out.append((k, _held_value(v)))  # an object without a __dict__: never equal
     return out
+
+
+def _sizes(kind: type, value: Any) -> bool:
+    """Whether ``value``, of class ``kind``, is a tuple or list of plain values (a layer's
+    ``kernel_size``, ``padding``): read at every call, without a call per number."""
+    return kind in (tuple, list) and PLAIN.issuperset(map(type, value))
 
 
 def _instance(value: Any) -> bool:
@@ -414,7 +420,10 @@ def _held(model: nn.Module) -> Iterator[Any]:
     for m in model.modules():
         transient = _transient(type(m))
         for k, v in m.__dict__.items():
-            if (transient and k in transient) or (k[0] == "_" and type(v) in REGISTRIES):
+            kind = type(v)
+            if kind in PLAIN or _sizes(kind, v):
+                continue  # most of a module's attributes: its settings, a layer's sizes
+            if (transient and k in transient) or (k[0] == "_" and kind in REGISTRIES):
                 continue  # a module's own registry: its parameters, buffers, hooks
             if isinstance(v, torch.Tensor):
                 yield v
