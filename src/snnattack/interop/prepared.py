@@ -421,13 +421,16 @@ def _held(model: nn.Module) -> Iterator[Any]:
         transient = _transient(type(m))
         for k, v in m.__dict__.items():
             kind = type(v)
-            if kind in PLAIN or _sizes(kind, v):
-                continue  # most of a module's attributes: its settings, a layer's sizes
-            if (transient and k in transient) or (k[0] == "_" and kind in REGISTRIES):
-                continue  # a module's own registry: its parameters, buffers, hooks
+            if kind in PLAIN or (k[0] == "_" and kind in REGISTRIES) or k in transient:
+                continue  # its settings; its own registries (parameters, buffers, hooks)
             if isinstance(v, torch.Tensor):
                 yield v
-            elif isinstance(v, CONTAINERS) or _function(v) or _holder(v) or _instance(v):
+            elif (
+                (isinstance(v, CONTAINERS) and not _sizes(kind, v))
+                or _function(v)
+                or _holder(v)
+                or _instance(v)
+            ):
                 found: list[Any] = []  # a .data change: its version does not move
                 _held_value(v, found=found)
                 yield from found
