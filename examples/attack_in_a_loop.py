@@ -1,13 +1,16 @@
 """The fixed cost of ``snnattack.attack`` called in a loop over batches, as users call it: the
 time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the median of
 ``--repeats``) on a small spikingjelly network, whose intercept is what each call pays besides
-the attack: ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop``
-extra; ``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count,
-per step, and fixed; on a GPU also the host syncs of one call at each step count (torch's sync
-debug mode counts every wait of the host for the device) and the lines of Python that wait;
-then the settings and what measured them (snnattack's version and git commit, torch's version,
-its threads), as a job's ``metrics.json`` records them. A mistyped option, a value out of range
-or a device this machine does not have is refused in one line, exit code 2.
+the attack, and what a call right after an optimiser step pays (a training loop that attacks
+each batch: the model changed, so the call prepares afresh):
+``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop`` extra;
+``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count, per
+step, fixed, and of a PGD-1 call after a step; on a GPU also the host syncs of one call at
+each step count (torch's sync debug mode counts every wait of the host for the device) and
+the lines of Python that wait; then the settings and what measured them (snnattack's version
+and git commit, torch's version, its threads), as a job's ``metrics.json`` records them. A
+mistyped option, a value out of range or a device this machine does not have is refused in
+one line, exit code 2.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 import warnings
 
 import torch
+import torch.nn.functional as F
 from spikingjelly.activation_based import functional, layer, neuron
 from torch import nn
 
@@ -54,11 +58,22 @@ def fixed_cost(
     batch: int = 32, T: int = 4, repeats: int = 7, device: str = "cpu"
 ) -> dict[str, float]:
     """Milliseconds per ``snnattack.attack`` call of PGD at 1 and 10 steps (after a first
-    call of each, which prepares), per step, and the intercept: the fixed cost per call."""
+    call of each, which prepares), per step, and the intercept: the fixed cost per call; and
+    per PGD-1 call right after an SGD step on the model, which prepares afresh."""
     net = network().to(device)
     x = torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(0)).to(device)
     y = (torch.arange(batch) % 10).to(device)
-    times: dict[int, list[float]] = {1: [], 10: []}
+    times: dict[int | str, list[float]] = {1: [], 10: [], "after_a_step": []}
+    optimiser = torch.optim.SGD(net.parameters(), lr=1e-3)
+
+    def train_step() -> None:  # as a training loop makes it between two batches' attacks
+        net.train()
+        loss = F.cross_entropy(net(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0), y)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        functional.reset_net(net)
+        net.eval()
 
     def attack(steps: int) -> None:
         snnattack.attack(net, x, y, "pgd", eps=8, T=T, steps=steps)
@@ -68,24 +83,27 @@ def fixed_cost(
         if x.is_cuda:
             torch.cuda.synchronize()
 
-    for steps in times:  # the first call of each settings prepares
+    for steps in (1, 10):  # the first call of each settings prepares
         call(steps)
     for _ in range(repeats):
         for steps, seconds in times.items():
+            if steps == "after_a_step":
+                train_step()
             start = time.perf_counter()
-            call(steps)
+            call(1 if steps == "after_a_step" else steps)
             seconds.append(time.perf_counter() - start)
-    one, ten = (statistics.median(times[s]) * 1e3 for s in (1, 10))
+    one, ten, trained = (statistics.median(t) * 1e3 for t in times.values())
     per_step = (ten - one) / 9
     out = {
         "steps_1_ms": one,
         "steps_10_ms": ten,
         "per_step_ms": per_step,
         "fixed_ms": one - per_step,
+        "steps_1_after_a_step_ms": trained,
     }
     if x.is_cuda:
         syncs(lambda: None)  # the first switch to the debug mode warns once by itself
-        for s in times:
+        for s in (1, 10):
             sites = syncs(lambda s=s: attack(s))
             out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
     return out
