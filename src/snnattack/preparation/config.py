@@ -217,13 +217,11 @@ def job_config(
             fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
-    return (cfg if shared else _writable(copy.deepcopy(cfg))), notes  # the kept one unchanged
-
-
-def _writable(cfg: DictConfig) -> DictConfig:
-    """``cfg`` (a copy of a kept config, :func:`_composed`) without its read-only flag."""
-    OmegaConf.set_readonly(cfg, None)
-    return cfg
+    if shared:
+        return cfg, notes
+    own = copy.deepcopy(cfg)  # the caller's, writable: the kept one is never changed
+    OmegaConf.set_readonly(own, None)
+    return own, notes
 
 
 def _check_method_params(
@@ -397,7 +395,8 @@ def _composed(
         OmegaConf.set_readonly(composed, True)  # kept: shared with its callers
         return composed, ()
     # a copy: validation spells its numbers in the config it checks
-    cfg = _writable(copy.deepcopy(_composed(args, overrides, False, chooser, ())[0]))
+    cfg = copy.deepcopy(_composed(args, overrides, False, chooser, ())[0])
+    OmegaConf.set_readonly(cfg, None)
     # the keys below a dict an override sets (store={...}), before validate checks them
     tree = OmegaConf.to_container(cfg, resolve=False)
     _as_given(f"overrides={as_python(list(overrides))}", check_keys, tree, CONF_DIR, LISTING)
