@@ -121,6 +121,28 @@ def test_a_preparation_made_afresh_reads_the_kept_config_without_copying_it(
     assert again.eps == 16
 
 
+def test_an_evaluation_prepared_afresh_parses_the_kept_config_once(
+    preparations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evaluation prepared afresh after an optimiser step (or for each model of a loop over
+    checkpoints, with the same arguments) parsed the kept config's settings and resolved its
+    tree again (about 25 ms of its interpolations' grammar); its record is still the model's
+    as it is now, as a fresh process's."""
+    net = spikingjelly_plif().eval()
+    evaluate(net)
+    optimiser_step(net)
+    resolved: list[object] = []  # every config resolved into plain dicts from now on
+    spelling = importlib.import_module("snnattack.config.spelling")
+    resolve = spelling.resolve
+    monkeypatch.setattr(spelling, "resolve", lambda c: resolved.append(c) or resolve(c))
+    record = evaluate(net)
+    assert preparations == ["call_evaluation"] * 2 and resolved == []
+    fresh = evaluate(copy.deepcopy(net))
+    assert record.results == fresh.results and record.clean_acc == fresh.clean_acc
+    assert record.models == fresh.models
+    assert record.config == fresh.config
+
+
 def test_a_change_through_data_is_attacked_though_no_version_counter_sees_it(
     preparations,
 ) -> None:

@@ -12,6 +12,7 @@ that settings are hashed by are spelt as they are made (:func:`spelt`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from functools import reduce
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from snnattack.config.kept import read_once
 from snnattack.config.keys import unresolved
 from snnattack.gradients import GRADIENT_MODES
 from snnattack.settings import walk
@@ -45,10 +47,15 @@ def resolve(cfg: DictConfig) -> dict[str, Any]:
 def spelt(cfg: DictConfig) -> dict[str, Any]:
     """``cfg`` resolved, each number spelt as its key's rule spells it, interpolated ones too:
     ``lambda=${kinds.l}`` that reads ``1`` is ``1.0``, as ``lambda=1`` is. The tree that a
-    model's store key and a job's result spec and record are made of."""
-    tree = resolve(cfg)
-    _spell_tree(tree)
-    return tree
+    model's store key and a job's result spec and record are made of: the caller's own (a
+    kept config's resolved once, :func:`~snnattack.config.kept.read_once`, and copied)."""
+
+    def read() -> dict[str, Any]:
+        tree = resolve(cfg)
+        _spell_tree(tree)
+        return tree
+
+    return copy.deepcopy(read_once(cfg, "spelt", read))
 
 
 def spell_config(cfg: DictConfig, tree: dict[str, Any]) -> None:
