@@ -37,6 +37,7 @@ from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
 from snnattack.attacks.universal import needs_fitting
 from snnattack.config.compose import scalar
+from snnattack.config.kept import read_once
 from snnattack.config.keys import CONF_DIR
 from snnattack.config.parse import attack_settings
 from snnattack.config.plain_rules import RADIUS
@@ -161,7 +162,8 @@ def _prepare_attack(
         network=net,
         shared=True,  # read into the preparation's settings
     )
-    (spec,) = attack_specs(cfg)
+    # frozen, and of the kept config read once: a training loop prepares afresh at each step
+    (spec,), settings = read_once(cfg, "attack", lambda: (attack_specs(cfg), attack_settings(cfg)))
     if reads_recordings(spec.algorithm):
         raise UserError(
             f"method={method!r} changes raw event streams, which attack() does not take; "
@@ -182,9 +184,7 @@ def _prepare_attack(
     net = with_encoding(net, cfg.encoding, "model", model)
     samples = inputs.samples_of(cfg.encoding, cfg.T, cfg.dataset)
     net = None if net is model else net
-    return _Attack(
-        net, spec, attack_settings(cfg), samples, cfg.malloc, cfg.tf32, cfg.deterministic
-    )
+    return _Attack(net, spec, settings, samples, cfg.malloc, cfg.tf32, cfg.deterministic)
 
 
 @keywords_checked  # a misspelt keyword named with the one it stands for, not a TypeError
