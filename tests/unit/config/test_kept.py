@@ -3,6 +3,7 @@ config that may change."""
 
 import gc
 
+import pytest
 from omegaconf import OmegaConf
 
 from snnattack.config import kept
@@ -50,6 +51,19 @@ def test_what_was_read_of_a_config_goes_with_it() -> None:
     del cfg
     gc.collect()
     assert key not in kept._READ
+
+
+def test_a_kept_config_is_read_again_in_another_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its interpolations read the environment (``store.dir: ${oc.env:SNNATTACK_STORE,models}``):
+    a variable set between two calls is read as a fresh preparation read it."""
+    cfg = OmegaConf.create({"store": "${oc.env:SNNATTACK_STORE,models}"})
+    OmegaConf.set_readonly(cfg, True)
+    monkeypatch.delenv("SNNATTACK_STORE", raising=False)
+    assert spelt(cfg) == {"store": "models"}
+    monkeypatch.setenv("SNNATTACK_STORE", "elsewhere")
+    assert spelt(cfg) == {"store": "elsewhere"}
 
 
 def test_a_kept_configs_spelt_tree_is_the_callers_own() -> None:
