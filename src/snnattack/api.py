@@ -163,7 +163,9 @@ def _prepare_attack(
         shared=True,  # read into the preparation's settings
     )
     # frozen, and of the kept config read once: a training loop prepares afresh at each step
-    (spec,), settings = read_once(cfg, "attack", lambda: (attack_specs(cfg), attack_settings(cfg)))
+    (spec,), settings = read_once(
+        cfg, "attack rows", lambda: (attack_specs(cfg), attack_settings(cfg))
+    )
     if reads_recordings(spec.algorithm):
         raise UserError(
             f"method={method!r} changes raw event streams, which attack() does not take; "

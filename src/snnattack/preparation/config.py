@@ -214,7 +214,9 @@ def job_config(
         )
         if network is not None and validated:
             owned |= _defaults_named(grad_mode, names, overrides, owned)
-            attack = OmegaConf.to_container(cfg.attack, resolve=True)
+            attack = read_once(  # read only; a kept config's resolved once
+                cfg, "attack block", lambda: OmegaConf.to_container(cfg.attack, resolve=True)
+            )
             fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
