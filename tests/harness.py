@@ -328,6 +328,8 @@ def wandb_records(path: Path) -> list[Any]:
             pos += BLOCK - pos % BLOCK
             continue
         _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        if pos + HEADER + length > len(data):
+            break  # the record W&B's service is writing (read_wandb_run reads the file again)
         chunk += data[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind in (FULL, LAST):

@@ -4,12 +4,13 @@ call, refusals included: every config test stands on it."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from harness import CONF, EXPERIMENTS, compose, compose_whole
+from harness import BLOCK, CONF, EXPERIMENTS, FULL, HEADER, compose, compose_whole, wandb_records
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf._utils import get_yaml_loader
@@ -85,3 +86,23 @@ def test_a_config_text_parsed_once_reads_as_parsed_again(tmp_path: Path) -> None
     bad.write_text("a: [1")
     with pytest.raises(yaml.YAMLError, match='in ".*bad.yaml", line 1'):
         OmegaConf.load(bad)
+
+
+def test_a_wandb_record_still_being_written_is_left_for_the_next_read(tmp_path: Path) -> None:
+    """W&B's service writes a run's file after ``finish()`` returns, so the harness reads it
+    until its exit record is there: a read that met the last record half written parsed the
+    half and failed the test (protobuf: 'Wire format was corrupt'), on a busy CI machine."""
+    pytest.importorskip("wandb")
+    from wandb.proto import wandb_internal_pb2
+
+    def framed(record: bytes) -> bytes:
+        return struct.pack("<IHB", 0, len(record), FULL) + record
+
+    whole = wandb_internal_pb2.Record(num=1).SerializeToString()
+    late = wandb_internal_pb2.Record(num=2, uuid="x" * 40).SerializeToString()
+    file = tmp_path / "run.wandb"
+    file.write_bytes(b":W&B" + bytes(HEADER - 4) + framed(whole) + framed(late)[:-10])
+    assert [r.num for r in wandb_records(file)] == [1]
+    file.write_bytes(b":W&B" + bytes(HEADER - 4) + framed(whole) + framed(late))
+    assert [r.num for r in wandb_records(file)] == [1, 2]
+    assert BLOCK > len(file.read_bytes())  # one block: no padding read
