@@ -318,7 +318,8 @@ def attack(
         if fresh:
             settled(model, key)  # what the check's forward changed is no change next call
         prepared.classes = classes
-        return core.attack_batch(prepared.spec, prepared.attack, net, x, y)
+        # the network of a kept preparation (key): compared with the model above
+        return core.attack_batch(prepared.spec, prepared.attack, net, x, y, key is not None)
 
 
 def _check_own_keywords(params: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from torch import nn
 import snnattack
 from snnattack.errors import UserError
 from snnattack.evaluation import attacked
+from snnattack.interop import prepared
 from snnattack.interop.prepared import PREPARED
 from snnattack.models.zoo import build
 from snnattack.snn.learned import Learned
@@ -1073,6 +1074,41 @@ def test_a_repeated_call_reads_the_attacked_copys_state_once(
     with torch.no_grad():
         next(kept[0].parameters()).mul_(2.0)  # in the copy, as an attack's own change would
     assert torch.equal(attack(net), first) and len(copies) == 1
+
+
+@pytest.mark.parametrize("make", [spikingjelly_plif, "digits_net"])
+def test_a_repeated_call_reads_the_models_state_once(
+    preparations, copies, make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeated call read the state of the network it attacks twice: once as the user's
+    model (or the adaptation's source), then again as the network of its attacked copy (the
+    adapted network, or a SpikingNet itself), which the first read already vouched for. Now
+    once, besides the kept copy's own, and the examples are the first call's."""
+    if make == "digits_net":
+        net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    else:
+        net = make().eval()
+    first = attack(net)
+    reads: list[int] = []
+    state = prepared._state
+    monkeypatch.setattr(prepared, "_state", lambda *a, **k: reads.append(1) or state(*a, **k))
+    again = [attack(net) for _ in range(3)]
+    assert len(reads) == 3 and len(copies) == 1 and preparations == ["_prepare_attack"]
+    assert all(torch.equal(a, first) for a in again)
+
+
+def test_a_call_whose_arguments_key_nothing_compares_the_kept_copys_model(preparations) -> None:
+    """A call whose arguments cannot key a preparation (``eps`` a tensor) prepares afresh and
+    keeps nothing, so it drops no stale preparation: the attacked copy of a SpikingNet kept by
+    an earlier call is compared with the model again, not vouched for, and a weight replaced
+    since is attacked."""
+    net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
+    attack(net)
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    conv.weight = nn.Parameter(-conv.weight.detach())
+    unkeyed = attack(net, eps=torch.tensor(16.0))
+    PREPARED.clear()
+    assert torch.equal(unkeyed, attack(copy.deepcopy(net), eps=torch.tensor(16.0)))
 
 
 def test_the_kept_copys_tensors_are_the_models_in_tree_order_but_learned_neurons() -> None:

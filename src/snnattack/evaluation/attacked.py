@@ -131,7 +131,9 @@ def compiled_dynamic(model: nn.Module) -> bool | None:
     return False if isinstance(model, (AdaptedNet, OwnLoopNet)) else None
 
 
-def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn.Module:
+def kept_attacked_copy(
+    model: nn.Module, *, fold_bn: bool, compiled: bool, compared: bool = False
+) -> nn.Module:
     """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
     while neither ``model`` nor the copy's tensors have changed
     (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy; the
@@ -148,7 +150,10 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
     ``m.max = max(m.max, ...)``) makes it again, as a fresh copy would not hold it; a list of
     the copy's own that the attack appended to (a recording hook's ``outputs``) is first cut
     back to its length at the copy (:func:`~snnattack.interop.prepared.lists_of`), so that a
-    hook that only records does not."""
+    hook that only records does not. ``compared``: ``model`` is the network of a preparation
+    that its entrance served at this call, having compared the user's model then
+    (:meth:`~snnattack.interop.prepared.Preparations.deferred`), so its state is not read
+    again; its tensors, the same while it is, are kept with the copy."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
@@ -163,20 +168,22 @@ def kept_attacked_copy(model: nn.Module, *, fold_bn: bool, compiled: bool) -> nn
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
         copied_into = frozenset(map(id, into))
         state = state_of(copied, public=True, unversioned=copied_into)
-        return [copied, state, lengths, copied_into, into]
+        return [copied, state, lengths, copied_into, into, [] if fold_bn else _tensors(model)]
 
     def unchanged(kept: list) -> bool:
-        copied, state, lengths, copied_into, _ = kept
+        copied, state, lengths, copied_into, *_ = kept
         for held, length in lengths:
             del held[length:]  # what the last attack appended: a fresh copy holds none of it
         return state_of(copied, public=True, unversioned=copied_into) == state
 
-    kept = PREPARED.get(model, ("attacked copy", fold_bn, compiled), build, valid=unchanged)
+    key = ("attacked copy", fold_bn, compiled)
+    kept = PREPARED.get(model, key, build, valid=unchanged, compared=compared)
     # one multi-tensor copy: on a GPU, a few kernels, not one per tensor; none where there is
     # nothing to copy (a network of pooling and neurons alone), which torch refuses
-    if not fold_bn and kept[-1]:
+    into, sources = kept[-2:]
+    if into:
         with torch.no_grad():
-            torch._foreach_copy_(kept[-1], _tensors(model))
+            torch._foreach_copy_(into, sources)
     return kept[0]
 
 

@@ -248,13 +248,20 @@ def record_attacks(
 
 
 def attack_batch(
-    spec: AttackSpec, attack: AttackSettings, model: nn.Module, x: torch.Tensor, y: torch.Tensor
+    spec: AttackSpec,
+    attack: AttackSettings,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    compared: bool = False,
 ) -> torch.Tensor:
     """Adversarial examples of the batch ``x`` with labels ``y`` (moved to ``model``'s
     device) by the one row ``spec`` (a method at its radius, the ensemble included), crafted
     by ``attack``'s recipe on an attacked copy of ``model`` that :func:`record_attacks` would make
     of a target (eval mode, BN folded where ``attack.fold_bn``, compiled where ``compile``;
-    kept for the next call while ``model`` is unchanged): ``model`` stays as it is. As in
+    kept for the next call while ``model`` is unchanged; ``compared``: its entrance compared
+    it at this call, :func:`~snnattack.evaluation.attacked.kept_attacked_copy`): ``model``
+    stays as it is. As in
     :func:`record_attacks`, a gradient mode the model's own loop cannot take is refused, and where
     ``attack.random_eot_samples`` is set and the copy's forward is random on ``x``, every
     gradient averages at least that many draws; then the recipe's seed seeds the attack."""
@@ -263,6 +270,7 @@ def attack_batch(
         model,
         fold_bn=attack.fold_bn,
         compiled=compiles(attack, [spec], ann_boxes({spec.box: model})),
+        compared=compared,
     )
     # contiguous, as a job's batches are: a random start follows the strides of its images
     x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))

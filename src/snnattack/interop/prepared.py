@@ -485,11 +485,16 @@ class Preparations:
         self._kept = weakref.WeakKeyDictionary()
 
     def get(
-        self, model: nn.Module, settings: Hashable, build: Callable[[], Built], valid: Valid
+        self,
+        model: nn.Module,
+        settings: Hashable,
+        build: Callable[[], Built],
+        valid: Valid,
+        compared: bool = False,
     ) -> Built:
         """What ``build`` prepares of ``model`` under ``settings``: as :meth:`deferred`, with
         its check read at once (a kept preparation served while it holds, else built afresh)."""
-        built, checks = self.deferred(model, settings, build, valid=valid)
+        built, checks = self.deferred(model, settings, build, valid=valid, compared=compared)
         return built if passed(checks) else self.rebuilt(model, settings, build)
 
     def deferred(
@@ -501,6 +506,7 @@ class Preparations:
         valid: Valid = lambda _: True,
         finite: bool = False,
         weighed: bool = False,
+        compared: bool = False,
     ) -> tuple[Built, list[torch.Tensor]]:
         """What ``build`` prepares of ``model`` (and of ``others``, a black-box source: their
         state is compared too) under ``settings``: kept from an earlier call if no model's
@@ -510,14 +516,20 @@ class Preparations:
         ``build`` returns must not refer to ``model`` (a weak key's value that does keeps it
         alive). The caller reads the checks with its own values in one host sync and, where
         one is false (:func:`passed`), takes :meth:`rebuilt` before it refuses anything: the
-        fresh preparation's refusals come first, as at a first call."""
+        fresh preparation's refusals come first, as at a first call. ``compared``: the caller
+        compared the models' states at this call (``model`` is the network of a preparation
+        kept of the user's model, which its entrance served: :func:`prepared_once`), so they are
+        not read again; a preparation made afresh of another state dropped those of this
+        one (:meth:`rebuilt`)."""
         kept = self._kept.get(model, {}) if _keyed(model) else {}
         if settings in kept:
             models = [m for m in (model, *others) if m is not None]
             state, alive, built, numbers = kept[settings]
-            fresh = state == _state(models) and all(ref() is not None for ref in alive)
+            fresh = compared or (
+                state == _state(models) and all(ref() is not None for ref in alive)
+            )
             if fresh and valid(built):
-                return built, _checks(numbers, models if finite else [])
+                return built, _checks(numbers, finite)
         return self.rebuilt(model, settings, build, *others, weighed=weighed), []
 
     def rebuilt(
@@ -538,7 +550,7 @@ class Preparations:
         try:
             built = build()
             weights = _weights(models) if weighed else []
-            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models), *weights])
+            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models), *weights], models)
         finally:
             _READ.reset(token)
         # the state after the build, which the next call compares; its objects held weakly,
@@ -600,10 +612,14 @@ class _Numbers:
     parameters and buffers (:func:`_held_tensors`) or, weighed, its weights (:func:`_weights`),
     and their values then, flattened into one tensor per device and dtype (an integer mask
     compared exactly; one copy shared by the preparations of the same values:
-    :func:`_snapshot`)."""
+    :func:`_snapshot`); and the floating parameters and persistent buffers of the ``models``
+    by device and dtype, whose finiteness a call may check (:func:`_checks`): the same
+    tensors while the models' state is the one the preparation was made of."""
 
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
+    def __init__(self, tensors: list[torch.Tensor], models: list[nn.Module]) -> None:
         self.devices = {key: (group, _snapshot(group)) for key, group in _by(tensors).items()}
+        floats = (t for m in models for t in _persistent(m))
+        self.floats = _by(t for t in floats if t.is_floating_point())
 
 
 # the values of groups of tensors (:func:`_snapshot`), by the tensors' identities, versions
@@ -637,10 +653,10 @@ def passed(checks: list[torch.Tensor]) -> bool:
     return all(bool(c) for c in checks)
 
 
-def _checks(numbers: _Numbers, checked: list[nn.Module]) -> list[torch.Tensor]:
-    """Whether the tensors of ``numbers`` hold the values read then and the floating
-    parameters and buffers of the ``checked`` models are all finite: compared on each
-    device at once, one flag per device left unread (none where nothing is compared).
+def _checks(numbers: _Numbers, finite: bool) -> list[torch.Tensor]:
+    """Whether the tensors of ``numbers`` hold the values read then and, ``finite``, the
+    floating parameters and persistent buffers of its models are all finite: compared on
+    each device at once, one flag per device left unread (none where nothing is compared).
 
     A tensor's finiteness is read off its 2-norm (one fused kernel per device and dtype on a
     GPU; a pass over the weights at memory speed, about a re-copy's time, on the CPU), NaN or
@@ -652,9 +668,7 @@ def _checks(numbers: _Numbers, checked: list[nn.Module]) -> list[torch.Tensor]:
     with torch.no_grad():
         for (device, _), (tensors, was) in numbers.devices.items():
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
-        floats = (t for m in checked for t in _persistent(m))
-        groups = _by(t for t in floats if t.is_floating_point())
-        for (device, dtype), group in groups.items():
+        for (device, dtype), group in (numbers.floats if finite else {}).items():
             if dtype.itemsize < 4:
                 sizes = [t.sum(dtype=torch.float32) for t in group]
             else:

@@ -232,7 +232,7 @@ def test_a_repeated_apis_attack_reads_once_before_the_attack(
     labels' range in one host sync; the attack's own reads come after it (counted apart:
     here the attack returns the batch as it is). The first call checks the model on its
     own."""
-    monkeypatch.setattr(core, "attack_batch", lambda spec, attack, model, x, y: x)
+    monkeypatch.setattr(core, "attack_batch", lambda spec, attack, model, x, *_: x)
     model = {"spikingjelly_plif": spikingjelly_plif, "digits_net": native_net}[net]()
     x, y = torch.rand(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)
 
