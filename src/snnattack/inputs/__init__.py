@@ -31,6 +31,7 @@ to the host in one sync and its labels' range in another, each a GPU stall; a re
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -319,10 +320,11 @@ OFF_ENCODING = {  # whether a value of event frames is not of their encoding's
 
 
 def _summary(x: torch.Tensor, samples: Samples) -> list[torch.Tensor]:
-    """Whether ``x`` is finite, its lowest and highest value, and (event frames of binary or
-    integer values) whether a value is not of the encoding's: unread, for :func:`_read`."""
+    """``x``'s lowest and highest value (NaN where a value is: both propagate it; so ``x`` is
+    finite where both are) and (event frames of binary or integer values) whether a value is
+    not of the encoding's: unread, for :func:`_read`; one pass over ``x`` for the first two."""
     off = OFF_ENCODING.get(samples.values, lambda _: [])(x)
-    return [x.isfinite().all(), x.amin(), x.amax(), *off]
+    return [*x.aminmax(), *off]
 
 
 ROUNDING = 1e-4  # how far outside [0, 1] float rounding leaves a pixel (x * std + mean)
@@ -339,7 +341,8 @@ def _beside(value: float, limit: float) -> str:
 def _check_values(summary: list[float], images: str, samples: Samples) -> None:
     """Finite samples, images in [0, 1] or event frames non-negative, of the encoding's
     values, judged on their :func:`_summary` as read."""
-    finite, low, high, *off = summary
+    low, high, *off = summary
+    finite = math.isfinite(low) and math.isfinite(high)
     accepted = samples.accepted()
     if not samples.frames:
         if not finite:

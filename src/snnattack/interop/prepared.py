@@ -674,7 +674,7 @@ def _checks(numbers: _Numbers, finite: bool) -> list[torch.Tensor]:
             else:
                 sizes = list(torch._foreach_norm(group, 2))
             flags.setdefault(device, []).append(torch.stack(sizes).isfinite().all())
-    return [torch.stack(f).all() for f in flags.values()]
+    return [f[0] if len(f) == 1 else torch.stack(f).all() for f in flags.values()]
 
 
 def _persistent(model: nn.Module) -> Iterator[torch.Tensor]:
