@@ -273,7 +273,8 @@ def attack_batch(
         compared=compared,
     )
     # contiguous, as a job's batches are: a random start follows the strides of its images
-    x, y = x.detach().to(device_of(model)).contiguous(), y.to(device_of(model))
+    device = device_of(model)
+    x, y = x.detach().to(device).contiguous(), y.to(device)
     attack, (spec,) = with_random_eot(attack, [spec], {spec.box: crafter}, x)
     recipe = attack.recipe
     manual_seed(recipe.seed)

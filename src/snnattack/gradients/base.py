@@ -161,15 +161,18 @@ def register(
 @contextmanager
 def temporarily(modules: list[Any], attr: str, values: list[object]) -> Iterator[None]:
     """Sets ``module.attr`` to ``values[i]`` for each module (or parameter) within the block,
-    then restores."""
+    then restores; an attribute that holds that very object is not set again (a gradient mode
+    that keeps each neuron's own surrogate sets nothing: an attack enters it at every call)."""
     saved = [getattr(m, attr) for m in modules]
-    for m, value in zip(modules, values, strict=True):
-        setattr(m, attr, value)
+    for m, value, was in zip(modules, values, saved, strict=True):
+        if value is not was:
+            setattr(m, attr, value)
     try:
         yield
     finally:
         for m, value in zip(modules, saved, strict=True):
-            setattr(m, attr, value)
+            if getattr(m, attr) is not value:
+                setattr(m, attr, value)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from snnattack.attacks.methods import build_attack
 from snnattack.gradients import GRADIENT_MODES, gradient_mode
 from snnattack.gradients.ann import quantised_relu
-from snnattack.gradients.base import restart_surrogates
+from snnattack.gradients.base import restart_surrogates, temporarily
 from snnattack.interop import adapt
 from snnattack.models.base import SpikingNet
 from snnattack.snn.backend import set_backend
@@ -548,3 +548,32 @@ def test_spikingjellys_batch_norm_on_one_channels_last_sample_gets_the_native_gr
     for channels_last in (False, True):
         adapted = one_sample_gradient(jelly, mode, backend, channels_last)
         torch.testing.assert_close(adapted, native, rtol=1e-12, atol=1e-15)
+
+
+class Counted(nn.Module):
+    """A module that counts the assignments to its ``surrogate``."""
+
+    def __init__(self, surrogate: object) -> None:
+        super().__init__()
+        object.__setattr__(self, "sets", 0)
+        self.surrogate = surrogate
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "surrogate":
+            object.__setattr__(self, "sets", self.sets + 1)
+        super().__setattr__(name, value)
+
+
+def test_temporarily_sets_only_what_changes_and_restores_what_the_block_changed() -> None:
+    """A gradient mode that keeps each neuron's own surrogate, entered at every attack call,
+    set and restored every neuron's anyway; now an attribute holding the very object is left
+    alone, and whatever the block itself changed is still restored."""
+    own, other = object(), object()
+    kept, swapped = Counted(own), Counted(own)
+    kept.sets = swapped.sets = 0
+    with temporarily([kept, swapped], "surrogate", [own, other]):
+        assert kept.surrogate is own and swapped.surrogate is other
+        assert (kept.sets, swapped.sets) == (0, 1)
+        kept.surrogate = other  # the block's own change
+    assert kept.surrogate is own and swapped.surrogate is own
+    assert (kept.sets, swapped.sets) == (2, 2)
