@@ -1064,9 +1064,7 @@ def test_a_repeated_call_reads_the_attacked_copys_state_once(
     copy, which attacks what a fresh model's copy would."""
     net = spikingjelly_plif().eval()
     first = attack(net)
-    reads: list[int] = []
-    state_of = attacked.state_of
-    monkeypatch.setattr(attacked, "state_of", lambda *a, **k: reads.append(1) or state_of(*a, **k))
+    reads = counting(monkeypatch, attacked, "state_of")
     again = [attack(net) for _ in range(3)]
     assert len(reads) == 3 and len(copies) == 1 and preparations == ["_prepare_attack"]
     assert all(torch.equal(a, first) for a in again)
@@ -1076,22 +1074,31 @@ def test_a_repeated_call_reads_the_attacked_copys_state_once(
     assert torch.equal(attack(net), first) and len(copies) == 1
 
 
-@pytest.mark.parametrize("make", [spikingjelly_plif, "digits_net"])
+def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """The calls of ``module.name`` made from now on, one entry each."""
+    calls: list[int] = []
+    function = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or function(*a, **k))
+    return calls
+
+
+NETWORKS = {  # a foreign network (adapted) and a SpikingNet (attacked as it is)
+    "spikingjelly": spikingjelly_plif,
+    "digits_net": lambda: build("digits_net", num_classes=10, in_channels=1, T=T),
+}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
 def test_a_repeated_call_reads_the_models_state_once(
-    preparations, copies, make, monkeypatch: pytest.MonkeyPatch
+    preparations, copies, network: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A repeated call read the state of the network it attacks twice: once as the user's
     model (or the adaptation's source), then again as the network of its attacked copy (the
     adapted network, or a SpikingNet itself), which the first read already vouched for. Now
     once, besides the kept copy's own, and the examples are the first call's."""
-    if make == "digits_net":
-        net = build("digits_net", num_classes=10, in_channels=1, T=T).eval()
-    else:
-        net = make().eval()
+    net = NETWORKS[network]().eval()
     first = attack(net)
-    reads: list[int] = []
-    state = prepared._state
-    monkeypatch.setattr(prepared, "_state", lambda *a, **k: reads.append(1) or state(*a, **k))
+    reads = counting(monkeypatch, prepared, "_state")
     again = [attack(net) for _ in range(3)]
     assert len(reads) == 3 and len(copies) == 1 and preparations == ["_prepare_attack"]
     assert all(torch.equal(a, first) for a in again)
