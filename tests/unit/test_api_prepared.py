@@ -582,14 +582,18 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
     assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
 
 
+def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """The calls of ``module.name`` made from now on, one entry each."""
+    calls: list[int] = []
+    function = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or function(*a, **k))
+    return calls
+
+
 @pytest.fixture
 def copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The attacked copies made from now on (one entry each)."""
-    made: list[int] = []
-    make = attacked.attacked_models
-    count = lambda *a, **k: made.append(1) or make(*a, **k)  # noqa: E731
-    monkeypatch.setattr(attacked, "attacked_models", count)
-    return made
+    return counting(monkeypatch, attacked, "attacked_models")
 
 
 class Reader(Recorder):
@@ -1072,14 +1076,6 @@ def test_a_repeated_call_reads_the_attacked_copys_state_once(
     with torch.no_grad():
         next(kept[0].parameters()).mul_(2.0)  # in the copy, as an attack's own change would
     assert torch.equal(attack(net), first) and len(copies) == 1
-
-
-def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
-    """The calls of ``module.name`` made from now on, one entry each."""
-    calls: list[int] = []
-    function = getattr(module, name)
-    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or function(*a, **k))
-    return calls
 
 
 NETWORKS = {  # a foreign network (adapted) and a SpikingNet (attacked as it is)

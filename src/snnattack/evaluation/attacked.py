@@ -153,7 +153,8 @@ def kept_attacked_copy(
     hook that only records does not. ``compared``: ``model`` is the network of a preparation
     that its entrance served at this call, having compared the user's model then
     (:meth:`~snnattack.interop.prepared.Preparations.deferred`), so its state is not read
-    again; its tensors, the same while it is, are kept with the copy."""
+    again. The tensors of ``model`` copied from are kept with the copy whichever it is: the
+    same tensors while its state is the one the copy was made of."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
