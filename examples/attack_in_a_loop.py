@@ -2,7 +2,7 @@
 time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the median of
 ``--repeats``) on a small spikingjelly network, whose intercept is what each call pays besides
 the attack, and what a call right after an optimiser step pays (a training loop that attacks
-each batch: the model changed, so the call prepares afresh):
+each batch: the kept preparation attacks the new weights, copied into its attacked copy):
 ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop`` extra;
 ``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count, per
 step, fixed, and of a PGD-1 call after a step; on a GPU also the host syncs of one call at
@@ -59,7 +59,7 @@ def fixed_cost(
 ) -> dict[str, float]:
     """Milliseconds per ``snnattack.attack`` call of PGD at 1 and 10 steps (after a first
     call of each, which prepares), per step, and the intercept: the fixed cost per call; and
-    per PGD-1 call right after an SGD step on the model, which prepares afresh."""
+    per PGD-1 call right after an SGD step on the model."""
     net = network().to(device)
     x = torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(0)).to(device)
     y = (torch.arange(batch) % 10).to(device)
@@ -103,7 +103,7 @@ def fixed_cost(
         for s in times:
             sites = syncs(lambda s=s: attack(s))
             out.update({f"syncs_steps_{s}": len(sites), f"sync_sites_steps_{s}": sites})
-    # after the series above, whose calls the garbage of these preparations would slow
+    # after the series above, whose calls the garbage of the training steps would slow
     trained = []
     for _ in range(repeats):
         train_step()

@@ -1,8 +1,9 @@
 """Prepare once, attack many (snnattack.interop.prepared): a repeated ``snnattack.attack`` on
 the same model and settings reuses the first call's preparation (adaptation, checks, composed
-config), and any change of the model (an optimiser's step, ``load_state_dict``, its mode, a
-parameter replaced, a neuron's threshold) or of a setting prepares afresh; the cache keeps no
-model alive."""
+config), and any change of the model (its mode, a parameter replaced, a neuron's threshold, a
+number the adaptation read) or of a setting prepares afresh, while new values of its weights
+(an optimiser's step, ``load_state_dict``) are attacked by the kept preparation, which shares
+or copies them; the cache keeps no model alive."""
 
 from __future__ import annotations
 
@@ -98,6 +99,62 @@ def test_a_model_trained_between_two_calls_is_attacked_as_updated(preparations) 
     assert preparations == ["_prepare_attack"] * 3
     assert torch.equal(second, fresh)
     assert not torch.equal(second, first)
+
+
+def spikingjelly_lif(seed: int = 0) -> nn.Module:
+    """:func:`spikingjelly_plif` with a ``LIFNode`` in the PLIF's place: no neuron learns."""
+    from spikingjelly.activation_based import neuron
+
+    net = spikingjelly_plif(seed)
+    net[2] = neuron.LIFNode(tau=2.0, v_threshold=0.5, step_mode="m")
+    return net
+
+
+def digits_net(seed: int = 0) -> nn.Module:
+    """The package's own digits network (a SpikingNet), of ``seed``'s weights."""
+    torch.manual_seed(seed)
+    return build("digits_net", num_classes=10, in_channels=1, T=T)
+
+
+def scaled_in_place(net: nn.Module) -> None:
+    """An in-place change of a weight's values (a version bump, as an optimiser's step)."""
+    with torch.no_grad():
+        next(net.parameters()).mul_(1.5)
+
+
+NETS = {"spikingjelly": spikingjelly_lif, "native": digits_net}
+WEIGHTS_CHANGED = {
+    "optimiser_step": ("spikingjelly", optimiser_step),
+    "load_state_dict": (
+        "spikingjelly",
+        lambda net: net.load_state_dict(spikingjelly_lif(1).state_dict()),
+    ),
+    "in_place": ("spikingjelly", scaled_in_place),
+    "native_load_state_dict": (
+        "native",
+        lambda net: net.load_state_dict(digits_net(1).state_dict()),
+    ),
+    "native_in_place": ("native", scaled_in_place),
+}
+
+
+@pytest.mark.parametrize("case", WEIGHTS_CHANGED, ids=list(WEIGHTS_CHANGED))
+def test_new_weight_values_are_attacked_by_the_kept_preparation(
+    preparations, copies, case: str
+) -> None:
+    """A training loop that attacks each batch changes the weights' values between two
+    calls: the kept adaptation shares the model's memory and the kept attacked copy takes its
+    weights at every call, so the call after a step attacks the updated model (a fresh model's
+    examples) without preparing afresh (about 10 of 15 ms per such call on the example's
+    network: docs/performance.md)."""
+    net_of, change = WEIGHTS_CHANGED[case]
+    net = NETS[net_of]().eval()
+    first = attack(net)
+    change(net)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] and len(copies) == 1
+    assert not torch.equal(second, first)
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
 
 
 def test_a_preparation_made_afresh_reads_the_kept_config_without_copying_it(
@@ -344,12 +401,6 @@ def replace_weight(net: nn.Module) -> None:
     net[0].weight = nn.Parameter(net[0].weight.detach().clone())
 
 
-def scale_in_place(net: nn.Module) -> None:
-    """An in-place change as an optimiser makes it (a version bump; the values alike)."""
-    with torch.no_grad():
-        net[0].weight.mul_(1.0)
-
-
 class Negated(nn.Linear):
     """A linear layer whose output is negated: another forward on the same tensors."""
 
@@ -358,9 +409,7 @@ class Negated(nn.Linear):
 
 
 CHANGES: dict[str, Callable[[nn.Module], object]] = {
-    "load_state_dict": lambda net: net.load_state_dict(spikingjelly_plif(seed=1).state_dict()),
     "train": lambda net: net.train(),
-    "in_place": lambda net: scale_in_place(net),
     "parameter_replaced": replace_weight,
     "threshold": lambda net: setattr(net[6], "v_threshold", 0.4),
     "dtype": lambda net: net.double(),
@@ -578,8 +627,7 @@ def test_a_recording_hook_on_a_spikingnet_is_prepared_once(preparations) -> None
     assert torch.equal(again, attack(copy.deepcopy(net)))  # a fresh model's examples
     with torch.no_grad():
         net.body[0].module.weight.mul_(2.0)
-    attack(net)
-    assert preparations[-1] == "_prepare_attack" and len(preparations) == 5
+    assert torch.equal(attack(net), attack(copy.deepcopy(net)))  # the new weights attacked
 
 
 def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:

@@ -136,13 +136,14 @@ def kept_attacked_copy(
 ) -> nn.Module:
     """The copy of ``model`` that :func:`attacked_models` makes, kept from an earlier call
     while neither ``model`` nor the copy's tensors have changed
-    (:mod:`snnattack.interop.prepared`: an optimiser's step on ``model`` makes a new copy; the
+    (:mod:`snnattack.interop.prepared`: a parameter replaced, its mode, device or dtype; the
     attacks restore what else they set on the copy as they leave), its parameters and buffers
-    copied from ``model`` at each call, so that a change made through ``.data``, which no
-    version counter sees, is attacked too: a loop of ``snnattack.attack`` calls copies the
-    model's tree once and its weights once per batch (the versions of the tensors copied into,
-    which the copies bump, are not compared, so the copy's state is read once per call: what
-    the copy held in them is overwritten anyway). A copy with folded BNs (``fold_bn``)
+    copied from ``model`` at each call, so that new values of them (an optimiser's step,
+    ``load_state_dict``, a change made through ``.data``) are attacked: a loop of
+    ``snnattack.attack`` calls, a training loop's too, copies the model's tree once and its
+    weights once per batch (no state compares the tensors' versions, which the copies bump, so
+    the copy's state is read once per call: what the copy held in them is overwritten
+    anyway). A copy with folded BNs (``fold_bn``)
     holds other tensors than ``model``: the values of ``model``'s floating tensors are compared
     at every call instead (:func:`~snnattack.interop.prepared.noted`). The copy's own
     public attributes are compared too (:func:`~snnattack.interop.prepared.state_of`): a
@@ -164,18 +165,17 @@ def kept_attacked_copy(
                     noted(tensor)
         theirs = {id(held) for held in lists_of(model)}  # one a deep copy shared: not cut
         lengths = [(held, len(held)) for held in lists_of(copied) if id(held) not in theirs]
-        # the tensors copied into at every call: their versions, which the copies bump, are
-        # not compared, so the copy's state is read once per call, not again after the copies
+        # the tensors copied into at every call (a state compares no version counter, which
+        # the copies bump: the copy's state is read once per call, not again after them)
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
-        copied_into = frozenset(map(id, into))
-        state = state_of(copied, public=True, unversioned=copied_into)
-        return [copied, state, lengths, copied_into, into, [] if fold_bn else _tensors(model)]
+        state = state_of(copied, public=True)
+        return [copied, state, lengths, into, [] if fold_bn else _tensors(model)]
 
     def unchanged(kept: list) -> bool:
-        copied, state, lengths, copied_into, *_ = kept
+        copied, state, lengths, *_ = kept
         for held, length in lengths:
             del held[length:]  # what the last attack appended: a fresh copy holds none of it
-        return state_of(copied, public=True, unversioned=copied_into) == state
+        return state_of(copied, public=True) == state
 
     key = ("attacked copy", fold_bn, compiled)
     kept = PREPARED.get(model, key, build, valid=unchanged, compared=compared)

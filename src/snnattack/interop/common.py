@@ -236,7 +236,8 @@ def shadow(p: nn.Parameter) -> nn.Parameter:
     """The adapted copies' parameter over the memory of the user's parameter ``p``: one
     object per ``p`` while it still lies over that memory, its ``requires_grad`` taken from
     ``p`` again. So the adapted network a later call prepares afresh (after an optimiser's
-    step: :mod:`snnattack.interop.prepared`) holds the same parameter objects, and an
+    step that moved a number the adaptation read, a learned decay:
+    :mod:`snnattack.interop.prepared`) holds the same parameter objects, and an
     optimiser built once over ``m.parameters()`` (``with snnattack.gradient_mode(net, ...) as
     m``, one context per batch) trains on: new objects would take the gradients its steps
     never read."""

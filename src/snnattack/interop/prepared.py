@@ -8,8 +8,11 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   go with it);
 - its state (:func:`state_of`): every parameter and buffer by identity (held by a weak
   reference, so a tensor replaced, even by one at a freed one's address, is a change), its
-  version counter (bumped by every in-place change: an optimiser's step, ``load_state_dict``,
-  ``fill_``), its memory, device, dtype and shape (``.to()``, ``.data =``); every module by
+  memory, device, dtype and shape (``.to()``, ``.data =``), but not its values: what a
+  preparation holds of the weights follows them (the adapted network shares the model's
+  memory, the attacked copy takes its weights at every call), so an optimiser's step or
+  ``load_state_dict`` between two calls is attacked by the kept preparation, and what a build
+  computed of them is compared by value (below); every module by
   identity (a submodule replaced) and class (one swapped through ``__class__``, whose forward
   is another) with its plain attributes (the training flag of ``.train()`` / ``.eval()``, a
   neuron's ``v_threshold`` set by assignment, from Python or numpy, an immutable value of
@@ -36,9 +39,11 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
 - the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
   ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
   ``threshold``) and of those the models hold besides their parameters and buffers
-  (:func:`_held_tensors`; in a settings holder or an object too), compared by value: a
-  change through ``.data`` (``beta.data.clamp_(0, 1)``, ``self.scale.data.fill_(2)``) bumps
-  no version counter, yet the kept adaptation or attacked copy holds the old numbers;
+  (:func:`_held_tensors`; in a settings holder or an object too), compared by value, however
+  they changed (an optimiser's step, ``beta.data.clamp_(0, 1)``,
+  ``self.scale.data.fill_(2)``): the kept adaptation or attacked copy holds the old numbers;
+  and, where the entrance describes the weights (``weighed``: :func:`snnattack.evaluate`'s
+  record of their hash), every weight's value;
 - where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
   infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
   written through ``.data`` after a first call is refused by the next as by the first;
@@ -69,7 +74,7 @@ import dataclasses
 import functools
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Container, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from numbers import Number
 from types import MethodType, SimpleNamespace
@@ -103,16 +108,15 @@ _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
 def noted(value: Any) -> Any:
     """``value``, noted as read into a number by the preparation being built where it is a
     tensor (an adapter reads a neuron's decay or threshold so): a later call compares its
-    values, which a ``.data`` change alters without any version counter seeing it."""
+    values, which the state does not (:func:`state_of`), as an optimiser's step or a
+    ``.data`` change alters them."""
     read = _READ.get()
     if read is not None and isinstance(value, torch.Tensor):
         read.append(value)
     return value
 
 
-def state_of(
-    model: nn.Module, public: bool = False, unversioned: Container[int] = frozenset()
-) -> list[Any]:
+def state_of(model: nn.Module, public: bool = False) -> list[Any]:
     """``model``'s state as the module docstring lists it, objects by ``id``: two states
     compare equal only if nothing that a preparation reads has changed in between, provided
     the objects of the first are all still alive (an id is unique among living objects only:
@@ -122,10 +126,11 @@ def state_of(
     without touching a tensor, a count or running statistic kept as an attribute, a hook
     object's records); a private one (its name starts with an underscore) is a module's memo
     of what it read (a learned neuron's ``_seen``), which its first forward fills and which
-    changes no output. ``unversioned``: the ids of tensors whose version counter is left out
-    (their identity, memory, device, dtype and shape are compared), as the caller writes
-    their values before each use: the kept attacked copy's weights, copied from the model at
-    every call, which the copy bumps."""
+    changes no output. A parameter or buffer is compared by identity, memory, device, dtype
+    and shape, not by its version counter: a change of its values alone (an optimiser's
+    step, ``load_state_dict``) is no change of what a preparation holds, which shares the
+    model's memory or copies its weights at every call, and compares by value what it read of
+    them (:func:`noted`, ``weighed``)."""
     state: list[Any] = []
     modules = list(model.modules())
     registered = {id(m) for m in modules}  # compared as they are, wherever else held
@@ -136,7 +141,7 @@ def state_of(
         state.append([a for a in attributes if _public(a[0])] if public else attributes)
         for t in (*m._parameters.values(), *_buffers(m)):
             if t is not None:
-                state.append(_tensor(t, id(t) not in unversioned))
+                state.append(_tensor(t, versioned=False))
     return state
 
 

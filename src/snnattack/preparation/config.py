@@ -131,8 +131,8 @@ def job_config(
     config lists every key that ``overrides`` may set, as ``python run.py --cfg job`` does on
     the command line: an unknown key's refusal names it (:data:`LISTING`). ``shared``: the
     kept config itself, read-only, for a caller that only reads it (a preparation, remade
-    after every optimiser step of a training loop that attacks each batch), not a copy of its
-    own (about 4 ms)."""
+    after every optimiser step of a training loop that evaluates each batch), not a copy of
+    its own (about 4 ms)."""
     schema()  # refuses a package whose conf/ folder holds no config (docs/errors.md)
     inputs.check_overrides(overrides)
     methods = _listed("methods", methods, group_choices(CONF_DIR / "method"))

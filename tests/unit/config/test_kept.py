@@ -73,3 +73,40 @@ def test_a_kept_configs_spelt_tree_is_the_callers_own() -> None:
     mine = spelt(cfg)
     mine["nested"]["x"] = 5
     assert spelt(cfg) == {"lambda": 1, "nested": {"x": 1}}
+
+
+def test_a_variable_no_interpolation_reads_leaves_the_read_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A preparation made afresh inside a call reads the config while the call's own
+    variables are set (cuBLAS's workspace, for its deterministic kernels): read again only
+    where a variable its interpolations read changed."""
+    cfg = OmegaConf.create({"a": 1, "store": "${oc.env:SNNATTACK_STORE,models}"})
+    OmegaConf.set_readonly(cfg, True)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        return cfg.a
+
+    read_once(cfg, "tree", read)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    read_once(cfg, "tree", read)
+    assert reads == [1]
+    monkeypatch.setenv("SNNATTACK_STORE", "elsewhere")
+    read_once(cfg, "tree", read)
+    assert reads == [1, 1]
+
+
+def test_a_variable_named_by_an_interpolation_compares_the_whole_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``${oc.env:${name}}`` reads a variable no text names: every variable is compared."""
+    cfg = OmegaConf.create({"name": "HOME", "home": "${oc.env:${name}}"})
+    OmegaConf.set_readonly(cfg, True)
+    reads: list[int] = []
+    read_once(cfg, "tree", lambda: reads.append(1))
+    monkeypatch.setenv("SNNATTACK_ANY", "1")
+    read_once(cfg, "tree", lambda: reads.append(1))
+    assert reads == [1, 1]
