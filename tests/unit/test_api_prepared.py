@@ -275,6 +275,30 @@ def test_a_neuron_parameter_read_as_a_number_changed_through_data_prepares_afres
     assert preparations == ["_prepare_attack"] * 3  # the new values' preparation kept
 
 
+NEURON_NUMBERS = {  # a state dict whose neurons' numbers differ: (factory, key, value)
+    "spikingjelly_plif_w": (spikingjelly_plif, "2.w", 1.0),
+    "snntorch_beta": (snntorch_leaky, "2.beta", 0.5),
+    "snntorch_threshold": (snntorch_leaky, "6.threshold", 0.3),
+}
+
+
+@pytest.mark.parametrize("case", NEURON_NUMBERS, ids=list(NEURON_NUMBERS))
+def test_a_state_dict_of_other_neuron_numbers_prepares_afresh(preparations, case: str) -> None:
+    """The state compares no weight's values, so the numbers the adaptation read of a
+    neuron's parameters are what tells ``load_state_dict`` of a checkpoint with another
+    decay or threshold apart: the next call prepares afresh and attacks the loaded model."""
+    make, key, value = NEURON_NUMBERS[case]
+    net = make().eval()
+    first = attack(net)
+    state = net.state_dict()
+    state[key] = torch.full_like(state[key], value)
+    net.load_state_dict(state)
+    second = attack(net)
+    assert preparations == ["_prepare_attack"] * 2
+    assert not torch.equal(second, first)
+    assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
+
+
 @pytest.mark.parametrize("case", READ_AS_NUMBERS, ids=list(READ_AS_NUMBERS))
 def test_a_repeated_call_reads_no_learned_neuron_parameter_again(
     preparations, monkeypatch: pytest.MonkeyPatch, case: str
