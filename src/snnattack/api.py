@@ -162,7 +162,7 @@ def _prepare_attack(
         network=net,
         shared=True,  # read into the preparation's settings
     )
-    # frozen, and of the kept config read once: each preparation made afresh reads it again
+    # frozen, and of the kept config read once: a preparation made afresh reads it no more
     (spec,), settings = read_once(
         cfg, "attack rows", lambda: (attack_specs(cfg), attack_settings(cfg))
     )
