@@ -116,6 +116,16 @@ def digits_net(seed: int = 0) -> nn.Module:
     return build("digits_net", num_classes=10, in_channels=1, T=T)
 
 
+def native_optimiser_step(net: nn.Module) -> None:
+    """One SGD step of a cross-entropy on the batch of a SpikingNet (it runs its own T)."""
+    x, y = batch()
+    optimiser = torch.optim.SGD(net.parameters(), lr=5.0)
+    net.train()
+    F.cross_entropy(net(x), y).backward()
+    optimiser.step()
+    net.eval()
+
+
 def scaled_in_place(net: nn.Module) -> None:
     """An in-place change of a weight's values (a version bump, as an optimiser's step)."""
     with torch.no_grad():
@@ -130,6 +140,7 @@ WEIGHTS_CHANGED = {
         lambda net: net.load_state_dict(spikingjelly_lif(1).state_dict()),
     ),
     "in_place": ("spikingjelly", scaled_in_place),
+    "native_optimiser_step": ("native", native_optimiser_step),
     "native_load_state_dict": (
         "native",
         lambda net: net.load_state_dict(digits_net(1).state_dict()),
