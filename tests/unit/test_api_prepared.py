@@ -1016,6 +1016,27 @@ def test_a_preparation_made_afresh_drops_those_of_the_model_as_it_was(preparatio
     assert len(kept) == 1
 
 
+def test_an_evaluation_made_afresh_after_a_step_drops_the_old_weights_copies(
+    preparations,
+) -> None:
+    """A repeated ``evaluate`` keeps a copy of the weights' values (its record names their
+    hash): after a step, the first call made afresh drops those kept under other settings,
+    copies of the old values that would not be served again, as before the state left the
+    versions out; a preparation that keeps no such copy (an attack's) stays."""
+    net = spikingjelly_lif().eval()
+    x, y = batch()
+    for eps in (8, 16):
+        snnattack.evaluate(
+            net, (x, y), eps=[eps], methods=["fgsm"], T=T, masking=False, progress=False
+        )
+    attack(net)
+    kept = PREPARED._kept[net]
+    assert len(kept) == 3
+    optimiser_step(net)
+    evaluate(net)
+    assert len(kept) == 2 and preparations.count("call_evaluation") == 3
+
+
 def test_the_cache_keeps_no_model_alive(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()

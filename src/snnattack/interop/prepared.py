@@ -483,7 +483,7 @@ class Preparations:
     """The preparations kept per model object: the latest per settings (the :data:`KEPT` most
     recently made), for as long as the model lives and its state is the one they were made
     of (a preparation made afresh drops those of the model as it was, and with them what they
-    held of its old tensors)."""
+    held of its old tensors, and those holding a copy of its weights' old values)."""
 
     def __init__(self) -> None:
         self._kept: weakref.WeakKeyDictionary[nn.Module, dict[Hashable, tuple[Any, ...]]]
@@ -529,7 +529,7 @@ class Preparations:
         kept = self._kept.get(model, {}) if _keyed(model) else {}
         if settings in kept:
             models = [m for m in (model, *others) if m is not None]
-            state, alive, built, numbers = kept[settings]
+            state, alive, built, _, numbers = kept[settings]
             fresh = compared or (
                 state == _state(models) and all(ref() is not None for ref in alive)
             )
@@ -561,11 +561,15 @@ class Preparations:
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
         alive = tuple(ref for m in models for ref in _objects(m))
-        state = _state(models)
-        for stale in [k for k, (was, *_) in kept.items() if was[0] != state[0]]:
-            del kept[stale]  # made of the model as it was: none would be served again
+        state, versions = _state(models), _versions(models)
+        for stale in [
+            k for k, (was, _, _, v, _) in kept.items() if was[0] != state[0] or _older(v, versions)
+        ]:
+            # made of the model as it was, or a copy of its weights' values as they were (a
+            # weighed one's, which the next call would find changed): none would be served again
+            del kept[stale]
         kept.pop(settings, None)
-        kept[settings] = (state, alive, built, numbers)
+        kept[settings] = (state, alive, built, versions if weighed else None, numbers)
         while len(kept) > KEPT:
             del kept[next(iter(kept))]  # the least recently made
         return built
@@ -588,11 +592,11 @@ class Preparations:
             return  # more than attributes changed: not the check's doing alone
         held = _held_tensors(models)
         alive = tuple(ref for m in models for ref in _objects(m))
-        for key, (state, _, built, numbers) in list(kept.items()):
+        for key, (state, _, built, versions, numbers) in list(kept.items()):
             compared = {id(t) for tensors, _ in numbers.devices.values() for t in tensors}
             # a tensor held anew (``self.last = out``), whose values it does not compare: kept
             if state == was and all(id(t) in compared for t in held):
-                kept[key] = (now, alive, built, numbers)
+                kept[key] = (now, alive, built, versions, numbers)
 
     def clear(self) -> None:
         """Forgets every preparation (the next call of each prepares afresh)."""
@@ -610,6 +614,20 @@ def _attributes_only(was: list[Any], now: list[Any]) -> bool:
 def _state(models: list[nn.Module]) -> list[Any]:
     """The states of ``models``, in order."""
     return [state_of(m) for m in models]
+
+
+def _versions(models: list[nn.Module]) -> tuple[int, ...]:
+    """The version counters of the weights of ``models`` (:func:`_weights`): which values of
+    them a preparation was made of, read when one is made, never at a call."""
+    return tuple(t._version for t in _weights(models))
+
+
+def _older(weighed: tuple[int, ...] | None, versions: tuple[int, ...]) -> bool:
+    """Whether a kept preparation that holds a copy of the weights' values (``weighed``: the
+    versions it was made at; None: it holds none) was made of other values than ``versions``
+    say the weights hold now: a copy of the model's old weights, which would not be served
+    again, dropped as a preparation is made afresh."""
+    return weighed is not None and weighed != versions
 
 
 class _Numbers:
