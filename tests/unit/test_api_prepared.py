@@ -1037,6 +1037,19 @@ def test_an_evaluation_made_afresh_after_a_step_drops_the_old_weights_copies(
     assert len(kept) == 2 and preparations.count("call_evaluation") == 3
 
 
+def test_evaluations_with_and_without_a_source_are_both_kept(preparations) -> None:
+    """What tells a copy of the old weights apart is the model's own weights: an evaluation
+    with a black-box source, made afresh beside one without, drops nothing."""
+    net, source = spikingjelly_lif().eval(), spikingjelly_lif(1).eval()
+    x, y = batch()
+    boxes = ["white", "black"]
+    snnattack.evaluate(
+        net, (x, y), eps=[16], methods=["fgsm"], boxes=boxes, source=source, T=T, masking=False
+    )
+    evaluate(net)
+    assert len(PREPARED._kept[net]) == 2
+
+
 def test_the_cache_keeps_no_model_alive(preparations) -> None:
     net = spikingjelly_plif().eval()
     native = build("digits_net", num_classes=10, in_channels=1, T=T).eval()

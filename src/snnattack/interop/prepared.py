@@ -561,7 +561,7 @@ class Preparations:
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
         alive = tuple(ref for m in models for ref in _objects(m))
-        state, versions = _state(models), _versions(models)
+        state, versions = _state(models), _versions(model)  # the model's own, as state[0]
         for stale in [
             k for k, (was, _, _, v, _) in kept.items() if was[0] != state[0] or _older(v, versions)
         ]:
@@ -616,10 +616,10 @@ def _state(models: list[nn.Module]) -> list[Any]:
     return [state_of(m) for m in models]
 
 
-def _versions(models: list[nn.Module]) -> tuple[int, ...]:
-    """The version counters of the weights of ``models`` (:func:`_weights`): which values of
-    them a preparation was made of, read when one is made, never at a call."""
-    return tuple(t._version for t in _weights(models))
+def _versions(model: nn.Module) -> tuple[int, ...]:
+    """The version counters of ``model``'s weights (:func:`_weights`): which values of them a
+    preparation was made of, read when one is made, never at a call."""
+    return tuple(t._version for t in _weights([model]))
 
 
 def _older(weighed: tuple[int, ...] | None, versions: tuple[int, ...]) -> bool:
