@@ -311,10 +311,10 @@ def attack(
         fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
         classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
         if classes is None:  # the kept preparation's model changed (read with the batch)
-            prepared, _ = prepared_once(model, key, build, fresh=True)
+            prepared, _ = prepared_once(model, key, build, fresh=True)  # or its learned decays
             net = prepared.network(model)
-            classes = inputs.check_attack(net, model, x, y, prepared.samples)
-            fresh = True
+            fresh = prepared.classes is None  # afresh: checked as at a first call
+            classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
         if fresh:
             settled(model, key)  # what the check's forward changed is no change next call
         prepared.classes = classes

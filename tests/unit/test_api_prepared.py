@@ -96,9 +96,104 @@ def test_a_model_trained_between_two_calls_is_attacked_as_updated(preparations) 
     optimiser_step(net)
     second = attack(net)
     fresh = attack(copy.deepcopy(net))  # an identical model, prepared from nothing
-    assert preparations == ["_prepare_attack"] * 3
+    assert preparations == ["_prepare_attack"] * 2  # the first's kept, its learned decay taken
     assert torch.equal(second, fresh)
     assert not torch.equal(second, first)
+
+
+def snntorch_optimiser_step(net: nn.Module) -> None:
+    """One SGD step of a cross-entropy on the batch of an snnTorch network of one time step
+    (:func:`snntorch_leaky`), its loop over T as snnTorch's tutorials write it."""
+    from snntorch import utils
+
+    x, y = batch()
+    optimiser = torch.optim.SGD(net.parameters(), lr=5.0)
+    net.train()
+    utils.reset(net)
+    F.cross_entropy(torch.stack([net(x) for _ in range(T)]).mean(0), y).backward()
+    optimiser.step()
+    utils.reset(net)
+    net.eval()
+
+
+class OwnLoopPlif(nn.Module):
+    """spikingjelly's tutorial form with a PLIF: a forward of the images with its own loop
+    over the T steps, calling the neuron one step at a time (adapted as a
+    :class:`~snnattack.snn.stepwise.StepLIF`)."""
+
+    def __init__(self) -> None:
+        from spikingjelly.activation_based import neuron
+
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc1, self.fc2 = nn.Linear(64, 32), nn.Linear(32, 10)
+        self.sn1 = neuron.ParametricLIFNode(init_tau=2.0, v_threshold=0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(self.fc2(self.sn1(self.fc1(x.flatten(1)))) for _ in range(T)) / T
+
+
+def own_loop_optimiser_step(net: nn.Module) -> None:
+    """One SGD step of :class:`OwnLoopPlif`, reset after it as spikingjelly's tutorial does."""
+    x, y = batch()
+    optimiser = torch.optim.SGD(net.parameters(), lr=5.0)
+    net.train()
+    F.cross_entropy(net(x), y).backward()
+    optimiser.step()
+    functional.reset_net(net)
+    net.eval()
+
+
+LEARNED_STEPS = {  # a network whose neurons learn their decay (and threshold), and its step
+    "spikingjelly_plif": (spikingjelly_plif, optimiser_step),
+    "own_loop_plif": (OwnLoopPlif, own_loop_optimiser_step),
+    "snntorch_learned": (snntorch_leaky, snntorch_optimiser_step),
+}
+# each under a mode that differentiates its own dynamics, and one that reads them as numbers
+# (an own loop's step-wise neurons: a mode for single steps, rga needs the whole T)
+LEARNED_MODES = [
+    (case, mode)
+    for case in LEARNED_STEPS
+    for mode in (("stbp", "pdsg") if case == "own_loop_plif" else ("stbp", "rga", "hart"))
+]
+
+
+@pytest.mark.parametrize(("case", "grad_mode"), LEARNED_MODES)
+def test_learned_decays_moved_by_a_step_are_taken_by_the_kept_preparation(
+    preparations, copies, case: str, grad_mode: str
+) -> None:
+    """A training loop of a network with learned decays (a PLIF's ``w``, snnTorch's
+    ``learn_beta`` and ``learn_threshold``) that attacks each batch moves them at every
+    step: the kept adaptation's LIFs read them again, and the kept attacked copy takes them,
+    so the call after a step attacks the updated model (a fresh model's examples) without
+    preparing afresh (17 ms per such call before, 6 ms now, on the example's network with a
+    PLIF: docs/performance.md), under a gradient mode that reads them as numbers too, and for a
+    neuron called one step at a time; the call after it neither copies nor reads them
+    again."""
+    make, step = LEARNED_STEPS[case]
+    net = make().eval()
+    first = attack(net, grad_mode=grad_mode)
+    step(net)
+    second = attack(net, grad_mode=grad_mode)
+    reads: list[dict] = []
+    check = Learned._check
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Learned, "_check", lambda self, n: reads.append(n) or check(self, n))
+        third = attack(net, grad_mode=grad_mode)
+    assert preparations == ["_prepare_attack"] and len(copies) == 1 and reads == []
+    assert not torch.equal(second, first) and torch.equal(third, second)
+    assert torch.equal(second, attack(copy.deepcopy(net), grad_mode=grad_mode))
+
+
+def test_a_learned_decay_made_nan_by_a_step_is_refused(preparations) -> None:
+    """A learned parameter that a step made NaN (its version moved, as new values it takes)
+    is refused by the next call, as by a first call."""
+    net = spikingjelly_plif().eval()
+    attack(net)
+    with torch.no_grad():
+        net[2].w.mul_(float("nan"))
+    with pytest.raises(UserError, match="non-finite"):
+        attack(net)
 
 
 def spikingjelly_lif(seed: int = 0) -> nn.Module:
@@ -172,13 +267,13 @@ def test_new_weight_values_are_attacked_by_the_kept_preparation(
 def test_a_preparation_made_afresh_reads_the_kept_config_without_copying_it(
     preparations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A training loop that attacks each batch prepares afresh after every step: the kept
-    config was deep-copied each time (about 4 ms of a 25 ms call on the digits network), and
-    its blocks resolved again, though the preparation only reads it. The config
+    """A call that prepares afresh (here a learned decay changed through ``.data``) read the
+    kept config by a deep copy (about 4 ms of a 25 ms call on the digits network), and
+    resolved its blocks again, though the preparation only reads it. The config
     ``job_config`` returns is still the caller's own."""
     net = spikingjelly_plif().eval()
     attack(net)
-    optimiser_step(net)
+    plif_decay_through_data(net)
     copies: list[object] = []  # the configs the preparation's module copied
     module = importlib.import_module("snnattack.preparation.config")
     deepcopy = copy.deepcopy
@@ -287,26 +382,41 @@ def test_a_neuron_parameter_read_as_a_number_changed_through_data_prepares_afres
     assert preparations == ["_prepare_attack"] * 3  # the new values' preparation kept
 
 
-NEURON_NUMBERS = {  # a state dict whose neurons' numbers differ: (factory, key, value)
-    "spikingjelly_plif_w": (spikingjelly_plif, "2.w", 1.0),
-    "snntorch_beta": (snntorch_leaky, "2.beta", 0.5),
-    "snntorch_threshold": (snntorch_leaky, "6.threshold", 0.3),
+def snntorch_buffer_beta() -> nn.Module:
+    """:func:`snntorch_leaky` with a ``beta`` of its first ``Leaky`` that does not learn: a
+    tensor, which snnTorch holds as a buffer and the adaptation reads as a number."""
+    import snntorch
+
+    net = snntorch_leaky()
+    net[2] = snntorch.Leaky(beta=torch.tensor(0.8), threshold=0.5, init_hidden=True)
+    return net
+
+
+NEURON_NUMBERS = {  # a state dict whose neurons' numbers differ: (factory, key, value, afresh)
+    "spikingjelly_plif_w": (spikingjelly_plif, "2.w", 1.0, False),
+    "snntorch_beta": (snntorch_leaky, "2.beta", 0.5, False),
+    "snntorch_threshold": (snntorch_leaky, "6.threshold", 0.3, False),
+    "snntorch_buffer_beta": (snntorch_buffer_beta, "2.beta", 0.5, True),
 }
 
 
 @pytest.mark.parametrize("case", NEURON_NUMBERS, ids=list(NEURON_NUMBERS))
-def test_a_state_dict_of_other_neuron_numbers_prepares_afresh(preparations, case: str) -> None:
+def test_a_state_dict_of_other_neuron_numbers_is_attacked_as_loaded(
+    preparations, case: str
+) -> None:
     """The state compares no weight's values, so the numbers the adaptation read of a
-    neuron's parameters are what tells ``load_state_dict`` of a checkpoint with another
-    decay or threshold apart: the next call prepares afresh and attacks the loaded model."""
-    make, key, value = NEURON_NUMBERS[case]
+    neuron's tensors are what tells ``load_state_dict`` of a checkpoint with another decay
+    or threshold apart: a learned one's LIF reads it again (the kept preparation takes it),
+    one that does not learn holds it as a number (the next call prepares afresh); either
+    attacks the loaded model."""
+    make, key, value, afresh = NEURON_NUMBERS[case]
     net = make().eval()
     first = attack(net)
     state = net.state_dict()
     state[key] = torch.full_like(state[key], value)
     net.load_state_dict(state)
     second = attack(net)
-    assert preparations == ["_prepare_attack"] * 2
+    assert preparations == ["_prepare_attack"] * (2 if afresh else 1)
     assert not torch.equal(second, first)
     assert torch.equal(second, attack(copy.deepcopy(net)))  # a fresh model's examples
 

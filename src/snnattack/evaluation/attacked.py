@@ -155,7 +155,8 @@ def kept_attacked_copy(
     that its entrance served at this call, having compared the user's model then
     (:meth:`~snnattack.interop.prepared.Preparations.deferred`), so its state is not read
     again. The tensors of ``model`` copied from are kept with the copy whichever it is: the
-    same tensors while its state is the one the copy was made of."""
+    same tensors while its state is the one the copy was made of. A learned neuron's
+    parameters (a PLIF's ``w``) are copied only at a call after their versions moved."""
 
     def build() -> list:
         copied, _ = attacked_models(model, None, fold_bn=fold_bn, compiled=compiled)
@@ -169,7 +170,11 @@ def kept_attacked_copy(
         # the copies bump: the copy's state is read once per call, not again after them)
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
         state = state_of(copied, public=True)
-        return [copied, state, lengths, into, [] if fold_bn else _tensors(model)]
+        # the learned neuron parameters, copied only once their versions moved
+        follows = [] if fold_bn else _learned_parameters(model)
+        learned = _learned_parameters(copied) if follows else []
+        versions = _versions_of(follows)
+        return [copied, state, lengths, learned, follows, versions, into, _tensors(model)]
 
     def unchanged(kept: list) -> bool:
         copied, state, lengths, *_ = kept
@@ -181,18 +186,47 @@ def kept_attacked_copy(
     kept = PREPARED.get(model, key, build, valid=unchanged, compared=compared)
     # one multi-tensor copy: on a GPU, a few kernels, not one per tensor; none where there is
     # nothing to copy (a network of pooling and neurons alone), which torch refuses
-    into, sources = kept[-2:]
+    copied, _, _, learned, follows, versions, into, sources = kept
     if into:
         with torch.no_grad():
             torch._foreach_copy_(into, sources)
-    return kept[0]
+    if _versions_of(follows) != versions:
+        _take_learned(kept)
+    return copied
+
+
+def _take_learned(kept: list) -> None:
+    """The kept attacked copy with the learned neuron parameters of the network it copies
+    (an optimiser's step moved their versions: the kept preparation took them,
+    :meth:`~snnattack.interop.prepared.Preparations.refreshed`): copied into the copy's,
+    whose LIFs read their numbers at once (one host sync per such layer, only after a step),
+    so that the copy's state then, which the next call compares, holds them."""
+    copied, _, _, learned, follows, *_ = kept
+    with torch.no_grad():
+        torch._foreach_copy_(learned, follows)
+    for m in copied.modules():
+        if isinstance(getattr(m, "learned", None), Learned):
+            m.learned.refresh(m)
+    kept[1], kept[5] = state_of(copied, public=True), _versions_of(follows)
+
+
+def _learned_parameters(model: nn.Module) -> list[torch.Tensor]:
+    """The parameters of ``model``'s learned neurons (:class:`~snnattack.snn.learned.Learned`),
+    in the order of its tree, each once."""
+    modules = (m for m in model.modules() if isinstance(m, Learned))
+    return list({id(p): p for m in modules for p in m.parameters()}.values())
+
+
+def _versions_of(tensors: list[torch.Tensor]) -> tuple[int, ...]:
+    """The version counters of ``tensors``: what values of them a copy holds."""
+    return tuple(t._version for t in tensors)
 
 
 def _tensors(model: nn.Module) -> list[torch.Tensor]:
     """``model``'s parameters and buffers, in the order of its tree, but a foreign neuron's
-    learned parameters (:class:`~snnattack.snn.learned.Learned`): the preparation compares
-    their values at every call and makes a new copy where they changed, and a copy into them
-    would make the LIF read them again (a host sync per such layer and call). Each tensor
+    learned parameters (:class:`~snnattack.snn.learned.Learned`): a copy into them would make
+    the LIF read them again (a host sync per such layer and call), so they are copied only
+    once their versions moved (:func:`_take_learned`). Each tensor
     once (a tied weight too), as ``parameters()`` and ``buffers()`` give them, read in one
     walk of the tree: a repeated call reads the model's at every call."""
     modules = list(model.modules())

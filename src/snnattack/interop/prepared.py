@@ -36,14 +36,19 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   (:func:`_modules_held`); the state is read again after the entrance's checks of a fresh
   preparation (:meth:`Preparations.settle`), whose forward of a SpikingNet calls its hooks (a
   recording hook's object changed is no change);
-- the values of the tensors the build read as numbers (:func:`noted`: a parametric LIF's
-  ``w``, whose ``sigmoid`` the adapted LIF holds as its decay; snnTorch's learned ``beta`` and
-  ``threshold``) and of those the models hold besides their parameters and buffers
+- the values of the tensors the build read as numbers (:func:`noted`: a tensor ``beta`` or
+  ``threshold`` of snnTorch's, a surrogate's ``alpha``) and of those the models hold besides
+  their parameters and buffers
   (:func:`_held_tensors`; in a settings holder or an object too), compared by value, however
   they changed (an optimiser's step, ``beta.data.clamp_(0, 1)``,
   ``self.scale.data.fill_(2)``): the kept adaptation or attacked copy holds the old numbers;
   and, where the entrance describes the weights (``weighed``: :func:`snnattack.evaluate`'s
   record of their hash), every weight's value;
+- the values of the learned neuron parameters the adapted LIFs follow (:func:`followed`: a
+  parametric LIF's ``w``, snnTorch's learned ``beta`` and ``threshold``), compared by value
+  too; where only they changed, each with its version moved (an optimiser's step), the kept
+  preparation takes them (:meth:`Preparations.refreshed`: the LIFs read them again), and a
+  change through ``.data`` prepares afresh;
 - where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
   infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
   written through ``.data`` after a first call is refused by the next as by the first;
@@ -103,6 +108,8 @@ NESTED = 3  # the levels of tuples and lists in tuples and lists compared (``[[1
 HIDDEN = frozenset(("mem", "syn", "spk", "syn_exc", "syn_inh", "reset"))
 # the tensors the build under way read as numbers (None: no build under way)
 _READ: ContextVar[list[torch.Tensor] | None] = ContextVar("read", default=None)
+# those of them that its learned neurons follow (:func:`followed`)
+_FOLLOWED: ContextVar[list[torch.Tensor] | None] = ContextVar("followed", default=None)
 
 
 def noted(value: Any) -> Any:
@@ -113,6 +120,19 @@ def noted(value: Any) -> Any:
     read = _READ.get()
     if read is not None and isinstance(value, torch.Tensor):
         read.append(value)
+    return value
+
+
+def followed(value: torch.Tensor) -> torch.Tensor:
+    """``value``, a neuron's learned parameter that the preparation being built follows: its
+    adapted LIF reads the numbers again once the parameter's version moved
+    (:class:`~snnattack.snn.learned.Learned`). New values of it that moved its version (an
+    optimiser's step, ``load_state_dict``) are taken into the kept preparation
+    (:meth:`Preparations.refreshed`), not prepared afresh; a change through ``.data``, which
+    moves no version, still prepares afresh."""
+    follows = _FOLLOWED.get()
+    if follows is not None:
+        follows.append(value)
     return value
 
 
@@ -551,13 +571,17 @@ class Preparations:
             return build()  # a model equal to another one: its identity cannot key it
         models = [m for m in (model, *others) if m is not None]
         kept = self._kept.setdefault(model, {})
-        token = _READ.set([])
+        token, following = _READ.set([]), _FOLLOWED.set([])
         try:
             built = build()
             weights = _weights(models) if weighed else []
-            numbers = _Numbers([*(_READ.get() or []), *_held_tensors(models), *weights], models)
+            follows = _FOLLOWED.get() or []
+            ids = {id(t) for t in follows}
+            read = [t for t in _READ.get() or [] if id(t) not in ids]
+            numbers = _Numbers([*read, *_held_tensors(models), *weights], models, follows)
         finally:
             _READ.reset(token)
+            _FOLLOWED.reset(following)
         # the state after the build, which the next call compares; its objects held weakly,
         # as one that dies (replaced) may leave its id to a newcomer
         alive = tuple(ref for m in models for ref in _objects(m))
@@ -572,6 +596,33 @@ class Preparations:
         kept[settings] = (state, alive, built, versions if weighed else None, numbers)
         while len(kept) > KEPT:
             del kept[next(iter(kept))]  # the least recently made
+        return built
+
+    def refreshed(
+        self, model: nn.Module, settings: Hashable, *others: nn.Module | None
+    ) -> Any | None:
+        """The kept preparation of ``model`` (and ``others``) under ``settings`` whose checks
+        failed, where only the learned neuron parameters it follows changed (:func:`followed`),
+        each with its version moved: its adapted LIFs read them again at their next forward
+        (the attacked copy takes them: :func:`~snnattack.evaluation.attacked.kept_attacked_copy`),
+        and its values of them are taken anew; None where anything else changed (the state, a
+        value read as a number, a weight made NaN or infinite, a learned parameter changed
+        through ``.data``), which prepares afresh. A training loop of a network with learned
+        decays that attacks each batch keeps its preparation across steps."""
+        kept = self._kept.get(model, {}) if _keyed(model) else {}
+        if settings not in kept:
+            return None
+        models = [m for m in (model, *others) if m is not None]
+        state, alive, built, _, numbers = kept[settings]
+        fresh = state == _state(models) and all(ref() is not None for ref in alive)
+        if not (numbers.followed and fresh and passed(_checks(numbers, True, followed=False))):
+            return None
+        for group, was, versions in numbers.followed.values():
+            parts = was.split([t.numel() for t in group])
+            for t, part, version in zip(group, parts, versions, strict=True):
+                if t._version == version and not torch.equal(t.detach().reshape(-1), part):
+                    return None  # changed through ``.data``: no LIF reads it again
+        numbers.follow([t for group, *_ in numbers.followed.values() for t in group])
         return built
 
     def settle(self, model: nn.Module, settings: Hashable, *others: nn.Module | None) -> None:
@@ -593,7 +644,8 @@ class Preparations:
         held = _held_tensors(models)
         alive = tuple(ref for m in models for ref in _objects(m))
         for key, (state, _, built, versions, numbers) in list(kept.items()):
-            compared = {id(t) for tensors, _ in numbers.devices.values() for t in tensors}
+            groups = (*numbers.devices.values(), *numbers.followed.values())
+            compared = {id(t) for tensors, *_ in groups for t in tensors}
             # a tensor held anew (``self.last = out``), whose values it does not compare: kept
             if state == was and all(id(t) in compared for t in held):
                 kept[key] = (now, alive, built, versions, numbers)
@@ -635,14 +687,26 @@ class _Numbers:
     parameters and buffers (:func:`_held_tensors`) or, weighed, its weights (:func:`_weights`),
     and their values then, flattened into one tensor per device and dtype (an integer mask
     compared exactly; one copy shared by the preparations of the same values:
-    :func:`_snapshot`); and the floating parameters and persistent buffers of the ``models``
-    by device and dtype, whose finiteness a call may check (:func:`_checks`): the same
-    tensors while the models' state is the one the preparation was made of."""
+    :func:`_snapshot`); the learned neuron parameters it follows (``followed``:
+    :func:`followed`), their values and versions then, by device and dtype too; and the
+    floating parameters and persistent buffers of the ``models`` by device and dtype, whose
+    finiteness a call may check (:func:`_checks`): the same tensors while the models' state
+    is the one the preparation was made of."""
 
-    def __init__(self, tensors: list[torch.Tensor], models: list[nn.Module]) -> None:
+    def __init__(
+        self, tensors: list[torch.Tensor], models: list[nn.Module], followed: list[torch.Tensor]
+    ) -> None:
         self.devices = {key: (group, _snapshot(group)) for key, group in _by(tensors).items()}
+        self.follow(followed)
         floats = (t for m in models for t in _persistent(m))
         self.floats = _by(t for t in floats if t.is_floating_point())
+
+    def follow(self, followed: list[torch.Tensor]) -> None:
+        """Takes the values and versions of the learned parameters ``followed`` now."""
+        self.followed = {
+            key: (group, _snapshot(group), tuple(t._version for t in group))
+            for key, group in _by(followed).items()
+        }
 
 
 # the values of groups of tensors (:func:`_snapshot`), by the tensors' identities, versions
@@ -676,10 +740,11 @@ def passed(checks: list[torch.Tensor]) -> bool:
     return all(bool(c) for c in checks)
 
 
-def _checks(numbers: _Numbers, finite: bool) -> list[torch.Tensor]:
-    """Whether the tensors of ``numbers`` hold the values read then and, ``finite``, the
-    floating parameters and persistent buffers of its models are all finite: compared on
-    each device at once, one flag per device left unread (none where nothing is compared).
+def _checks(numbers: _Numbers, finite: bool, followed: bool = True) -> list[torch.Tensor]:
+    """Whether the tensors of ``numbers`` (the learned parameters it follows too, unless
+    ``followed`` is False) hold the values read then and, ``finite``, the floating
+    parameters and persistent buffers of its models are all finite: compared on each device
+    at once, one flag per device left unread (none where nothing is compared).
 
     A tensor's finiteness is read off its 2-norm (one fused kernel per device and dtype on a
     GPU; a pass over the weights at memory speed, about a re-copy's time, on the CPU), NaN or
@@ -689,7 +754,8 @@ def _checks(numbers: _Numbers, finite: bool) -> list[torch.Tensor]:
     check of the preparation decides."""
     flags: dict[torch.device, list[torch.Tensor]] = {}
     with torch.no_grad():
-        for (device, _), (tensors, was) in numbers.devices.items():
+        groups = [*numbers.devices.items(), *(numbers.followed.items() if followed else ())]
+        for (device, _), (tensors, was, *_) in groups:
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
         for (device, dtype), group in (numbers.floats if finite else {}).items():
             if dtype.itemsize < 4:
@@ -769,11 +835,15 @@ def prepared_once(
     ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`,
     its weights' finiteness among them, and with ``weighed`` their values: a preparation
     that describes them, :func:`snnattack.evaluate`'s record of their hash), which the caller
-    reads and, where one is false, calls again with ``fresh`` (built now, replacing it): the
-    one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
-    preparation."""
+    reads and, where one is false, calls again with ``fresh``: the kept one, where only the
+    learned neuron parameters it follows moved (:meth:`Preparations.refreshed`), else one
+    built now, replacing it. The one place where :func:`snnattack.attack` and
+    :func:`snnattack.evaluate` reuse a preparation."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
+        kept = PREPARED.refreshed(model, key, source)
+        if kept is not None:
+            return kept, []
         return PREPARED.rebuilt(model, key, build, source, weighed=weighed), []
     return PREPARED.deferred(model, key, build, source, finite=True, weighed=weighed)

@@ -63,6 +63,7 @@ from snnattack.interop.common import (
     shadow,
     shared_copy,
 )
+from snnattack.interop.prepared import followed
 from snnattack.snn.learned import Learned, Value
 from snnattack.snn.neurons import LIF
 from snnattack.snn.stepwise import StepLIF
@@ -310,7 +311,7 @@ def _learned(path: str, leaky: nn.Module, mechanism: str) -> Learned | None:
     clamps it) and ``threshold`` (``learn_threshold=True``) as the parameters its leak,
     threshold and reset follow and train with (:mod:`snnattack.snn.learned`)."""
     params = {
-        name: shadow(getattr(leaky, name))
+        name: shadow(followed(getattr(leaky, name)))
         for name in ("beta", "threshold", "graded_spikes_factor")
         if isinstance(getattr(leaky, name), nn.Parameter)
     }

@@ -69,7 +69,7 @@ from snnattack.interop.common import (
     shadow,
     shared_copy,
 )
-from snnattack.interop.prepared import noted
+from snnattack.interop.prepared import followed, noted
 from snnattack.interop.readout import (
     DECODES,
     NODES,
@@ -425,7 +425,7 @@ def _learned(path: str, node: nn.Module, scaled: bool) -> Learned | None:
         return None
     derive = partial(_decay_of, scaled=scaled)
     where = f"{path} ({class_name(node)})"
-    return Learned({"w": shadow(node.w)}, {"w": torch.sigmoid}, derive, where)
+    return Learned({"w": shadow(followed(node.w))}, {"w": torch.sigmoid}, derive, where)
 
 
 def _decay_of(read: Mapping[str, Value], scaled: bool) -> dict[str, Value]:
