@@ -134,14 +134,10 @@ class OwnLoopPlif(nn.Module):
 
 
 def own_loop_optimiser_step(net: nn.Module) -> None:
-    """One SGD step of :class:`OwnLoopPlif`, reset after it as spikingjelly's tutorial does."""
-    x, y = batch()
-    optimiser = torch.optim.SGD(net.parameters(), lr=5.0)
-    net.train()
-    F.cross_entropy(net(x), y).backward()
-    optimiser.step()
+    """:func:`native_optimiser_step` of :class:`OwnLoopPlif` (it runs its own T too), reset
+    after it as spikingjelly's tutorial does."""
+    native_optimiser_step(net)
     functional.reset_net(net)
-    net.eval()
 
 
 LEARNED_STEPS = {  # a network whose neurons learn their decay (and threshold), and its step
