@@ -836,13 +836,15 @@ def prepared_once(
     its weights' finiteness among them, and with ``weighed`` their values: a preparation
     that describes them, :func:`snnattack.evaluate`'s record of their hash), which the caller
     reads and, where one is false, calls again with ``fresh``: the kept one, where only the
-    learned neuron parameters it follows moved (:meth:`Preparations.refreshed`), else one
-    built now, replacing it. The one place where :func:`snnattack.attack` and
-    :func:`snnattack.evaluate` reuse a preparation."""
+    learned neuron parameters it follows moved (:meth:`Preparations.refreshed`; not
+    ``weighed``, whose record names their values too), else one built now, replacing it.
+    The one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
+    preparation."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
-        kept = PREPARED.refreshed(model, key, source)
+        # a weighed one compares the learned parameters among its weights: made afresh
+        kept = None if weighed else PREPARED.refreshed(model, key, source)
         if kept is not None:
             return kept, []
         return PREPARED.rebuilt(model, key, build, source, weighed=weighed), []
