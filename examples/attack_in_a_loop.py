@@ -4,10 +4,11 @@ time per call against the attack's steps (PGD, steps 1 and 10, interleaved, the 
 the attack, and what a call right after an optimiser step pays (a training loop that attacks
 each batch: the kept preparation attacks the new weights, copied into its attacked copy):
 ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop`` extra;
-``--device cuda`` on a GPU). Prints JSON: the milliseconds per call at each step count, per
-step, fixed, and of a PGD-1 call after a step; on a GPU also the host syncs of one call at
-each step count (torch's sync debug mode counts every wait of the host for the device) and
-the lines of Python that wait; then the settings and what measured them (snnattack's version
+``--device cuda`` on a GPU; ``--neuron plif``: its neurons learn their decays, which a step
+moves and the kept preparation takes). Prints JSON: the milliseconds per call at each step
+count, per step, fixed, and of a PGD-1 call after a step; on a GPU also the host syncs of one
+call at each step count (torch's sync debug mode counts every wait of the host for the device)
+and the lines of Python that wait; then the settings and what measured them (snnattack's version
 and git commit, torch's version, its threads), as a job's ``metrics.json`` records them. A
 mistyped option, a value out of range or a device this machine does not have is refused in
 one line, exit code 2.
@@ -34,18 +35,26 @@ from snnattack.records.provenance import provenance
 from snnattack.runtime.cli import ArgumentParser, refuse
 from snnattack.values import integer
 
+# the network's neurons: spikingjelly's LIF, or its parametric LIF, whose decay (1/tau at
+# first) is a parameter the optimiser's step moves
+NODES = {
+    "lif": lambda: neuron.LIFNode(tau=2.0, v_threshold=0.5),
+    "plif": lambda: neuron.ParametricLIFNode(init_tau=2.0, v_threshold=0.5),
+}
 
-def network() -> nn.Module:
-    """A small spikingjelly network of 8x8 digits (multi-step, two LIF layers)."""
+
+def network(node: str = "lif") -> nn.Module:
+    """A small spikingjelly network of 8x8 digits (multi-step, two spiking layers of the
+    neurons ``node`` names: :data:`NODES`)."""
     torch.manual_seed(0)
     net = nn.Sequential(
         layer.Conv2d(1, 16, 3, padding=1, bias=False),
         layer.BatchNorm2d(16),
-        neuron.LIFNode(tau=2.0, v_threshold=0.5),
+        NODES[node](),
         layer.AvgPool2d(2),
         layer.Conv2d(16, 32, 3, padding=1, bias=False),
         layer.BatchNorm2d(32),
-        neuron.LIFNode(tau=2.0, v_threshold=0.5),
+        NODES[node](),
         layer.AvgPool2d(2),
         layer.Flatten(),
         layer.Linear(32 * 2 * 2, 10),
@@ -55,12 +64,12 @@ def network() -> nn.Module:
 
 
 def fixed_cost(
-    batch: int = 32, T: int = 4, repeats: int = 7, device: str = "cpu"
+    batch: int = 32, T: int = 4, repeats: int = 7, device: str = "cpu", node: str = "lif"
 ) -> dict[str, float]:
     """Milliseconds per ``snnattack.attack`` call of PGD at 1 and 10 steps (after a first
     call of each, which prepares), per step, and the intercept: the fixed cost per call; and
-    per PGD-1 call right after an SGD step on the model."""
-    net = network().to(device)
+    per PGD-1 call right after an SGD step on the model (of ``node`` neurons)."""
+    net = network(node).to(device)
     x = torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(0)).to(device)
     y = (torch.arange(batch) % 10).to(device)
     times: dict[int, list[float]] = {1: [], 10: []}
@@ -135,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--T", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--neuron", default="lif", choices=list(NODES), help="the neurons")
     args = parser.parse_args(argv)
     try:
         for option in ("batch", "T", "repeats"):
@@ -143,10 +153,11 @@ def main(argv: list[str] | None = None) -> None:
             raise ConfigError(f"--device={args.device} is unknown; accepted: cpu, cuda or cuda:N")
         device_exists("--device", args.device)
         device = str(resolve_device(args.device))
-        out = fixed_cost(args.batch, args.T, args.repeats, device)
+        out = fixed_cost(args.batch, args.T, args.repeats, device, args.neuron)
     except UserError as err:
         refuse(err)
     settings = {"batch": args.batch, "T": args.T, "repeats": args.repeats, "device": device}
+    settings["neuron"] = args.neuron
     print(json.dumps({**out, "settings": settings, **attacked_under(args.T, device)}, indent=1))
 
 

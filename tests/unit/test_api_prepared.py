@@ -1227,7 +1227,7 @@ def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     from attack_in_a_loop import fixed_cost
 
-    out = fixed_cost(batch=4, repeats=1)
+    out = fixed_cost(batch=4, repeats=1, node="plif")  # neurons whose decays a step moves
     assert set(out) == {
         "steps_1_ms",
         "steps_10_ms",
@@ -1248,7 +1248,7 @@ def test_the_loop_measurement_names_its_settings_and_code(
 
     main(["--batch", "4", "--repeats", "1"])
     out = json.loads(capsys.readouterr().out)
-    assert out["settings"] == {"batch": 4, "T": 4, "repeats": 1, "device": "cpu"}
+    assert out["settings"] == {"batch": 4, "T": 4, "repeats": 1, "device": "cpu", "neuron": "lif"}
     assert out["version"] and out["git_commit"] and out["torch"] and out["threads"] >= 1
     assert out["fixed_ms"] == out["steps_1_ms"] - out["per_step_ms"]
     # the numerics the attacks ran under (a job's): the process's own were read after them
@@ -1264,6 +1264,7 @@ def test_the_loop_measurement_names_its_settings_and_code(
         (["--repeats", "0"], "--repeats=0 is out of range; accepted: an integer >= 1"),
         (["--batch", "0"], "--batch=0 is out of range; accepted: an integer >= 1"),
         (["--repaets", "3"], "unrecognized arguments: --repaets"),
+        (["--neuron", "plf"], "invalid choice: 'plf' (choose from 'lif', 'plif')"),
     ],
 )
 def test_the_loop_measurement_refuses_a_bad_option_in_one_line(
