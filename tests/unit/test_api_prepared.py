@@ -340,6 +340,25 @@ def test_a_change_through_data_is_attacked_with_folded_bns(preparations) -> None
     assert torch.equal(second, fresh) and not torch.equal(second, first)
 
 
+@pytest.mark.parametrize("case", ["unchanged", "after_a_step"])
+def test_a_copy_with_folded_bns_is_kept_across_calls(preparations, copies, case: str) -> None:
+    """The copy with folded BNs was made again at every call: the modules put in the BNs'
+    places were in training mode until the attack's ``eval()``, so the next call read a
+    changed flag. It is kept now, and after a step that moved a learned decay it is folded
+    once more (its tensors are the weights' values then), and then kept too: its LIFs read
+    the new decay as it is made, not at its first forward."""
+    folded = {"overrides": ["attack.fold_bn=true"]}
+    net = spikingjelly_plif().eval()
+    first = attack(net, **folded)
+    if case == "after_a_step":
+        optimiser_step(net)
+    second, third = attack(net, **folded), attack(net, **folded)
+    assert len(copies) == (2 if case == "after_a_step" else 1)
+    assert preparations == ["_prepare_attack"] and torch.equal(second, third)
+    assert torch.equal(second, attack(copy.deepcopy(net), **folded))
+    assert torch.equal(second, first) == (case == "unchanged")
+
+
 def plif_decay_through_data(net: nn.Module) -> None:
     """The parametric LIF's ``w`` set through ``.data``: its decay ``sigmoid(w)``, a number
     of the adapted LIF, changes."""

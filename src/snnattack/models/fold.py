@@ -18,12 +18,13 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 
 def folded(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` (in eval mode) whose BNs that follow a conv/linear are folded in."""
-    out = model_copy(model).eval()
+    """A copy of ``model`` (in eval mode, the modules put in the folded BNs' places too: a kept
+    copy compares their flags) whose BNs that follow a conv/linear are folded in."""
+    out = model_copy(model)
     with torch.no_grad():
         for module in [m for m in out.modules() if isinstance(m, nn.Sequential)]:
             _fold_children(module)
-    return out
+    return out.eval()
 
 
 def _affine(m: nn.Module) -> nn.Conv2d | nn.Linear | None:
