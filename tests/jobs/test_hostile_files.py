@@ -174,6 +174,46 @@ def test_require_finite_names_the_first_non_finite_parameter_or_buffer() -> None
     require_finite({"num_batches_tracked": torch.tensor(3)}, "integers are never NaN")
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_require_finite_refuses_a_non_finite_value_of_any_float_dtype(
+    dtype: torch.dtype, value: float
+) -> None:
+    """Each value is read off its tensor's norm (a half-precision one's float32 sum): a NaN or
+    infinite one among finite ones is refused, named, in every floating dtype."""
+    state = {"a": torch.ones(5, dtype=dtype), "b": torch.ones(7, dtype=dtype)}
+    state["b"][3] = value
+    with pytest.raises(CheckpointError, match=r"non-finite \(NaN or inf\) weights in b;"):
+        require_finite(state, "model")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_require_finite_passes_finite_weights_whose_norm_overflows(dtype: torch.dtype) -> None:
+    """Finite weights whose norm (or float32 sum) overflows are finite: the exact check
+    after the norms decides."""
+    big = torch.finfo(dtype).max
+    require_finite({"w": torch.full((64,), big / 2, dtype=dtype)}, "model")
+    require_finite({"w": torch.full((8,), 3e38 if dtype == torch.float32 else big)}, "model")
+
+
+def test_require_finite_writes_no_mask_of_finite_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finite weights are checked off their norms, one per device and dtype: no ``isfinite``
+    mask as large as the weights (0.66 s of the 0.68 s of a ``gradient_mode`` block on
+    spikingjelly's VGG-11 on one CPU thread), which only a failed check writes to name the
+    tensor."""
+    masks: list[tuple[int, ...]] = []
+    isfinite = torch.Tensor.isfinite
+    monkeypatch.setattr(
+        torch.Tensor, "isfinite", lambda t: masks.append(tuple(t.shape)) or isfinite(t)
+    )
+    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.Linear(8, 4).double())
+    require_finite(model, "model")
+    assert masks == [(6,), (2,)]  # of the stacked norms: 6 float32 tensors, 2 float64 ones
+    model[0].weight.data[0, 0, 0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match=r"weights in 0\.weight;"):
+        require_finite(model, "model")
+
+
 def test_lightnings_own_resume_read_is_weights_only_too(tmp_path, plant, monkeypatch) -> None:
     """Past the store's check (another DDP rank, a file swapped meanwhile), Lightning's read of
     the resume file is weights-only as well."""

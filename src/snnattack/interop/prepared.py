@@ -89,6 +89,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from snnattack.records.checkpoints import all_finite
+
 Built = TypeVar("Built")
 Valid = Callable[[Any], bool]  # whether a kept preparation still serves (its own conditions)
 PLAIN = frozenset((bool, int, float, str, type(None)))  # the attributes a state compares
@@ -746,23 +748,17 @@ def _checks(numbers: _Numbers, finite: bool, followed: bool = True) -> list[torc
     parameters and persistent buffers of its models are all finite: compared on each device
     at once, one flag per device left unread (none where nothing is compared).
 
-    A tensor's finiteness is read off its 2-norm (one fused kernel per device and dtype on a
-    GPU; a pass over the weights at memory speed, about a re-copy's time, on the CPU), NaN or
-    infinite where a value is; a half-precision tensor's off its sum in float32, whose
-    norm could overflow float16. A finite tensor whose norm overflowed (far larger weights
-    than a network holds) is taken for a change: the call prepares afresh, and the exact
-    check of the preparation decides."""
+    The finiteness is read off the tensors' norms
+    (:func:`~snnattack.records.checkpoints.all_finite`): a finite tensor whose norm
+    overflowed (far larger weights than a network holds) is taken for a change, the call
+    prepares afresh, and the exact check of the preparation decides."""
     flags: dict[torch.device, list[torch.Tensor]] = {}
     with torch.no_grad():
         groups = [*numbers.devices.items(), *(numbers.followed.items() if followed else ())]
         for (device, _), (tensors, was, *_) in groups:
             flags.setdefault(device, []).append(_flat(tensors).eq(was).all())
-        for (device, dtype), group in (numbers.floats if finite else {}).items():
-            if dtype.itemsize < 4:
-                sizes = [t.sum(dtype=torch.float32) for t in group]
-            else:
-                sizes = list(torch._foreach_norm(group, 2))
-            flags.setdefault(device, []).append(torch.stack(sizes).isfinite().all())
+        for (device, _), group in (numbers.floats if finite else {}).items():
+            flags.setdefault(device, []).append(all_finite(group))
     return [f[0] if len(f) == 1 else torch.stack(f).all() for f in flags.values()]
 
 
