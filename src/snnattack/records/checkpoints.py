@@ -411,12 +411,14 @@ def load_model_file(
 
 
 def weights(*models: nn.Module | None) -> str:
-    """A digest of the models' parameters and buffers."""
+    """A digest of the models' parameters and buffers: each tensor's bytes read where they lie
+    (a contiguous CPU tensor's memory, not a copy of it: hashing spikingjelly's VGG-11 took
+    0.60–0.64 s with the copies, 0.29 s without, on one CPU thread)."""
     digest = hashlib.sha256()
     for model in models:
         for name, tensor in (model.state_dict() if model is not None else {}).items():
             digest.update(name.encode())
-            digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+            digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy())
         digest.update(b"|")
     return digest.hexdigest()
 

@@ -1,5 +1,6 @@
 """The checkpoint store trains once per spec, reloads strictly, and reports bad files clearly."""
 
+import hashlib
 import json
 import threading
 import time
@@ -11,7 +12,7 @@ from filelock import FileLock
 from torch import nn
 
 from snnattack.errors import CheckpointError, UserError, WriteError
-from snnattack.records.checkpoints import load_model_file, weights_id
+from snnattack.records.checkpoints import load_model_file, weights, weights_id
 from snnattack.records.store import RESUME_FILE, ModelStore, spec_key
 
 
@@ -257,3 +258,19 @@ def test_a_stored_folder_holds_no_temporary_file_of_a_killed_write(tmp_path: Pat
     torch.save({"epoch": 3}, store.workdir(spec) / RESUME_FILE)  # a stopped training's state
     store.get_or_train(spec, lambda: nn.Linear(3, 2), resumed)
     assert sorted(p.name for p in store.path(spec).iterdir()) == ["model.pt", "record.json"]
+
+
+def test_the_weights_digest_hashes_each_tensors_bytes_in_order() -> None:
+    """The digest a record names weights by reads each tensor's memory without copying it;
+    the bytes it hashes are those it always hashed (a non-contiguous tensor's in its logical
+    order, a bfloat16's and an integer buffer's as they lie), so stored records still
+    match."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(torch.bfloat16)
+    model[0].weight = nn.Parameter(torch.randn(3, 4).t())  # non-contiguous
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    digest.update(b"|")
+    assert not model[0].weight.is_contiguous()
+    assert weights(model) == digest.hexdigest()
