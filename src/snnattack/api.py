@@ -311,7 +311,8 @@ def attack(
         fresh = prepared.classes is None  # its checks run the model (a SpikingNet: its hooks)
         classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes, checks)
         if classes is None:  # the kept preparation's model changed (read with the batch)
-            prepared, _ = prepared_once(model, key, build, fresh=True)  # or its learned decays
+            # afresh, or the kept one where only its learned decays moved (taken in)
+            prepared, _ = prepared_once(model, key, build, fresh=True)
             net = prepared.network(model)
             fresh = prepared.classes is None  # afresh: checked as at a first call
             classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
