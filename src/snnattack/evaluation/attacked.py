@@ -29,7 +29,7 @@ from snnattack.evaluation.masking import is_random
 from snnattack.gradients import GRADIENT_MODES, per_step_refusal, refuse_in_block
 from snnattack.interop.common import AdaptedNet
 from snnattack.interop.loops import OwnLoopNet
-from snnattack.interop.prepared import PREPARED, lists_of, noted, state_of
+from snnattack.interop.prepared import PREPARED, lists_of, noted, state_of, versions_of
 from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
@@ -174,7 +174,7 @@ def kept_attacked_copy(
         # the learned neuron parameters, copied only once their versions moved
         follows = [] if fold_bn else _learned_parameters(model)
         learned = _learned_parameters(copied) if follows else []
-        versions = _versions_of(follows)
+        versions = versions_of(follows)
         return [copied, state, lengths, learned, follows, versions, into, _tensors(model)]
 
     def unchanged(kept: list) -> bool:
@@ -191,7 +191,7 @@ def kept_attacked_copy(
     if into:
         with torch.no_grad():
             torch._foreach_copy_(into, sources)
-    if _versions_of(follows) != versions:
+    if versions_of(follows) != versions:
         _take_learned(kept)
     return copied
 
@@ -206,7 +206,7 @@ def _take_learned(kept: list) -> None:
     with torch.no_grad():
         torch._foreach_copy_(learned, follows)
     _read_learned(copied)
-    kept[1], kept[5] = state_of(copied, public=True), _versions_of(follows)
+    kept[1], kept[5] = state_of(copied, public=True), versions_of(follows)
 
 
 def _read_learned(copied: nn.Module) -> None:
@@ -225,11 +225,6 @@ def _learned_parameters(model: nn.Module) -> list[torch.Tensor]:
     in the order of its tree, each once."""
     modules = (m for m in model.modules() if isinstance(m, Learned))
     return list({id(p): p for m in modules for p in m.parameters()}.values())
-
-
-def _versions_of(tensors: list[torch.Tensor]) -> tuple[int, ...]:
-    """The version counters of ``tensors``: what values of them a copy holds."""
-    return tuple(t._version for t in tensors)
 
 
 def _tensors(model: nn.Module) -> list[torch.Tensor]:

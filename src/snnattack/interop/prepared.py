@@ -552,10 +552,7 @@ class Preparations:
         if settings in kept:
             models = [m for m in (model, *others) if m is not None]
             state, alive, built, _, numbers = kept[settings]
-            fresh = compared or (
-                state == _state(models) and all(ref() is not None for ref in alive)
-            )
-            if fresh and valid(built):
+            if (compared or _as_made(models, state, alive)) and valid(built):
                 return built, _checks(numbers, finite)
         return self.rebuilt(model, settings, build, *others, weighed=weighed), []
 
@@ -616,7 +613,7 @@ class Preparations:
             return None
         models = [m for m in (model, *others) if m is not None]
         state, alive, built, _, numbers = kept[settings]
-        fresh = state == _state(models) and all(ref() is not None for ref in alive)
+        fresh = _as_made(models, state, alive)
         if not (numbers.followed and fresh and passed(_checks(numbers, True, followed=False))):
             return None
         for group, was, versions in numbers.followed.values():
@@ -665,15 +662,27 @@ def _attributes_only(was: list[Any], now: list[Any]) -> bool:
     return same and all(type(a) is list or a == b for a, b in zip(was, now, strict=True))
 
 
+def _as_made(models: list[nn.Module], state: list[Any], alive: tuple[weakref.ref, ...]) -> bool:
+    """Whether ``models`` are in the ``state`` a preparation was made of, its objects (held by
+    the weak references ``alive``) all still living: an id is unique among living objects only."""
+    return state == _state(models) and all(ref() is not None for ref in alive)
+
+
 def _state(models: list[nn.Module]) -> list[Any]:
     """The states of ``models``, in order."""
     return [state_of(m) for m in models]
 
 
+def versions_of(tensors: Iterable[torch.Tensor]) -> tuple[int, ...]:
+    """The version counters of ``tensors``: which values of them a preparation (or a copy)
+    holds, as an in-place change moves them."""
+    return tuple(t._version for t in tensors)
+
+
 def _versions(model: nn.Module) -> tuple[int, ...]:
     """The version counters of ``model``'s weights (:func:`_weights`): which values of them a
     preparation was made of, read when one is made, never at a call."""
-    return tuple(t._version for t in _weights([model]))
+    return versions_of(_weights([model]))
 
 
 def _older(weighed: tuple[int, ...] | None, versions: tuple[int, ...]) -> bool:
@@ -706,7 +715,7 @@ class _Numbers:
     def follow(self, followed: list[torch.Tensor]) -> None:
         """Takes the values and versions of the learned parameters ``followed`` now."""
         self.followed = {
-            key: (group, _snapshot(group), tuple(t._version for t in group))
+            key: (group, _snapshot(group), versions_of(group))
             for key, group in _by(followed).items()
         }
 
