@@ -166,7 +166,7 @@ def require_finite(state: Mapping[str, Any] | nn.Module, where: str, fix: str = 
     floats = {k: v for k, v in tensors.items() if torch.is_tensor(v) and v.is_floating_point()}
     require_loaded(floats.values(), where)
     # one host sync per device, not one per tensor: a model's check costs one wait on the GPU
-    groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+    groups: dict[tuple[torch.device, torch.dtype | None], list[torch.Tensor]] = {}  # None: sparse
     for t in floats.values():
         groups.setdefault((t.device, t.dtype if t.layout == torch.strided else None), []).append(t)
     devices: dict[torch.device, list[torch.Tensor]] = {}
