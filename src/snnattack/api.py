@@ -43,12 +43,19 @@ from snnattack.config.parse import attack_settings
 from snnattack.config.plain_rules import RADIUS
 from snnattack.errors import UserError
 from snnattack.evaluation import core
-from snnattack.gradients import check_mode, checked_mode, sole_mode
+from snnattack.gradients import check_mode, checked_mode, in_block, sole_mode
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.first_forward import OnFirstForward, network_of
 from snnattack.interop.foreign import form_needs_samples
-from snnattack.interop.prepared import arguments_key, prepared_once, sample_form, settled
+from snnattack.interop.prepared import (
+    arguments_key,
+    passed,
+    prepared_once,
+    sample_form,
+    settled,
+    state_of,
+)
 from snnattack.interop.streams import is_streams
 from snnattack.models.base import SpikingNet
 from snnattack.preparation.config import job_config, one_name
@@ -374,17 +381,19 @@ def gradient_mode(
     model: the attack would take the block's gradient). An adapter's parameters are its own
     objects over ``model``'s memory: a backward in the block fills their ``.grad``, not
     ``model``'s; an optimiser over the yielded module's ``parameters()`` trains ``model``
-    (docs/interop.md, "What the adapter guarantees").
+    (docs/interop.md, "What the adapter guarantees"). A later block on the unchanged network
+    yields the same adapter (:func:`_adapter`).
     """
     model = unwrapped(model)  # nn.DataParallel: the network in it
     if not isinstance(frames, bool):
         raise UserError(f"frames={as_python(frames)}: accepted: True or False")
 
-    def reading(net: SpikingNet) -> SpikingNet:  # frames time first; images as they are
-        return with_encoding(net, "frames", "model", model, "frames") if frames else net
+    def reading(net: SpikingNet) -> SpikingNet:
+        return _reading(net, model, frames)
 
     if not form_needs_samples(model):
-        with _in_mode(reading(as_spiking_net(model, T)), mode, params) as net:
+        net = reading(model) if isinstance(model, SpikingNet) else _adapter(model, T, frames)
+        with _in_mode(net, mode, params) as net:
             yield net
         return
     check_foreign(model, T)
@@ -405,6 +414,34 @@ def gradient_mode(
             yield OnFirstForward(prepare, type(model).__name__, model.training, T)
         finally:
             in_block = False
+
+
+def _reading(net: SpikingNet, model: nn.Module, frames: bool) -> SpikingNet:
+    """``net`` (``model``'s adapter, or ``model``) reading a block's samples: event frames time
+    first with ``frames``, images as they are."""
+    return with_encoding(net, "frames", "model", model, "frames") if frames else net
+
+
+def _adapter(model: nn.Module, T: int | None, frames: bool) -> SpikingNet:
+    """The adapter of another library's ``model`` that a ``gradient_mode`` block yields: the
+    one an earlier block made, while neither the model (:mod:`snnattack.interop.prepared`)
+    nor the adapter (a user's ``m.T = 8``, ``m.train()``: its public state) nor the arguments
+    changed, as a repeated :func:`attack` keeps its preparation (every adapter of the network
+    holds the same parameter objects, so their gradients are as a new adapter's). A block
+    inside one on the same network adapts a copy of its own, so that the two nest."""
+    key = arguments_key("gradient_mode", T, frames)
+
+    def build() -> tuple[SpikingNet, list[Any]]:
+        net = _reading(as_spiking_net(model, T), model, frames)
+        return net, state_of(net, public=True)
+
+    def valid(built: tuple[SpikingNet, list[Any]]) -> bool:
+        return state_of(built[0], public=True) == built[1]
+
+    (net, _), checks = prepared_once(model, key, build, valid=valid)
+    if not passed(checks):  # the weights changed: read afresh (NaN refused), or taken in
+        (net, _), _ = prepared_once(model, key, build, fresh=True, valid=valid)
+    return build()[0] if in_block(net) else net
 
 
 @contextmanager

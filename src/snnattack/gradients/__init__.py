@@ -147,12 +147,17 @@ def sole_mode(net: nn.Module, mode: str) -> Iterator[None]:
         del _in_block[id(net)]
 
 
+def in_block(net: nn.Module) -> bool:
+    """Whether ``net`` is inside a ``gradient_mode`` block now."""
+    return id(net) in _in_block
+
+
 def refuse_in_block(*models: nn.Module | None) -> None:
     """Refuses to attack a model inside a ``gradient_mode`` block: the attacked copy would
     take the block's gradient (or a mix with its own), whatever ``grad_mode`` the attack
     asks for."""
     for net in filter(None, models):
-        if id(net) in _in_block:
+        if in_block(net):
             raise UserError(
                 f"{class_name(net)} is attacked inside its gradient_mode "
                 f"{_in_block[id(net)]!r} block: the attack would take the block's gradient, "

@@ -835,6 +835,7 @@ def prepared_once(
     source: Any = None,
     fresh: bool = False,
     weighed: bool = False,
+    valid: Valid = lambda _: True,
 ) -> tuple[Any, list[torch.Tensor]]:
     """What ``build`` prepares of ``model`` (and ``source``) for the call whose arguments
     ``key`` stands for, and the unread checks of a kept one (:meth:`Preparations.deferred`,
@@ -843,8 +844,9 @@ def prepared_once(
     reads and, where one is false, calls again with ``fresh``: the kept one, where only the
     learned neuron parameters it follows moved (:meth:`Preparations.refreshed`; not
     ``weighed``, whose record names their values too), else one built now, replacing it.
-    The one place where :func:`snnattack.attack` and :func:`snnattack.evaluate` reuse a
-    preparation."""
+    ``valid``: whether a kept one still serves by its own conditions (built afresh if not).
+    The one place where :func:`snnattack.attack`, :func:`snnattack.evaluate` and
+    :func:`snnattack.gradient_mode` reuse a preparation."""
     if key is None or not isinstance(model, nn.Module) or not isinstance(source, nn.Module | None):
         return build(), []
     if fresh:
@@ -853,4 +855,4 @@ def prepared_once(
         if kept is not None:
             return kept, []
         return PREPARED.rebuilt(model, key, build, source, weighed=weighed), []
-    return PREPARED.deferred(model, key, build, source, finite=True, weighed=weighed)
+    return PREPARED.deferred(model, key, build, source, valid=valid, finite=True, weighed=weighed)
