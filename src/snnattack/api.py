@@ -388,11 +388,9 @@ def gradient_mode(
     if not isinstance(frames, bool):
         raise UserError(f"frames={as_python(frames)}: accepted: True or False")
 
-    def reading(net: SpikingNet) -> SpikingNet:
-        return _reading(net, model, frames)
-
     if not form_needs_samples(model):
-        net = reading(model) if isinstance(model, SpikingNet) else _adapter(model, T, frames)
+        native = isinstance(model, SpikingNet)
+        net = _reading(model, model, frames) if native else _adapter(model, T, frames)
         with _in_mode(net, mode, params) as net:
             yield net
         return
@@ -401,19 +399,19 @@ def gradient_mode(
         check_mode(mode, params)  # before the block, as for a network adapted now
     except ValueError as err:
         raise UserError(str(err)) from None
-    in_block = True  # a network made after the block is not in its mode
+    inside = True  # a network made after the block is not in its mode
     with ExitStack() as block:
 
         def prepare(x: torch.Tensor | None, made: Callable[[SpikingNet], SpikingNet]) -> SpikingNet:
-            net = made(reading(as_spiking_net(model, T, example=x)))
-            if in_block:
+            net = made(_adapter(model, T, frames, x))
+            if inside:
                 block.enter_context(_in_mode(net, mode, params))
             return net
 
         try:
             yield OnFirstForward(prepare, type(model).__name__, model.training, T)
         finally:
-            in_block = False
+            inside = False
 
 
 def _reading(net: SpikingNet, model: nn.Module, frames: bool) -> SpikingNet:
@@ -422,21 +420,28 @@ def _reading(net: SpikingNet, model: nn.Module, frames: bool) -> SpikingNet:
     return with_encoding(net, "frames", "model", model, "frames") if frames else net
 
 
-def _adapter(model: nn.Module, T: int | None, frames: bool) -> SpikingNet:
-    """The adapter of another library's ``model`` that a ``gradient_mode`` block yields: the
-    one an earlier block made, while neither the model (:mod:`snnattack.interop.prepared`)
-    nor the adapter (a user's ``m.T = 8``, ``m.train()``: its public state) nor the arguments
+def _adapter(
+    model: nn.Module, T: int | None, frames: bool, x: torch.Tensor | None = None
+) -> SpikingNet:
+    """The adapter of another library's ``model`` that a ``gradient_mode`` block yields (its
+    form probed on the samples ``x`` of the first forward, for a class whose form they decide):
+    the one an earlier block made, while neither the model (:mod:`snnattack.interop.prepared`)
+    nor the adapter (a user's ``m.T = 8``, ``m.train()``, ``m.requires_grad_(False)``: its
+    public state and what requires a gradient) nor the arguments and the samples' form
     changed, as a repeated :func:`attack` keeps its preparation (every adapter of the network
     holds the same parameter objects, so their gradients are as a new adapter's). A block
     inside one on the same network adapts a copy of its own, so that the two nest."""
-    key = arguments_key("gradient_mode", T, frames)
+    key = arguments_key("gradient_mode", T, frames, sample_form(x))
+
+    def state(net: SpikingNet) -> list[Any]:
+        return [state_of(net, public=True), [p.requires_grad for p in net.parameters()]]
 
     def build() -> tuple[SpikingNet, list[Any]]:
-        net = _reading(as_spiking_net(model, T), model, frames)
-        return net, state_of(net, public=True)
+        net = _reading(as_spiking_net(model, T, example=x), model, frames)
+        return net, state(net)
 
     def valid(built: tuple[SpikingNet, list[Any]]) -> bool:
-        return state_of(built[0], public=True) == built[1]
+        return state(built[0]) == built[1]
 
     (net, _), checks = prepared_once(model, key, build, valid=valid)
     if not passed(checks):  # the weights changed: read afresh (NaN refused), or taken in

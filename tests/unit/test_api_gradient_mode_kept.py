@@ -123,6 +123,7 @@ CHANGES: dict[str, Callable[[nn.Module, nn.Module], object]] = {
     "network_dtype": lambda net, m: net.double(),
     "adapter_T": lambda net, m: setattr(m, "T", 2 * T),
     "adapter_mode": lambda net, m: m.train(),
+    "adapter_frozen": lambda net, m: m.requires_grad_(False),
 }
 
 
@@ -135,6 +136,7 @@ def test_a_changed_network_or_adapter_is_adapted_afresh(adaptations, change: str
     with snnattack.gradient_mode(net, "stbp", T=T) as again:
         assert again is not m and adaptations == [1, 1]
         assert again.T == T and again.training == net.training
+        assert all(p.requires_grad for p in again.parameters())
     assert next(again.parameters()).dtype == next(net.parameters()).dtype
 
 
@@ -177,3 +179,47 @@ def test_a_kept_adapter_keeps_no_network_alive(adaptations) -> None:
     del net
     gc.collect()
     assert gone() is None
+
+
+class Tutorial(nn.Module):
+    """spikingjelly's tutorial class: its own loop over T (the image repeated), which the
+    samples of the block's first forward decide."""
+
+    def __init__(self) -> None:
+        from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer = nn.Sequential(
+            layer.Flatten(),
+            layer.Linear(64, 10, bias=False),
+            neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()),
+        )
+        functional.set_step_mode(self, "m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x.unsqueeze(0).repeat(T, 1, 1, 1, 1)).mean(0)
+
+
+def test_a_class_whose_samples_decide_its_form_is_adapted_once_over_blocks(adaptations) -> None:
+    """The tutorial flow, a block per batch with the library's reset between: the first
+    forward of each block runs the adapter the first made, with a fresh one's gradient; a
+    ``train()`` called before the forward is applied to it, and the next block, without one,
+    is in the network's mode again."""
+    net = Tutorial().eval()
+    made = []
+    for _ in range(2):
+        m, gradient = block_gradient(net, "stbp")
+        spikingjelly_reset(net)
+        made.append(m.net)
+    assert made[1] is made[0] and adaptations == [1]
+    _, fresh = block_gradient(copy.deepcopy(net), "stbp")
+    assert torch.equal(gradient, fresh)
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        m.train()
+        m(batch()[0])
+        assert m.net.training
+    with snnattack.gradient_mode(net, "stbp", T=T) as m:
+        m(batch()[0])
+        assert not m.net.training
+    assert len(adaptations) == 3
