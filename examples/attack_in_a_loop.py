@@ -6,7 +6,10 @@ each batch: the kept preparation attacks the new weights, copied into its attack
 ``OMP_NUM_THREADS=1 python examples/attack_in_a_loop.py`` (needs the ``interop`` extra;
 ``--device cuda`` on a GPU; ``--neuron plif``: its neurons learn their decays, which a step
 moves and the kept preparation takes). Prints JSON: the milliseconds per call at each step
-count, per step, fixed, and of a PGD-1 call after a step; on a GPU also the host syncs of one
+count, per step, fixed, and of a PGD-1 call after a step; the same of torchattacks' PGD alone
+on the adapted network, interleaved (``torchattacks_``: what the attack costs without the
+call around it, so that ``fixed_ms`` minus ``torchattacks_fixed_ms`` is what the call adds);
+on a GPU also the host syncs of one
 call at each step count (torch's sync debug mode counts every wait of the host for the device)
 and the lines of Python that wait; then the settings and what measured them (snnattack's version
 and git commit, torch's version, its threads), as a job's ``metrics.json`` records them. A
@@ -21,9 +24,11 @@ import re
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+import torchattacks
 from spikingjelly.activation_based import functional, layer, neuron
 from torch import nn
 
@@ -87,26 +92,36 @@ def fixed_cost(
     def attack(steps: int) -> None:
         snnattack.attack(net, x, y, "pgd", eps=8, T=T, steps=steps)
 
-    def call(steps: int) -> None:
+    # the same PGD by torchattacks alone on the adapted network (the same forward): what
+    # the attack costs without the call around it
+    adapted = snnattack.interop.adapt(net, T=T)
+    alpha = 8 / 255 / 3.1  # the step size of snnattack's PGD (method.pgd.eps_per_alpha)
+    baseline = {s: torchattacks.PGD(adapted, eps=8 / 255, alpha=alpha, steps=s) for s in times}
+
+    def call(steps: int, attack: Callable[[int], object] = attack) -> None:
         attack(steps)
         if x.is_cuda:
             torch.cuda.synchronize()
 
-    for steps in times:  # the first call of each settings prepares
-        call(steps)
+    def alone(steps: int) -> None:
+        baseline[steps](x, y)
+
+    series = {"": (attack, times), "torchattacks_": (alone, {s: [] for s in times})}
+    for run, _ in series.values():  # the first call of each settings prepares
+        for steps in times:
+            call(steps, run)
     for _ in range(repeats):
-        for steps, seconds in times.items():
-            start = time.perf_counter()
-            call(steps)
-            seconds.append(time.perf_counter() - start)
-    one, ten = (statistics.median(times[s]) * 1e3 for s in (1, 10))
-    per_step = (ten - one) / 9
-    out = {
-        "steps_1_ms": one,
-        "steps_10_ms": ten,
-        "per_step_ms": per_step,
-        "fixed_ms": one - per_step,
-    }
+        for run, seconds in series.values():
+            for steps in times:
+                start = time.perf_counter()
+                call(steps, run)
+                seconds[steps].append(time.perf_counter() - start)
+    out = {}
+    for name, (_, seconds) in series.items():
+        one, ten = (statistics.median(seconds[s]) * 1e3 for s in (1, 10))
+        per_step = (ten - one) / 9
+        out.update({f"{name}steps_1_ms": one, f"{name}steps_10_ms": ten})
+        out.update({f"{name}per_step_ms": per_step, f"{name}fixed_ms": one - per_step})
     if x.is_cuda:
         syncs(lambda: None)  # the first switch to the debug mode warns once by itself
         for s in times:

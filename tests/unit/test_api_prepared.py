@@ -1241,20 +1241,23 @@ def test_repeated_evaluates_under_many_settings_keep_one_copy_of_the_weights(
 
 def test_the_loop_measurement_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/attack_in_a_loop.py (docs/performance.md, "A repeated call") on a tiny batch:
-    its times and their intercept, and a call's after an optimiser step, no absolute time
-    asserted."""
+    its times and their intercept, torchattacks' beside them, and a call's after an optimiser
+    step, no absolute time asserted."""
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     from attack_in_a_loop import fixed_cost
 
     out = fixed_cost(batch=4, repeats=1, node="plif")  # neurons whose decays a step moves
+    measured = ["steps_1_ms", "steps_10_ms", "per_step_ms", "fixed_ms"]
+    # and torchattacks' PGD alone on the adapted network, beside it
     assert set(out) == {
-        "steps_1_ms",
-        "steps_10_ms",
-        "per_step_ms",
-        "fixed_ms",
+        *measured,
+        *(f"torchattacks_{k}" for k in measured),
         "steps_1_after_a_step_ms",
     }
-    assert out["steps_1_ms"] > 0 and out["steps_10_ms"] > 0 and out["steps_1_after_a_step_ms"] > 0
+    for name in ("", "torchattacks_"):
+        assert out[f"{name}steps_1_ms"] > 0 and out[f"{name}steps_10_ms"] > 0
+        assert out[f"{name}fixed_ms"] == out[f"{name}steps_1_ms"] - out[f"{name}per_step_ms"]
+    assert out["steps_1_after_a_step_ms"] > 0
 
 
 def test_the_loop_measurement_names_its_settings_and_code(
