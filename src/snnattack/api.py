@@ -43,7 +43,7 @@ from snnattack.config.parse import attack_settings
 from snnattack.config.plain_rules import RADIUS
 from snnattack.errors import UserError
 from snnattack.evaluation import core
-from snnattack.gradients import check_mode, checked_mode, in_block, sole_mode
+from snnattack.gradients import GRADIENT_MODES, check_mode, checked_mode, in_block, sole_mode
 from snnattack.interop.common import unwrapped
 from snnattack.interop.external import as_spiking_net, check_foreign, with_encoding
 from snnattack.interop.first_forward import OnFirstForward, network_of
@@ -69,7 +69,8 @@ from snnattack.preparation.evaluation import (
 from snnattack.process import numerics
 from snnattack.records.results import JobRecord
 from snnattack.runtime.cli import group_choices
-from snnattack.settings import AttackSettings, AttackSpec
+from snnattack.settings import AttackSettings, AttackSpec, row_recipe
+from snnattack.snn.learned import read_learned
 from snnattack.values import Rule, as_python, is_number, keywords_checked, near
 
 log = logging.getLogger(__name__)
@@ -320,14 +321,25 @@ def attack(
         if classes is None:  # the kept preparation's model changed (read with the batch)
             # afresh, or the kept one where only its learned decays moved (taken in)
             prepared, _ = prepared_once(model, key, build, fresh=True)
-            net = prepared.network(model)
             fresh = prepared.classes is None  # afresh: checked as at a first call
+            if not fresh and not _fits(prepared, prepared.network(model)):
+                prepared, fresh = build(), True  # refused in the call's words, as afresh
+            net = prepared.network(model)
             classes = inputs.check_attack(net, model, x, y, prepared.samples, prepared.classes)
         if fresh:
             settled(model, key)  # what the check's forward changed is no change next call
         prepared.classes = classes
         # the network of a kept preparation (key): compared with the model above
         return core.attack_batch(prepared.spec, prepared.attack, net, x, y, key is not None)
+
+
+def _fits(prepared: _Attack, net: nn.Module) -> bool:
+    """Whether the gradient mode of the kept ``prepared`` still fits ``net``'s spiking layers
+    at their leak and threshold, which a step moves where the neurons learn them: where not,
+    a preparation made afresh refuses the call as a first call would, naming ``grad_params``."""
+    recipe = row_recipe(prepared.attack.recipe, prepared.spec)
+    read_learned(net)  # the numbers its LIFs run at their next forward
+    return GRADIENT_MODES[recipe.grad_mode].layer_complaint(net, recipe.grad_params) is None
 
 
 def _check_own_keywords(params: dict[str, Any]) -> None:

@@ -192,6 +192,23 @@ def test_a_learned_decay_made_nan_by_a_step_is_refused(preparations) -> None:
         attack(net)
 
 
+def test_a_decay_a_step_moved_out_of_the_modes_range_is_refused_as_afresh(preparations) -> None:
+    """A learned decay that a step moved out of what RGA's ``beta`` fits is refused by the
+    call after it in the call's words, naming ``grad_params``, as a fresh model's call is
+    (the kept preparation's gradient mode said it in its own words)."""
+    net = spikingjelly_plif().eval()
+    rga = {"grad_mode": "rga", "grad_params": {"beta": 0.9}}
+    attack(net, **rga)
+    with torch.no_grad():
+        net[2].w.add_(3.0)  # a leak of 0.05: RGA's ramp needs beta > 0.95
+    with pytest.raises(UserError) as kept:
+        attack(net, **rga)
+    with pytest.raises(UserError) as fresh:
+        attack(copy.deepcopy(net), **rga)
+    assert str(kept.value) == str(fresh.value)
+    assert "grad_params['beta']=0.9" in str(kept.value)
+
+
 def spikingjelly_lif(seed: int = 0) -> nn.Module:
     """:func:`spikingjelly_plif` with a ``LIFNode`` in the PLIF's place: no neuron learns."""
     from spikingjelly.activation_based import neuron

@@ -34,7 +34,7 @@ from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
-from snnattack.snn.learned import Learned
+from snnattack.snn.learned import Learned, read_learned
 
 
 class Attacked(NamedTuple):
@@ -169,7 +169,7 @@ def kept_attacked_copy(
         # the tensors copied into at every call (a state compares no version counter, which
         # the copies bump: the copy's state is read once per call, not again after them)
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
-        _read_learned(copied)  # as its first forward would: the state then holds them
+        read_learned(copied)  # as its first forward would: the state then holds them
         state = state_of(copied, public=True)
         # the learned neuron parameters, copied only once their versions moved
         follows = [] if fold_bn else _learned_parameters(model)
@@ -205,19 +205,8 @@ def _take_learned(kept: list) -> None:
     copied, _, _, learned, follows, *_ = kept
     with torch.no_grad():
         torch._foreach_copy_(learned, follows)
-    _read_learned(copied)
+    read_learned(copied)
     kept[1], kept[5] = state_of(copied, public=True), versions_of(follows)
-
-
-def _read_learned(copied: nn.Module) -> None:
-    """The settings of ``copied``'s LIFs (and input scales) that follow learned parameters,
-    read from them now (a host sync per such layer): the network it copies may hold older
-    ones (its LIFs read theirs at their own forward, which the attacks never run), so a
-    copy's first forward would change them and the next call, comparing its state, copy
-    the network again at every call."""
-    for m in copied.modules():
-        if isinstance(getattr(m, "learned", None), Learned):
-            m.learned.refresh(m)
 
 
 def _learned_parameters(model: nn.Module) -> list[torch.Tensor]:

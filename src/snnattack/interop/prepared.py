@@ -90,6 +90,7 @@ import torch
 from torch import nn
 
 from snnattack.records.checkpoints import all_finite
+from snnattack.snn.learned import FOLLOWING, Learned
 
 Built = TypeVar("Built")
 Valid = Callable[[Any], bool]  # whether a kept preparation still serves (its own conditions)
@@ -216,6 +217,8 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
     ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
     transient = _transient(type(module))
+    if isinstance(module._modules.get("learned"), Learned):  # compared as its parameters
+        transient = transient | FOLLOWING
     for k, v in module.__dict__.items():
         if transient and k in transient:
             continue

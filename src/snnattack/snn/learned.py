@@ -25,6 +25,9 @@ Value = float | torch.Tensor
 # from the parameters as read (a PLIF's sigmoid(w), snnTorch's clamped beta): one rule for
 # numbers and tensors alike, so that both give the values the adaptation would
 Derive = Callable[[Mapping[str, Value]], dict[str, Value | None]]
+# the settings a Learned sets on its module (a LIF's, an input scale's): they follow its
+# parameters, read again at each forward after they moved, and are no setting of their own
+FOLLOWING = frozenset(("lam", "theta", "reset_by", "scale"))
 Read = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -105,3 +108,15 @@ class Learned(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(self._parameters)
+
+
+def read_learned(net: nn.Module) -> None:
+    """The settings of ``net``'s LIFs (and input scales) that follow learned parameters, read
+    from them now (a host sync per such layer), as their next forward would read them: a copy
+    made of a network whose LIFs last ran before a step holds the older ones (the attacks
+    never run that network), and a copy's first forward would change them, so the next call,
+    comparing its state, would copy the network again at every call; a check of the settings
+    (a gradient mode's range) would read the older ones."""
+    for m in net.modules():
+        if isinstance(getattr(m, "learned", None), Learned):
+            m.learned.refresh(m)
