@@ -34,7 +34,7 @@ from snnattack.models.copies import model_copy
 from snnattack.models.fold import folded
 from snnattack.process.numerics import COMPILE_OPTIONS
 from snnattack.settings import AttackSettings, AttackSpec, JobSettings
-from snnattack.snn.learned import Learned, read_learned
+from snnattack.snn.learned import Learned
 
 
 class Attacked(NamedTuple):
@@ -169,8 +169,7 @@ def kept_attacked_copy(
         # the tensors copied into at every call (a state compares no version counter, which
         # the copies bump: the copy's state is read once per call, not again after them)
         into = [] if fold_bn else _tensors(copied)  # the copy's, while it is kept
-        read_learned(copied)  # as its first forward would: the state then holds them
-        state = state_of(copied, public=True)
+        state = state_of(copied, public=True)  # not the settings its learned neurons follow
         # the learned neuron parameters, copied only once their versions moved
         follows = [] if fold_bn else _learned_parameters(model)
         learned = _learned_parameters(copied) if follows else []
@@ -200,13 +199,12 @@ def _take_learned(kept: list) -> None:
     """The kept attacked copy with the learned neuron parameters of the network it copies
     (an optimiser's step moved their versions: the kept preparation took them,
     :meth:`~snnattack.interop.prepared.Preparations.refreshed`): copied into the copy's,
-    whose LIFs read their numbers at once (one host sync per such layer, only after a step),
-    so that the copy's state then, which the next call compares, holds them."""
-    copied, _, _, learned, follows, *_ = kept
+    whose LIFs read their numbers again at their next forward (the copy moved their
+    versions), only after a step."""
+    _, _, _, learned, follows, *_ = kept
     with torch.no_grad():
         torch._foreach_copy_(learned, follows)
-    read_learned(copied)
-    kept[1], kept[5] = state_of(copied, public=True), versions_of(follows)
+    kept[5] = versions_of(follows)
 
 
 def _learned_parameters(model: nn.Module) -> list[torch.Tensor]:

@@ -112,11 +112,9 @@ class Learned(nn.Module):
 
 def read_learned(net: nn.Module) -> None:
     """The settings of ``net``'s LIFs (and input scales) that follow learned parameters, read
-    from them now (a host sync per such layer), as their next forward would read them: a copy
-    made of a network whose LIFs last ran before a step holds the older ones (the attacks
-    never run that network), and a copy's first forward would change them, so the next call,
-    comparing its state, would copy the network again at every call; a check of the settings
-    (a gradient mode's range) would read the older ones."""
+    from them now (a host sync per such layer), as their next forward would read them: a
+    check of the settings before any forward (a gradient mode's range after a step) would
+    read the older ones."""
     for m in net.modules():
         if isinstance(getattr(m, "learned", None), Learned):
             m.learned.refresh(m)
