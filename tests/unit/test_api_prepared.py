@@ -209,6 +209,28 @@ def test_a_decay_a_step_moved_out_of_the_modes_range_is_refused_as_afresh(prepar
     assert "grad_params['beta']=0.9" in str(kept.value)
 
 
+def test_an_adapted_network_trained_between_calls_keeps_its_preparation(preparations) -> None:
+    """A network adapted by the user (``snnattack.interop.adapt``), trained through its own
+    forward between two calls and run in eval mode after the step: its LIFs set the leak its
+    PLIF learned at that forward, which the state does not compare (the parameter it follows
+    is the network's own weight), so the call after attacks the trained network without
+    preparing afresh."""
+    adapted = snnattack.interop.adapt(spikingjelly_plif().eval(), T=T)
+    first = attack(adapted)
+    x, y = batch()
+    optimiser = torch.optim.SGD(adapted.parameters(), lr=5.0)
+    adapted.train()
+    F.cross_entropy(adapted(x), y).backward()
+    optimiser.step()
+    adapted.eval()
+    with torch.no_grad():  # its accuracy after the step: the LIFs set the new leak
+        adapted(x)
+    second = attack(adapted)
+    assert preparations == ["_prepare_attack"]
+    assert not torch.equal(second, first)
+    assert torch.equal(second, attack(copy.deepcopy(adapted)))
+
+
 def spikingjelly_lif(seed: int = 0) -> nn.Module:
     """:func:`spikingjelly_plif` with a ``LIFNode`` in the PLIF's place: no neuron learns."""
     from spikingjelly.activation_based import neuron

@@ -48,7 +48,9 @@ A kept preparation is keyed by what identifies its inputs, and never served stal
   parametric LIF's ``w``, snnTorch's learned ``beta`` and ``threshold``), compared by value
   too; where only they changed, each with its version moved (an optimiser's step), the kept
   preparation takes them (:meth:`Preparations.refreshed`: the LIFs read them again), and a
-  change through ``.data`` prepares afresh;
+  change through ``.data`` prepares afresh; the settings an adapted LIF derives from them
+  (:data:`~snnattack.snn.learned.FOLLOWING`), which its forward sets, and what it last read
+  of them (:data:`~snnattack.snn.learned.MEMOS`) are not compared;
 - where the entrance asks it (``finite``: the API, whose first call refuses a NaN or
   infinite weight), the finiteness of the models' floating parameters and buffers: a NaN
   written through ``.data`` after a first call is refused by the next as by the first;
@@ -90,7 +92,7 @@ import torch
 from torch import nn
 
 from snnattack.records.checkpoints import all_finite
-from snnattack.snn.learned import FOLLOWING, Learned
+from snnattack.snn.learned import FOLLOWING, MEMOS, Learned
 
 Built = TypeVar("Built")
 Valid = Callable[[Any], bool]  # whether a kept preparation still serves (its own conditions)
@@ -217,7 +219,9 @@ def _attributes(module: nn.Module, registered: set[int]) -> list[tuple[str, Any]
     ``registered``: the ids of the model's modules (:func:`_modules_held`)."""
     out: list[tuple[str, Any]] = []
     transient = _transient(type(module))
-    if isinstance(module._modules.get("learned"), Learned):  # compared as its parameters
+    if isinstance(module, Learned):  # what it last read: its parameters are compared
+        transient = transient | MEMOS
+    elif isinstance(module._modules.get("learned"), Learned):  # compared as its parameters
         transient = transient | FOLLOWING
     for k, v in module.__dict__.items():
         if transient and k in transient:

@@ -28,6 +28,7 @@ Derive = Callable[[Mapping[str, Value]], dict[str, Value | None]]
 # the settings a Learned sets on its module (a LIF's, an input scale's): they follow its
 # parameters, read again at each forward after they moved, and are no setting of their own
 FOLLOWING = frozenset(("lam", "theta", "reset_by", "scale"))
+MEMOS = frozenset(("_seen", "_numbers"))  # a Learned's own record of what it last read
 Read = Callable[[torch.Tensor], torch.Tensor]
 
 
