@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from snnattack import inputs
-from snnattack.attacks.ensemble import ENSEMBLE_KEYS
+from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS
 from snnattack.attacks.methods import METHOD_PARAMS, reads_recordings
 from snnattack.attacks.methods.base import unfitted
 from snnattack.attacks.parse import attack_specs
@@ -334,12 +334,16 @@ def attack(
 
 
 def _fits(prepared: _Attack, net: nn.Module) -> bool:
-    """Whether the gradient mode of the kept ``prepared`` still fits ``net``'s spiking layers
-    at their leak and threshold, which a step moves where the neurons learn them: where not,
-    a preparation made afresh refuses the call as a first call would, naming ``grad_params``."""
-    recipe = row_recipe(prepared.attack.recipe, prepared.spec)
+    """Whether the gradient modes of the kept ``prepared`` (the row's, an ensemble's
+    components') still fit ``net``'s spiking layers at their leak and threshold, which a step
+    moves where the neurons learn them: where not, a preparation made afresh refuses the call
+    as a first call would, naming the keys that set them (``grad_params``)."""
+    recipe, spec = row_recipe(prepared.attack.recipe, prepared.spec), prepared.spec
+    parts = spec.params["components"] if spec.algorithm == ENSEMBLE else ()
+    modes = [(recipe.grad_mode, recipe.grad_params)]
+    modes += [(p.grad_mode, p.grad_params) for p in parts if p.attack is not None and not p.tune]
     read_learned(net)  # the numbers its LIFs run at their next forward
-    return GRADIENT_MODES[recipe.grad_mode].layer_complaint(net, recipe.grad_params) is None
+    return all(GRADIENT_MODES[m].layer_complaint(net, params) is None for m, params in modes)
 
 
 def _check_own_keywords(params: dict[str, Any]) -> None:

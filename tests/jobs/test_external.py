@@ -248,6 +248,29 @@ def test_an_analysis_layer_beyond_a_foreign_networks_spiking_layers_is_refused_i
     )
 
 
+def test_an_ensemble_component_that_does_not_fit_the_networks_neurons_is_refused_first(
+    cli, tmp_path: Path
+) -> None:
+    """A component's ``attack_params`` that fit the config's ``lambda`` (1.0) but not the
+    network's own neurons (snnTorch's ``beta=0.8``: RGA's ramp needs ``beta > 0.2``) are
+    refused before any work, naming the component's keys: the job crafted the rows before the
+    component and stopped on the mode's refusal at its craft."""
+    only = refusal(
+        cli,
+        tmp_path,
+        *LEAKY,
+        "eps=[16]",
+        "method=[fgsm,ensemble]",
+        "method.ensemble.components=[{attack: rga, method: fgsm, attack_params: {beta: 0.15}}]",
+    )
+    assert only == (
+        "error: RGA on the spiking layer 2 (Leaky): "
+        "method.ensemble.components.fgsm/rga.attack_params.beta=0.15 ends RGA's ramp at or below "
+        "its start, the firing onset (1 - lambda) theta of lambda=0.8 for "
+        "method.ensemble.components.fgsm/rga.attack=rga; accepted: beta > 0.2 (1 - lambda)"
+    )
+
+
 def test_a_factorys_own_weights_are_the_same_in_every_job_of_the_config(run_job) -> None:
     """Without checkpoint= the factory's weights are attacked as it initialises them: drawn
     from whatever the process had consumed before, they were other weights in each job of

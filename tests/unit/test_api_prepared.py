@@ -192,21 +192,47 @@ def test_a_learned_decay_made_nan_by_a_step_is_refused(preparations) -> None:
         attack(net)
 
 
-def test_a_decay_a_step_moved_out_of_the_modes_range_is_refused_as_afresh(preparations) -> None:
+RGA_BETA = {  # RGA with beta=0.9: as the call's mode, or as an ensemble's component
+    "grad_params": (
+        {"method": "pgd", "steps": 2, "grad_mode": "rga", "grad_params": {"beta": 0.9}},
+        "grad_params['beta']=0.9",
+    ),
+    "component": (
+        {
+            "method": "ensemble",
+            "overrides": [
+                "method.ensemble.components=[{attack: rga, method: fgsm, "
+                "attack_params: {beta: 0.9}}]"
+            ],
+        },
+        "method.ensemble.components.fgsm/rga.attack_params.beta=0.9",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RGA_BETA)
+def test_a_decay_a_step_moved_out_of_the_modes_range_is_refused_as_afresh(
+    preparations, case: str
+) -> None:
     """A learned decay that a step moved out of what RGA's ``beta`` fits is refused by the
-    call after it in the call's words, naming ``grad_params``, as a fresh model's call is
-    (the kept preparation's gradient mode said it in its own words)."""
+    call after it in the call's words, naming the key that set it, as a fresh model's call is
+    (the kept preparation's gradient mode said it in its own words, at its craft)."""
+    settings, named = RGA_BETA[case]
+    x, y = batch()
+
+    def call(net: nn.Module) -> torch.Tensor:
+        return snnattack.attack(net, x, y, eps=16, T=T, **settings)
+
     net = spikingjelly_plif().eval()
-    rga = {"grad_mode": "rga", "grad_params": {"beta": 0.9}}
-    attack(net, **rga)
+    call(net)
     with torch.no_grad():
         net[2].w.add_(3.0)  # a leak of 0.05: RGA's ramp needs beta > 0.95
     with pytest.raises(UserError) as kept:
-        attack(net, **rga)
+        call(net)
     with pytest.raises(UserError) as fresh:
-        attack(copy.deepcopy(net), **rga)
+        call(copy.deepcopy(net))
     assert str(kept.value) == str(fresh.value)
-    assert "grad_params['beta']=0.9" in str(kept.value)
+    assert named in str(kept.value)
 
 
 def test_an_adapted_network_trained_between_calls_keeps_its_preparation(preparations) -> None:

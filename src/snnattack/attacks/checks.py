@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from snnattack.attacks.convergence import curve_reach, followed, iterations
 from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS, Component, row_modes
@@ -26,7 +27,7 @@ from snnattack.attacks.methods.base import drawing_targets
 from snnattack.attacks.methods.event_patch import patch_side
 from snnattack.attacks.methods.retime import check_budget
 from snnattack.attacks.parse import attack_specs, components
-from snnattack.config.combinations import fit_neurons
+from snnattack.config.combinations import fit_layers, fit_neurons
 from snnattack.config.keys import choice_files, file_keys, loaded
 from snnattack.config.plain_rules import fraction_note
 from snnattack.data import DATAMODULES
@@ -175,6 +176,23 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
             prefix = f"method.{key}.components.{part.name}.attack_params."
             fit_neurons(resolved, prefix, part.grad_mode, part.grad_params, f"attack={part.attack}")
     _one_threat_model(key, parts)
+
+
+def fit_components(cfg: DictConfig, net: nn.Module | None, source: nn.Module | None = None) -> None:
+    """Each ensemble component's gradient mode fits the spiking layers of the networks it
+    differentiates at their own leak and threshold, as the job's does
+    (:func:`~snnattack.config.combinations.fit_network`): a passed network's neurons, which
+    the config's ``lambda`` (:func:`_ensemble_params`) does not describe. Refused before any
+    work, not at the component's craft after the rows before it ran, and named by the
+    component's keys, never an argument's. A tuned component's values are chosen among its
+    grid's points that fit (:mod:`snnattack.attacks.tuning`)."""
+    for key in (k for k, method in cfg.method.items() if method.name == ENSEMBLE):
+        for part in components(cfg, key):
+            if part.attack is not None and not part.tune:  # a tuned one's grid is fitted
+                where = f"method.{key}.components.{part.name}"
+                params, chosen = dict(part.grad_params), f"{where}.attack={part.attack}"
+                prefix, boxes = f"{where}.attack_params.", list(cfg.boxes)
+                fit_layers(part.grad_mode, params, prefix, chosen, boxes, net, source)
 
 
 def _one_threat_model(key: str, parts: list[Component]) -> None:

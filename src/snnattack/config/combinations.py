@@ -95,14 +95,29 @@ def fit_network(
     black-box. Refused before any work, naming the layer, the key and the mode's choice."""
     mode = resolved["attack"]["grad_mode"]
     params = dict(resolved["attack"].get("params") or {})
-    boxes = resolved["boxes"]
+    chosen = f"attack={mode}"
+    fit_layers(mode, params, "attack.params.", chosen, resolved["boxes"], net, source)
+
+
+def fit_layers(
+    mode: str,
+    params: dict[str, Any],
+    prefix: str,
+    chosen: str,
+    boxes: Collection[str],
+    net: nn.Module | None,
+    source: nn.Module | None = None,
+) -> None:
+    """The gradient mode ``mode``'s ``params`` (keys named with ``prefix``, the mode chosen by
+    the key ``chosen``) fit the spiking layers of ``net`` where a row of ``boxes`` is
+    white-box and of ``source`` where one is black-box (:func:`fit_network`; an ensemble
+    component's: :func:`~snnattack.attacks.checks.fit_components`)."""
     for crafter, box, whose in ((net, "white", ""), (source, "black", " (the source's)")):
         if crafter is None or box not in boxes:
             continue
-        problem = GRADIENT_MODES[mode].layer_complaint(crafter, params, "attack.params.")
+        problem = GRADIENT_MODES[mode].layer_complaint(crafter, params, prefix)
         if problem is not None:
-            chosen = f"{whose} for attack={mode}; accepted:"
-            raise ConfigError(problem.replace("; accepted:", chosen, 1))
+            raise ConfigError(problem.replace("; accepted:", f"{whose} for {chosen}; accepted:", 1))
 
 
 SOURCE_SETTINGS = ("source_train", "source_lambda", "source_T", "source_model")

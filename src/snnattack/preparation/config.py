@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from snnattack import inputs
+from snnattack.attacks.checks import fit_components
 from snnattack.attacks.crafting import spiking
 from snnattack.attacks.ensemble import ENSEMBLE_KEYS
 from snnattack.attacks.grids import tunes
@@ -218,6 +219,7 @@ def job_config(
                 cfg, "attack block", lambda: OmegaConf.to_container(cfg.attack, resolve=True)
             )
             fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
+            fit_components(cfg, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
     if shared:

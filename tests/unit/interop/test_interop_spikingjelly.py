@@ -891,6 +891,34 @@ def test_rgas_curve_refusal_names_the_users_neuron_layer_and_class(decay_input: 
     )
 
 
+def test_an_ensemble_component_that_does_not_fit_the_network_is_refused_before_any_attack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default ensemble on a network whose threshold RGA's default ``gamma`` does not fit:
+    its ``rga`` component was refused at its craft, after the rows and the components before
+    it had run (minutes, on a real test set); now before any attack, naming its keys."""
+    from snnattack.evaluation import core
+
+    net = nn.Sequential(
+        layer.Flatten(),
+        layer.Linear(64, 32),
+        neuron.LIFNode(tau=2.0, v_threshold=10.0),
+        layer.Linear(32, 10),
+        neuron.IFNode(),
+    )
+    functional.set_step_mode(net, "m")
+    x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
+    crafted = []
+    monkeypatch.setattr(core, "craft", lambda *a, **k: crafted.append(1))
+    with pytest.raises(UserError) as err:
+        snnattack.evaluate(net, (x, y), eps=[8], methods=["fgsm", "ensemble"], T=2, progress=False)
+    assert str(err.value).startswith(
+        "RGA on the spiking layer 2 (LIFNode): "
+        "method.ensemble.components.apgd/rga.attack_params.gamma=0.2 gives a rate of 1 "
+    )
+    assert crafted == []
+
+
 def test_the_records_neurons_are_named_by_the_users_layers() -> None:
     """The record and its title named a LIFNode by the adapter's path, ``body.2.1`` (its LIF
     after the input scale), an IFNode ``body.4``: paths the user never wrote."""
