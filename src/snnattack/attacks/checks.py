@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from torch import nn
 
 from snnattack.attacks.convergence import curve_reach, followed, iterations
@@ -178,7 +178,9 @@ def _ensemble_params(resolved: dict[str, Any], key: str) -> None:
     _one_threat_model(key, parts)
 
 
-def fit_components(cfg: DictConfig, net: nn.Module | None, source: nn.Module | None = None) -> None:
+def fit_components(
+    resolved: dict[str, Any], net: nn.Module | None, source: nn.Module | None = None
+) -> None:
     """Each ensemble component's gradient mode fits the spiking layers of the networks it
     differentiates at their own leak and threshold, as the job's does
     (:func:`~snnattack.config.combinations.fit_network`): a passed network's neurons, which
@@ -186,12 +188,13 @@ def fit_components(cfg: DictConfig, net: nn.Module | None, source: nn.Module | N
     work, not at the component's craft after the rows before it ran, and named by the
     component's keys, never an argument's. A tuned component's values are chosen among its
     grid's points that fit (:mod:`snnattack.attacks.tuning`)."""
-    for key in (k for k, method in cfg.method.items() if method.name == ENSEMBLE):
+    cfg = OmegaConf.create(resolved)  # its ``method`` and ``boxes`` blocks, resolved
+    for key in (k for k, method in resolved["method"].items() if method["name"] == ENSEMBLE):
         for part in components(cfg, key):
             if part.attack is not None and not part.tune:  # a tuned one's grid is fitted
                 where = f"method.{key}.components.{part.name}"
                 params, chosen = dict(part.grad_params), f"{where}.attack={part.attack}"
-                prefix, boxes = f"{where}.attack_params.", list(cfg.boxes)
+                prefix, boxes = f"{where}.attack_params.", resolved["boxes"]
                 fit_layers(part.grad_mode, params, prefix, chosen, boxes, net, source)
 
 

@@ -25,7 +25,7 @@ from torch import nn
 from snnattack import inputs
 from snnattack.attacks.checks import fit_components
 from snnattack.attacks.crafting import spiking
-from snnattack.attacks.ensemble import ENSEMBLE_KEYS
+from snnattack.attacks.ensemble import ENSEMBLE, ENSEMBLE_KEYS
 from snnattack.attacks.grids import tunes
 from snnattack.attacks.methods.base import METHODS
 from snnattack.attacks.parse import attack_specs
@@ -219,7 +219,9 @@ def job_config(
                 cfg, "attack block", lambda: OmegaConf.to_container(cfg.attack, resolve=True)
             )
             fit_network({"attack": attack, "boxes": list(cfg.boxes)}, network, source)
-            fit_components(cfg, network, source)
+            if any(m.name == ENSEMBLE for m in cfg.method.values()):  # its components' modes
+                tree = read_once(cfg, "tree", lambda: OmegaConf.to_container(cfg, resolve=True))
+                fit_components(tree, network, source)
     except ConfigError as err:  # a value an argument set, refused in the caller's words
         raise ConfigError(_in_callers_words(str(err), owned)) from None
     if shared:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
-from omegaconf import OmegaConf
 from torch import nn
 
 from snnattack.attacks.checks import fit_components
@@ -275,7 +274,7 @@ def built_models(model: ModelSettings) -> Built:
     target = loaded.get("checkpoint")
     net = check_external(resolved, None if target is None else target[0])
     if net is not None:  # its own neurons, which the config's lambda does not describe
-        fit_components(OmegaConf.create(resolved), net)
+        fit_components(resolved, net)
     external = None if net is None or target else set_backend(net, resolved["backend"])
     return Built(**loaded, external=external)
 
