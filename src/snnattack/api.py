@@ -452,8 +452,11 @@ def _adapter(
     def state(net: SpikingNet) -> list[Any]:
         return [state_of(net, public=True), [p.requires_grad for p in net.parameters()]]
 
+    def adapted() -> SpikingNet:
+        return _reading(as_spiking_net(model, T, example=x), model, frames)
+
     def build() -> tuple[SpikingNet, list[Any]]:
-        net = _reading(as_spiking_net(model, T, example=x), model, frames)
+        net = adapted()
         return net, state(net)
 
     def valid(built: tuple[SpikingNet, list[Any]]) -> bool:
@@ -462,7 +465,7 @@ def _adapter(
     (net, _), checks = prepared_once(model, key, build, valid=valid)
     if not passed(checks):  # the weights changed: read afresh (NaN refused), or taken in
         (net, _), _ = prepared_once(model, key, build, fresh=True, valid=valid)
-    return build()[0] if in_block(net) else net
+    return adapted() if in_block(net) else net  # a nested block's own, not kept
 
 
 @contextmanager
