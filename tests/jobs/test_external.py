@@ -271,6 +271,71 @@ def test_an_ensemble_component_that_does_not_fit_the_networks_neurons_is_refused
     )
 
 
+@pytest.fixture(scope="module")
+def leaky_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two files of the ``snntorch_leaky`` factory's network: the target's, its decays as
+    the factory sets them (``beta=0.8``), and a black-box source's, whose learned decays
+    another training moved to 0.7."""
+    import foreign_nets
+
+    folder = tmp_path_factory.mktemp("leaky")
+    net = foreign_nets.snntorch_leaky()
+    torch.save(net.state_dict(), folder / "target.pt")
+    with torch.no_grad():
+        for name, tensor in net.named_parameters():
+            if name.endswith("beta"):
+                tensor.fill_(0.7)
+    torch.save(net.state_dict(), folder / "source.pt")
+    return folder / "target.pt", folder / "source.pt"
+
+
+@pytest.mark.parametrize(
+    ("chooses", "keys"),
+    [
+        (
+            ["method=[fgsm]", "attack=rga", "attack.params.beta=0.25"],
+            ("attack.params.", "attack=rga"),
+        ),
+        (
+            [
+                "method=[fgsm,ensemble]",
+                "method.ensemble.components=[{attack: rga, method: fgsm, "
+                "attack_params: {beta: 0.25}}]",
+            ],
+            (
+                "method.ensemble.components.fgsm/rga.attack_params.",
+                "method.ensemble.components.fgsm/rga.attack=rga",
+            ),
+        ),
+    ],
+    ids=["job", "component"],
+)
+def test_a_gradient_mode_that_does_not_fit_the_sources_file_is_refused_by_its_keys(
+    cli, tmp_path: Path, leaky_files: tuple[Path, Path], chooses: list[str], keys: tuple[str, str]
+) -> None:
+    """RGA's ``beta=0.25`` fits the target's decays (0.8: beta > 0.2) but not those of the
+    black-box source loaded from ``source_checkpoint=`` (0.7: beta > 0.3), on which it
+    crafts: refused before any work, naming the key and the source, as for the target. Only
+    the target was fitted: the mode itself refused the source later, naming no key."""
+    target, source = leaky_files
+    only = refusal(
+        cli,
+        tmp_path,
+        *LEAKY[:2],
+        f"checkpoint={target}",
+        f"source_checkpoint={source}",
+        "boxes=[black]",
+        "eps=[16]",
+        *chooses,
+    )
+    prefix, chosen = keys
+    assert only == (
+        f"error: RGA on the spiking layer 2 (Leaky): {prefix}beta=0.25 ends RGA's ramp at or "
+        "below its start, the firing onset (1 - lambda) theta of lambda=0.7 (the source's) "
+        f"for {chosen}; accepted: beta > 0.3 (1 - lambda)"
+    )
+
+
 def test_a_factorys_own_weights_are_the_same_in_every_job_of_the_config(run_job) -> None:
     """Without checkpoint= the factory's weights are attacked as it initialises them: drawn
     from whatever the process had consumed before, they were other weights in each job of

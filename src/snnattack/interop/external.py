@@ -286,9 +286,13 @@ def _random_sample(tree: Mapping[str, Any]) -> torch.Tensor | None:
     return torch.rand(1, *shape, generator=torch.Generator().manual_seed(0))
 
 
-def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> SpikingNet | None:
+def check_external(
+    resolved: dict[str, Any], net: SpikingNet | None = None, source: SpikingNet | None = None
+) -> SpikingNet | None:
     """Refuses, before any work, an external model that cannot be built or a setting that
-    would train one (``train.kind``, a black-box source without weights): the validation's
+    would train one (``train.kind``, a black-box source without weights), and a gradient mode
+    that does not fit its neurons or those of ``source`` (the factory's network with the
+    ``source_checkpoint=`` weights, whose learned neurons may differ): the validation's
     check of a ``resolved`` config. Returns the network it checked (None: not
     ``model=external``), which the job then attacks: ``net``, the factory's network with the
     ``checkpoint=`` weights (built once, by their load), or else the one the factory builds
@@ -325,7 +329,7 @@ def check_external(resolved: dict[str, Any], net: SpikingNet | None = None) -> S
             "accepted: source_checkpoint=PATH (the same factory), source_model=<a native "
             "model, trained here>, or boxes=[white]"
         )
-    fit_network(resolved, net)  # its own neurons, which the config's lambda does not describe
+    fit_network(resolved, net, source)  # their own neurons, which lambda does not describe
     return net
 
 

@@ -271,10 +271,11 @@ def built_models(model: ModelSettings) -> Built:
         for key in ("checkpoint", "source_checkpoint")
         if resolved.get(key) is not None
     }
-    target = loaded.get("checkpoint")
-    net = check_external(resolved, None if target is None else target[0])
-    if net is not None:  # its own neurons, which the config's lambda does not describe
-        fit_components(resolved, net)
+    target, source = (loaded.get(key) for key in ("checkpoint", "source_checkpoint"))
+    source_net = None if source is None else source[0]
+    net = check_external(resolved, None if target is None else target[0], source_net)
+    if net is not None:  # their own neurons, which the config's lambda does not describe
+        fit_components(resolved, net, source_net)
     external = None if net is None or target else set_backend(net, resolved["backend"])
     return Built(**loaded, external=external)
 
