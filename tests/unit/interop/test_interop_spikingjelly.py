@@ -1243,6 +1243,7 @@ def test_a_readout_in_an_own_loop_gives_the_library_logits(decode: str | None) -
     assert input_gradient(adapted, "stbp", {}).abs().sum() > 0
 
 
+@pytest.mark.slow  # inductor compiles C++ for each shape: about a minute with a cold cache
 def test_a_compiled_attack_on_a_parametric_lif_net_gives_the_eager_examples() -> None:
     """``compile=true`` on spikingjelly's parametric LIF network crafts the eager examples.
     Before, inductor failed (``InductorError: cannot determine truth value of Relational``):
