@@ -341,7 +341,7 @@ def _fits(prepared: _Attack, net: nn.Module) -> bool:
     recipe, spec = row_recipe(prepared.attack.recipe, prepared.spec), prepared.spec
     parts = spec.params["components"] if spec.algorithm == ENSEMBLE else ()
     modes = [(recipe.grad_mode, recipe.grad_params)]
-    modes += [(p.grad_mode, p.grad_params) for p in parts if p.attack is not None and not p.tune]
+    modes += [(p.grad_mode, p.grad_params) for p in parts if p.configured_mode]
     read_learned(net)  # the numbers its LIFs run at their next forward
     return all(GRADIENT_MODES[m].layer_complaint(net, params) is None for m, params in modes)
 

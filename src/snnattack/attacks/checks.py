@@ -191,7 +191,7 @@ def fit_components(
     cfg = OmegaConf.create(resolved)  # its ``method`` and ``boxes`` blocks, resolved
     for key in (k for k, method in resolved["method"].items() if method["name"] == ENSEMBLE):
         for part in components(cfg, key):
-            if part.attack is not None and not part.tune:  # a tuned one's grid is fitted
+            if part.configured_mode:  # a tuned one's grid is fitted
                 where = f"method.{key}.components.{part.name}"
                 params, chosen = dict(part.grad_params), f"{where}.attack={part.attack}"
                 prefix, boxes = f"{where}.attack_params.", resolved["boxes"]

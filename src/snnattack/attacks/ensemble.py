@@ -61,6 +61,13 @@ class Component:
     # None where no point of the grid scored above another; None where not asked
     tuned: dict[str, Any] | None = field(default=None, hash=False)
 
+    @property
+    def configured_mode(self) -> bool:
+        """Whether it differentiates by its gradient mode at its configured parameters, which
+        must fit the crafting network's neurons: a gradient component not tuned (a tuned
+        one's are chosen among the points of its grid that fit, :mod:`snnattack.attacks.tuning`)."""
+        return self.attack is not None and not self.tune
+
 
 def reads_job_mode(method: str) -> bool:
     """Whether the rows of the method named ``method`` (a ``method.<m>.name``) are
