@@ -271,13 +271,14 @@ def built_models(model: ModelSettings) -> Built:
         for key in ("checkpoint", "source_checkpoint")
         if resolved.get(key) is not None
     }
-    target, source = (loaded.get(key) for key in ("checkpoint", "source_checkpoint"))
-    source_net = None if source is None else source[0]
-    net = check_external(resolved, None if target is None else target[0], source_net)
+    nets = {key: trained[0] for key, trained in loaded.items()}
+    source = nets.get("source_checkpoint")
+    net = check_external(resolved, nets.get("checkpoint"), source)
     if net is not None:  # their own neurons, which the config's lambda does not describe
-        fit_components(resolved, net, source_net)
-    external = None if net is None or target else set_backend(net, resolved["backend"])
-    return Built(**loaded, external=external)
+        fit_components(resolved, net, source)
+    if net is None or "checkpoint" in nets:  # not model=external, or its file's: backend set
+        return Built(**loaded, external=None)
+    return Built(**loaded, external=set_backend(net, resolved["backend"]))
 
 
 def model_from_file(model: ModelSettings, path: str, loaded: Trained) -> Trained:
