@@ -19,6 +19,7 @@ from snnattack.config.combinations import _source_seed_in_range
 from snnattack.config.validation import RULES, notes, validate, writable
 from snnattack.errors import ConfigError, DataError
 from snnattack.process.distributed import cores
+from snnattack.runtime import command_line
 from snnattack.runtime.cli import (
     check_argument_form,
     check_config_name,
@@ -2990,6 +2991,29 @@ def test_a_key_the_command_line_sets_is_not_swept_by_the_cn_file(tmp_path: Path)
     # the file's sweep of T removed: nothing of it checked (it was checked as T='')
     removed = [*argv[:-1], "~hydra.sweeper.params.T"]
     assert with_file_sweep(removed, CONF) == removed
+
+
+def test_the_cn_file_is_parsed_once_per_text_and_read_again_once_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks before Hydra read the ``-cn`` file a dozen times per command: it is parsed
+    once (each parse took about 10 ms of the command's start, 0.2 s in all), and a file
+    rewritten since, to the same length too, is read as it is now."""
+    parses: list[str] = []
+    parse = command_line.yaml.safe_load
+    monkeypatch.setattr(command_line.yaml, "safe_load", lambda t: parses.append(t) or parse(t))
+    command_line._parsed.cache_clear()
+    (tmp_path / "mine.yaml").write_text(SWEEP_FILE.format("T: 2,-1"))
+    argv = ["-m", "-cd", str(tmp_path), "-cn", "mine", "seed=1"]
+    for _ in range(3):
+        assert with_file_sweep(argv, CONF) == [*argv, "T=2,-1"]
+    assert len(parses) == 1
+    (tmp_path / "mine.yaml").write_text(SWEEP_FILE.format("T: 3,-1"))
+    assert with_file_sweep(argv, CONF) == [*argv, "T=3,-1"]
+    assert len(parses) == 2
+    # a tree handed out is the caller's own: a change to it is not the next read's
+    command_line.file_sweep(argv, CONF)["T"] = "9"
+    assert with_file_sweep(argv, CONF) == [*argv, "T=3,-1"]
 
 
 def test_a_job_folder_the_cn_file_sets_is_checked_as_the_command_lines(tmp_path: Path) -> None:
