@@ -102,7 +102,7 @@ def shuffled(state: dict) -> dict:
 @pytest.mark.parametrize(
     "name, names, conv_bias",
     [
-        ("vgg11", reference_vgg_names(), True),
+        pytest.param("vgg11", reference_vgg_names(), True, marks=pytest.mark.slow),  # 5 s
         ("resnet17", reference_resnet17_names(), False),  # RGA's: fc2 a bare Linear
         ("resnet17", [*reference_resnet17_names()[:-1], ("linear", "fc2.0")], False),  # SNN-RAT's
     ],

@@ -59,6 +59,7 @@ def test_a_job_fits_the_universal_attacks_on_validation_data_and_applies_them(
     assert "random_flips_stronger" not in record["masking"]["flagged"]
 
 
+@pytest.mark.slow
 def test_a_job_of_random_targets_finishes_with_its_masking_checks(run_job: Callable) -> None:
     """``target: random`` (GSAttack's paper protocol) aims every sample at a class: the
     masking checks hold no random flips against it (they once read the target as a number and

@@ -107,6 +107,7 @@ def test_a_factory_that_cannot_be_imported_ends_the_job_in_one_line_with_exit_co
     assert "model.factory._target_=nowhere.make" in line
 
 
+@pytest.mark.slow
 def test_a_sweep_over_an_external_model_ends_with_its_report_and_wandb_runs(
     cli, weights, tmp_path: Path
 ) -> None:

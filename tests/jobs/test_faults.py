@@ -378,6 +378,7 @@ def test_a_job_of_other_settings_never_replaces_a_finished_jobs_results(
     assert snapshot(sweep / "0") == done
 
 
+@pytest.mark.slow
 def test_a_relaunch_on_a_replaced_model_file_never_skips_as_the_finished_job(
     tmp_path: Path, digits_store: Path
 ) -> None:
@@ -409,6 +410,7 @@ def test_a_relaunch_on_a_replaced_model_file_never_skips_as_the_finished_job(
     assert again.returncode == 0 and "skipping the job" in again.stdout + again.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_of_several_launches_is_reported_with_each_and_every_job_without_results(
     tmp_path: Path, digits_store: Path
 ) -> None:

@@ -93,6 +93,7 @@ def test_planted_examples_are_refused_and_never_run(tmp_path, plant) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_planted_rows_and_run_files_of_a_relaunched_sweep_never_run(tmp_path, plant) -> None:
     """The rows (``.rows/*.json``) are read as JSON: a pickle there is an unreadable row,
     computed again. Examples and W&B files in a job folder are never read back."""

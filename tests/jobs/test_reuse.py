@@ -585,6 +585,7 @@ def test_a_rows_key_holds_its_radius_and_box_not_the_jobs_other_radii_and_boxes(
     assert close.keys() == one.keys() and not set(close.values()) & set(one.values())
 
 
+@pytest.mark.slow
 def test_a_sweep_over_the_radii_copies_the_rows_they_share_as_a_fresh_job_computes_them(
     tmp_path: Path,
 ) -> None:

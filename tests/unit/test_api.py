@@ -73,6 +73,7 @@ def test_import_snnattack_does_not_import_torch_and_serves_its_documented_calls(
     assert out.stdout.split() == ["False", "True", "True"]
 
 
+@pytest.mark.slow
 def test_the_first_call_leaves_pythons_random_generator_as_it_was() -> None:
     """The first ``snnattack.attack`` of a process loads the API, whose import of rich drew
     24 bits of Python's ``random`` (rich.style's ids), after the user had seeded it: the

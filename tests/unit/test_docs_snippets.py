@@ -10,7 +10,8 @@ import sys
 import pytest
 from harness import ROOT
 
-PAGES = ("docs/interop.md", "docs/errors.md")
+# a fresh interpreter each (7 s): interop.md's in the slow run
+PAGES = (pytest.param("docs/interop.md", marks=pytest.mark.slow), "docs/errors.md")
 
 
 def key_listings(page: str) -> list[str]:

@@ -184,6 +184,7 @@ def test_a_group_of_the_config_folder_given_is_chosen_on_the_command_line() -> N
         check_group_choices([*given, "defense=pgd9"], CONF)
 
 
+@pytest.mark.slow
 def test_every_experiment_and_preset_holds_only_known_keys() -> None:
     """experiments/ and conf/experiment/ only set keys of the schema (no silent typos)."""
     for preset in sorted((CONF / "experiment").glob("*.yaml")):

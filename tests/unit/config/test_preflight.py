@@ -99,8 +99,12 @@ def test_bench_and_report_exit_2_as_processes(argv: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "leak",
-    [["lambda=1"], ["+kinds.l=1", "lambda=${kinds.l}"]],
-    ids=["lambda=1", "interpolated"],
+    [
+        pytest.param(["lambda=1"], id="lambda=1"),
+        pytest.param(
+            ["+kinds.l=1", "lambda=${kinds.l}"], id="interpolated", marks=pytest.mark.slow
+        ),
+    ],
 )
 def test_a_model_stored_with_more_workers_than_the_cores_is_reused_not_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leak: list[str]

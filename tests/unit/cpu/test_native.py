@@ -321,7 +321,7 @@ def test_a_cached_library_without_the_kernels_symbols_leaves_the_torch_ops(
     assert "could not be built or loaded" in caplog.text and "undefined symbol" in caplog.text
 
 
-@pytest.mark.parametrize("cc", ["/no/such/compiler", "false"])
+@pytest.mark.parametrize("cc", [pytest.param("/no/such/compiler", marks=pytest.mark.slow), "false"])
 @pytest.mark.usefixtures("fresh_build")
 def test_without_a_working_compiler_the_torch_ops_give_the_same_spikes(
     monkeypatch, caplog, cc

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from snnattack.process.distributed import RankWatch
 
 KILLED = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"  # the OOM killer's kill -9
@@ -46,6 +48,7 @@ def test_ranks_that_finished_or_run_are_not_lost() -> None:
         running.wait()
 
 
+@pytest.mark.slow
 def test_a_rank_0_hung_after_a_rank_stopped_is_ended_in_that_line() -> None:
     """A collective that never returns (NCCL's, after a peer died): Lightning's observer
     SIGKILLed rank 0 without a word; the watch says the line, kills the ranks and exits."""

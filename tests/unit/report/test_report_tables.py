@@ -1005,6 +1005,7 @@ def test_jobs_that_differ_in_an_attack_setting_are_never_pooled_as_seeds(tmp_pat
     assert len(report.jobs) == 2
 
 
+@pytest.mark.slow
 def test_the_report_command_reads_a_sweep_and_writes_its_report_without_lightning(
     tmp_path: Path,
 ) -> None:

@@ -166,6 +166,7 @@ def test_a_null_setting_of_a_swept_analysis_runs_in_the_jobs_that_choose_it(
     assert "- analysis.shuffle.limit_batches=null\n" in typed
 
 
+@pytest.mark.slow
 def test_a_sweep_over_analysis_lists_runs_with_a_setting_of_one(
     tmp_path: Path, digits_store: Path
 ) -> None:
@@ -208,6 +209,7 @@ def test_the_folder_names_keep_only_the_left_out_keys_that_the_sweep_varies() ->
     assert names_varied([], jobs("threads=1,2")) == []
 
 
+@pytest.mark.slow
 def test_a_sweep_over_a_key_left_out_of_the_folder_names_gives_each_value_a_folder(
     tmp_path: Path, digits_store: Path
 ) -> None:
@@ -312,8 +314,16 @@ def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
     assert "None/" not in proc.stderr
 
 
-@pytest.mark.parametrize("earlier", [False, True], ids=["new", "earlier"])
-@pytest.mark.parametrize("launcher", [(), ("hydra/launcher=parallel",)], ids=["basic", "joblib"])
+@pytest.mark.parametrize(
+    "launcher,earlier",
+    [
+        pytest.param((), False, id="basic-new"),
+        pytest.param((), True, id="basic-earlier"),
+        # joblib's workers start anew for the new folder: 10 s, the earlier folder's 2.5 s
+        pytest.param(("hydra/launcher=parallel",), False, id="joblib-new", marks=pytest.mark.slow),
+        pytest.param(("hydra/launcher=parallel",), True, id="joblib-earlier"),
+    ],
+)
 def test_a_sweep_whose_every_job_refuses_itself_leaves_its_folder_as_it_was(
     tmp_path: Path, launcher: tuple[str, ...], earlier: bool
 ) -> None:

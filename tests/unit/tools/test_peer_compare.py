@@ -14,7 +14,9 @@ from snnattack.process.numerics import deterministic
 from tools.peer_compare import GPU_ONLY, PEER, main
 
 
-@pytest.mark.parametrize("numerics", [(), ("--tf32", "--nondeterministic")])
+@pytest.mark.parametrize(
+    "numerics", [(), pytest.param(("--tf32", "--nondeterministic"), marks=pytest.mark.slow)]
+)
 def test_on_a_cpu_the_report_counts_operator_calls_per_step(
     tmp_path: Path,
     capsys: pytest.CaptureFixture,
