@@ -319,7 +319,7 @@ def test_a_config_that_reads_the_jobs_folder_is_left_to_each_job(
     [
         pytest.param((), False, id="basic-new"),
         pytest.param((), True, id="basic-earlier"),
-        # joblib's workers start anew for the new folder: 10 s, the earlier folder's 2.5 s
+        # joblib's workers' first start is most of 10 s: one joblib case in the default run
         pytest.param(("hydra/launcher=parallel",), False, id="joblib-new", marks=pytest.mark.slow),
         pytest.param(("hydra/launcher=parallel",), True, id="joblib-earlier"),
     ],
