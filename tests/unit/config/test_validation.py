@@ -3016,6 +3016,27 @@ def test_the_cn_file_is_parsed_once_per_text_and_read_again_once_rewritten(
     assert with_file_sweep(argv, CONF) == [*argv, "T=3,-1"]
 
 
+def test_a_command_lines_overrides_are_parsed_once_and_each_caller_gets_its_own_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The checks before Hydra ask for the command line's overrides about twenty times per
+    command: Hydra's parser reads them once (2 ms a parse); another command line is read
+    as it is."""
+    parser = command_line.OverridesParser
+    parse, parses = parser.parse_overrides, []
+    monkeypatch.setattr(parser, "parse_overrides", lambda s, w: parses.append(w) or parse(s, w))
+    command_line._overrides.cache_clear()
+    argv = ["-m", "lambda=0.5,1.0", "~method", "T=4"]
+    first = command_line.parsed_overrides(argv)
+    first.clear()
+    again = command_line.parsed_overrides(argv)
+    assert [o.key_or_group for o in again] == ["lambda", "T"] and len(parses) == 1
+    deletions = command_line.parsed_overrides(argv, bare_deletions=True)
+    assert [o.key_or_group for o in deletions] == ["lambda", "method", "T"]
+    assert [o.key_or_group for o in command_line.parsed_overrides(["T=8"])] == ["T"]
+    assert len(parses) == 3
+
+
 def test_a_job_folder_the_cn_file_sets_is_checked_as_the_command_lines(tmp_path: Path) -> None:
     """A ``-cn`` file's ``hydra.run.dir`` (``hydra.sweep.dir``) that is a file or cannot be
     written failed in Hydra's mkdir, naming no key; the command line's value replaces it."""
