@@ -218,7 +218,7 @@ def craft_tracked(
         counting_queries(crafter) as queries,
         tracking(crafter, attack, x, y, recipe.steps_curve, eot) as tracker,
         torch.enable_grad(),
-        host_start(attacked),
+        host_start(attacked, x.device),
         in_dtype(attacked, x.dtype, images.dtype),
     ):
         adv = (

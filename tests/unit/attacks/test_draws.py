@@ -22,7 +22,7 @@ def test_until_the_first_forward_a_draw_off_the_cpu_is_the_cpus_draw() -> None:
     model = nn.Linear(3, 2)
     on_cpu = state_after(lambda: torch.empty(4, 3).uniform_(-1, 1))
     untouched = state_after(lambda: None)
-    with host_start(model):
+    with host_start(model, torch.device("meta")):
         assert torch.equal(state_after(lambda: torch.empty(4, 3, device="meta").uniform_()), on_cpu)
         assert not torch.equal(
             state_after(lambda: torch.empty(9, device="meta").normal_()), untouched
@@ -37,12 +37,19 @@ def test_until_the_first_forward_a_draw_off_the_cpu_is_the_cpus_draw() -> None:
 
 
 def test_without_a_forward_nothing_is_left_behind() -> None:
-    with host_start(nn.Linear(3, 2)):
-        pass
+    off_cpu = torch.device("meta")
+    with host_start(nn.Linear(3, 2), off_cpu):
+        assert _get_current_function_mode() is not None
     assert _get_current_function_mode() is None
-    with pytest.raises(ValueError), host_start(nn.Linear(3, 2)):
+    with pytest.raises(ValueError), host_start(nn.Linear(3, 2), off_cpu):
         raise ValueError
     assert _get_current_function_mode() is None
+
+
+def test_on_the_cpu_no_mode_is_entered() -> None:
+    """A CPU attack's draws are the CPU's already: its torch calls pass through no mode."""
+    with host_start(nn.Linear(3, 2), torch.device("cpu")):
+        assert _get_current_function_mode() is None
 
 
 @pytest.mark.cuda
@@ -63,18 +70,25 @@ def test_an_attacks_random_start_is_drawn_under_the_host_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The crafting wires it in: PGD's start (``uniform_``) passes through the mode, and the
-    mode has left before the model's first forward."""
-    from snnattack.attacks import draws
+    mode has left before the model's first forward (the images' device taken for one off
+    the CPU here, as a GPU's would be: on the CPU no mode is entered)."""
+    from snnattack.attacks import crafting, draws
 
-    seen, handled = [], draws._HostDraws.__torch_function__
+    seen, handled, devices = [], draws._HostDraws.__torch_function__, []
 
     def spy(self, func, types, args=(), kwargs=None):
         seen.append(func)
         return handled(self, func, types, args, kwargs)
 
+    def off_cpu(model, device):
+        devices.append(device)
+        return draws.host_start(model, torch.device("meta"))
+
     monkeypatch.setattr(draws._HostDraws, "__torch_function__", spy)
+    monkeypatch.setattr(crafting, "host_start", off_cpu)
     net = build("digits_net", num_classes=10, in_channels=1, T=2)
     net.register_forward_pre_hook(lambda *_: seen.append("forward"))
     attack(net, torch.rand(2, 1, 8, 8), torch.tensor([1, 2]), "pgd", eps=8, steps=2)
+    assert devices == [torch.device("cpu")]  # the images' device decides
     start = seen.index(torch.Tensor.uniform_)  # after the checks' forward, before the attack's
     assert set(seen[seen.index("forward", start) :]) == {"forward"}  # and then no more
