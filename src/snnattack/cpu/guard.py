@@ -112,8 +112,12 @@ def plain(module: nn.Module, dtype: torch.dtype) -> bool:
     installed = own is not None and not as_class
     if installed or hooked(module):
         return False
-    tensors = (*module.parameters(), *module.buffers())
-    return {t.dtype for t in tensors if t.is_floating_point()} <= {dtype}
+    # a layer's own tensors read off its registries: asked per layer at every forward and
+    # backward (on a GPU too), where torch's recursive walk costs twice the rest of the check
+    leaf = not module._modules
+    own = (*module._parameters.values(), *module._buffers.values()) if leaf else ()
+    tensors = own if leaf else (*module.parameters(), *module.buffers())
+    return all(t is None or t.dtype == dtype or not t.is_floating_point() for t in tensors)
 
 
 def hook_kinds(module: nn.Module) -> list[str]:

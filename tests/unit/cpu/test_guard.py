@@ -101,3 +101,11 @@ def test_a_module_of_another_dtype_refuses() -> None:
     bn = nn.BatchNorm1d(3)
     bn.running_var = bn.running_var.double()  # a buffer counts as a parameter does
     assert not applies("c", x, bn)
+
+
+def test_a_container_with_a_layer_of_another_dtype_refuses() -> None:
+    """A module with children is judged by all of their tensors, a layer by its own."""
+    x = torch.zeros(2, 3)
+    assert applies("c", x, nn.Sequential(nn.Linear(3, 3), nn.ReLU()))
+    assert not applies("c", x, nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3).double()))
+    assert applies("c", x, nn.Linear(3, 3, bias=False))  # a parameter left None
