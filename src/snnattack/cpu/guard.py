@@ -112,11 +112,10 @@ def plain(module: nn.Module, dtype: torch.dtype) -> bool:
     installed = own is not None and not as_class
     if installed or hooked(module):
         return False
-    # a layer's own tensors read off its registries: asked per layer at every forward and
-    # backward (on a GPU too), where torch's recursive walk costs twice the rest of the check
-    leaf = not module._modules
-    own = (*module._parameters.values(), *module._buffers.values()) if leaf else ()
-    tensors = own if leaf else (*module.parameters(), *module.buffers())
+    if module._modules:  # a container: every layer's tensors
+        tensors = (*module.parameters(), *module.buffers())
+    else:  # a layer's own, off its registries: asked per layer at every forward and backward
+        tensors = (*module._parameters.values(), *module._buffers.values())
     return all(t is None or t.dtype == dtype or not t.is_floating_point() for t in tensors)
 
 
